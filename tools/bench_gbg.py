@@ -1,0 +1,105 @@
+#!/usr/bin/env python
+"""Step time of GBG against single-strategy training: ResNet-32, one batch of random 32x32 images.
+
+Every configuration gets `--warmup` untimed steps, then the timed steps run round-robin over the
+configurations (one step of each in turn, so load from other processes falls on all of them alike). A step is
+zero_grad + forward + backward (the method's `train_step`) + `optimizer.step()` on the same batch, with
+`torch.cuda.synchronize()` around it on a GPU. The median step time is reported and divided by CE's (and by
+that of the single strategy GBG wraps).
+
+    python tools/bench_gbg.py --device cpu --steps 5 --out results/bench/gbg_cpu.json
+    python tools/bench_gbg.py --device cuda --steps 50 --out results/bench/gbg_cuda.json
+"""
+from __future__ import annotations
+import argparse, os, statistics, time, platform, datetime
+import torch
+from ltmoo.core import seed_everything, hardware, git_commit, write_json
+from ltmoo.models import make_backbone
+from ltmoo.method import Single
+from ltmoo.gbg import GBG
+
+CIFAR10_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]   # CIFAR-10-LT, IF 100
+GROUPS_4 = [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]                      # fixed groups: the pass is not timed
+
+def configs(which:str='all') -> dict:
+    "name → (method factory kwargs); 'base' names the single strategy each GBG variant wraps."
+    out = {'ce': dict(kind='single', strategy='ce'), 'bcl': dict(kind='single', strategy='bcl')}
+    for strat in ('ce', 'bcl'):
+        for mode in ('params', 'batched', 'features'):
+            out[f'gbg_{strat}_{mode}'] = dict(kind='gbg', strategy=strat, mode=mode)
+    if which == 'all': return out
+    keep = which.split(',')
+    return {k: v for k, v in out.items() if k in keep or k == 'ce'}
+
+def build(cfg:dict, device):
+    bb = make_backbone('resnet32')
+    kw = dict(num_classes=10, cls_num_list=CIFAR10_LT_100, epochs=200, strategy=cfg['strategy'])
+    if cfg['kind'] == 'single': m = Single(bb, **kw)
+    else: m = GBG(bb, **kw, n_groups=4, groups=GROUPS_4, mode=cfg['mode'], empty='skip')
+    return m.to(device).train()
+
+def one_step(method, opt, views, y, sync) -> float:
+    "Seconds of one zero_grad + train_step + optimizer step."
+    sync(); t0 = time.perf_counter()
+    opt.zero_grad(set_to_none=True)
+    method.train_step(views[:len(method.views)], y, epoch=10)
+    opt.step()
+    sync(); return time.perf_counter() - t0
+
+def time_all(cfgs:dict, views, y, steps:int, warmup:int, device) -> dict:
+    "Step times of every configuration, interleaved round-robin so that load from other processes hits all alike."
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == 'cuda' else (lambda: None)
+    runs = {}
+    for name, cfg in cfgs.items():
+        seed_everything(0)
+        m = build(cfg, device)
+        opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        for _ in range(warmup): one_step(m, opt, views, y, sync)
+        runs[name] = (m, opt, [])
+    for i in range(steps):
+        for name, (m, opt, ts) in runs.items(): ts.append(one_step(m, opt, views, y, sync))
+        print(f"round {i+1}/{steps}: " + ', '.join(f"{k} {1e3*v[2][-1]:.0f} ms" for k, v in runs.items()), flush=True)
+    return {k: v[2] for k, v in runs.items()}
+
+def _load():
+    try: return list(os.getloadavg())
+    except OSError: return None
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', choices=['cpu', 'cuda'])
+    ap.add_argument('--steps', type=int, default=20, help='timed steps per configuration')
+    ap.add_argument('--warmup', type=int, default=3, help='untimed steps first')
+    ap.add_argument('--batch', type=int, default=128)
+    ap.add_argument('--only', default='all', help="comma-separated configuration names (CE is always run)")
+    ap.add_argument('--out', default=None, help='JSON file for the results')
+    a = ap.parse_args(argv)
+    dev = torch.device(a.device)
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise SystemExit('--device cuda but no GPU is visible')
+    seed_everything(0)
+    g = torch.Generator().manual_seed(0)
+    views = [torch.randn(a.batch, 3, 32, 32, generator=g).to(dev) for _ in range(3)]
+    y = torch.arange(a.batch).remainder(10)[torch.randperm(a.batch, generator=g)].to(dev)   # every group present
+    cfgs = configs(a.only)
+    times = time_all(cfgs, views, y, a.steps, a.warmup, dev)
+    res = {name: dict(median_s=statistics.median(ts), mean_s=statistics.fmean(ts), min_s=min(ts), steps=len(ts),
+                      times_s=ts, **cfgs[name]) for name, ts in times.items()}
+    ce = res['ce']['median_s']
+    for name, r in res.items():
+        r['ratio_to_ce'] = r['median_s'] / ce
+        base = r['strategy'] if r['kind'] == 'gbg' else name
+        r['ratio_to_base'] = r['median_s'] / res[base]['median_s'] if base in res else None
+    info = dict(device=str(dev), hardware=hardware(), torch=torch.__version__, python=platform.python_version(),
+                threads=torch.get_num_threads(), load_avg=_load(), batch=a.batch, steps=a.steps, warmup=a.warmup, n_groups=4,
+                model='resnet32', cls_num_list=CIFAR10_LT_100, groups=GROUPS_4, commit=git_commit(),
+                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                note='GBG: BCL/CE split into 4 fixed groups, all present; MGDA normalization loss+; '
+                     "mode 'features' is the MGDA-UB approximation")
+    print(f"\n{'config':20s} {'median ms':>10s} {'x CE':>7s} {'x base':>7s}")
+    for name, r in res.items():
+        rb = f"{r['ratio_to_base']:7.2f}" if r['ratio_to_base'] is not None else '      -'
+        print(f"{name:20s} {1e3*r['median_s']:10.1f} {r['ratio_to_ce']:7.2f} {rb}")
+    if a.out: write_json(dict(info=info, results=res), a.out); print('wrote', a.out)
+    return res
+
+if __name__ == '__main__': main()
