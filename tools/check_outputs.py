@@ -26,7 +26,23 @@ for m in sorted((root/'results/runs').rglob('metrics.json')):
         if not float(h[-1]['train_loss']) < float(h[0]['train_loss']): bad.append(f"{m}: CE training loss did not fall")
         if not acc > 10: bad.append(f"{m}: CE accuracy {acc} is not above chance (10%)")
 if bad: sys.exit("bad runs:\n  " + "\n  ".join(bad))
+# every table and figure of both papers (names as the report notebooks write them)
+expect = {'tables/gbg': [f'{t}.{e}' for t in ['gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
+                                           'gbg_table6', 'gbg_fig4'] for e in ('md', 'csv')],
+          'figures/gbg': [f'{f}.{e}' for f in ['gbg_fig2_gradient_imbalance', 'gbg_fig4_groups', 'gbg_groups',
+                                               'gbg_mgda_weights'] for e in ('png', 'svg')],
+          'tables/moosf': [f'{t}.{e}' for t in ['moosf_table1', 'moosf_table2', 'moosf_table3', 'moosf_table4',
+                                               'moosf_table8', 'moosf_table9'] for e in ('md', 'csv')],
+          'figures/moosf': [f'{f}.{e}' for f in ['moosf_fig1_trajectories', 'moosf_fig2_frequency', 'moosf_fig3_ce_bs',
+                                                 'moosf_fig4a_conflict_rate', 'moosf_fig4b_conflicts', 'moosf_fig4d_trajectories',
+                                                 'moosf_fig5_tsne'] for e in ('png', 'svg')]}
+absent = [f'{d}/{f}' for d, fs in expect.items() for f in fs if not (root/d/f).exists()]
+if absent: sys.exit("tables/figures not produced:\n  " + "\n  ".join(absent))
+for d in ('tables/gbg', 'tables/moosf'):
+    for f in sorted((root/d).glob('*.md')):
+        if prof not in f.read_text().split('\n', 3)[0] + f.read_text()[:600]: sys.exit(f"{f}: caption does not state the profile '{prof}'")
+n_files = sum(len(v) for v in expect.values())
 st = subprocess.run(['dvc', 'status', '--json'], cwd=root, capture_output=True, text=True)
 changed = {k: v for k, v in json.loads(st.stdout or '{}').items() if k != 'profile'}  # `profile` is always_changed by design
 if st.returncode or changed: sys.exit(f"dvc status is not clean after dvc repro: {changed or st.stderr}")
-print(f"check_outputs: {n} outputs of {len(lock['stages'])} stages present; profile {prof}; dvc status clean")
+print(f"check_outputs: {n} outputs of {len(lock['stages'])} stages present, {n_files} table/figure files; profile {prof}; dvc status clean")
