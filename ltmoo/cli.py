@@ -56,6 +56,9 @@ def main(argv=None):
     b.add_argument('--out')
     c = sub.add_parser('bench', help='speed and complexity benchmarks (GBG and MOOSF step times, MACs, parameters)')
     c.add_argument('--out', default='results/bench'); c.add_argument('--profile', default='auto')
+    d = sub.add_parser('ddp-report', help='the torchrun runs beside their single-process twins (tables/ddp, figures/ddp)')
+    d.add_argument('--ddp', default='results/ddp'); d.add_argument('--runs', default='results/runs')
+    d.add_argument('--tables', default='tables/ddp'); d.add_argument('--figures', default='figures/ddp')
     sub.add_parser('train', help='train one configuration (see python -m ltmoo.train -h)', add_help=False)
     args, rest = ap.parse_known_args(argv)
     if args.cmd == 'prepare-data':
@@ -66,6 +69,9 @@ def main(argv=None):
         print(json.dumps(info))
     elif args.cmd == 'bench':
         for p in bench(args.out, args.profile): print(p)
+    elif args.cmd == 'ddp-report':
+        from ltmoo.distributed import ddp_report
+        print(ddp_report(args.ddp, args.runs, args.tables, args.figures).to_string())
     elif args.cmd == 'train':
         from ltmoo.train import main as train_main
         train_main(rest)

@@ -15,15 +15,17 @@ from .core import Registry, resolve, default_device, write_json
 
 # %% auto #0
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'SAMPLERS', 'IMAGENET_MEAN',
-           'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'lt_counts', 'shot_masks', 'ldam_select', 'LTData', 'cifar_name',
-           'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset', 'read_shared_cifar_lt',
-           'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts', 'stratified_subset',
-           'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params', 'regular_view', 'rgb_to_gray',
-           'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
-           'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale', 'sim_view', 'cutout',
-           'regular_cutout_view', 'GPUData', 'batches', 'IndexSampler', 'ShuffleSampler', 'ClassWeightedSampler',
-           'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file', 'inat_json_to_list',
-           'ListDataset', 'imagenet_transforms', 'EpochSampler', 'make_dataloader']
+           'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'lt_counts', 'shot_masks', 'ldam_select',
+           'LTData', 'cifar_name', 'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset',
+           'read_shared_cifar_lt', 'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts',
+           'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params',
+           'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast',
+           'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale',
+           'sim_view', 'cutout', 'regular_cutout_view', 'GPUData', 'batches', 'IndexSampler', 'ShuffleSampler',
+           'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file',
+           'inat_json_to_list', 'ListDataset', 'imagenet_transforms', 'EpochSampler', 'make_dataloader',
+           'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view', 'sample_key',
+           'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
 
 # %% ../nbs/01_data.ipynb #235926f2
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -79,6 +81,8 @@ class LTData:
     source:str # where the pixels came from
     train_index:torch.Tensor # int64 [N], index of each training image in the original training set
     test_index:torch.Tensor|None = None # int64 [M], index into the original test set
+    mean:tuple = CIFAR_MEAN # normalisation of the views (CIFAR's; ImageNet's / iNat's for the list datasets)
+    std:tuple = CIFAR_STD
     @property
     def num_classes(self) -> int: return len(self.classes)
     def __repr__(self):
@@ -766,3 +770,183 @@ def make_dataloader(dataset, # a Dataset with `.targets` (e.g. `ListDataset`)
     return torch.utils.data.DataLoader(dataset, batch_size, sampler=sampler, num_workers=num_workers, drop_last=drop_last,
                                        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
                                        persistent_workers=num_workers > 0)
+
+# %% ../nbs/01_data.ipynb #6381855d
+LIST_LT = {'imagenet_lt': dict(num_classes=1000, title='ImageNet-LT', mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                               train_list='ImageNet_LT_train.txt', test_list='ImageNet_LT_test.txt'),
+           'inat2018': dict(num_classes=8142, title='iNaturalist 2018', mean=INAT_MEAN, std=INAT_STD,
+                            train_list='train2018.json', test_list='val2018.json')}
+
+def is_list_dataset(dataset:str) -> bool:
+    "True for the datasets read from image lists (ImageNet-LT, iNaturalist 2018)."
+    return str(dataset).lower().replace('-', '_') in LIST_LT
+
+def _eval_image(path:Path, size:int, resize:int) -> torch.Tensor:
+    "One image, RGB, Resize(`resize`) + CenterCrop(`size`), as uint8 [3, size, size]."
+    from PIL import Image
+    import torchvision.transforms.v2.functional as TF
+    if not path.exists(): raise FileNotFoundError(f"image {path} not found (listed in the split file)")
+    with Image.open(path) as im: img = im.convert('RGB')
+    return TF.pil_to_tensor(TF.center_crop(TF.resize(img, resize), size))
+
+class LazyImages:
+    "The listed images as an array-like of uint8 [N,3,size,size]: indexing decodes (evaluation crop) in a thread pool."
+    ndim, dtype, device = 4, torch.uint8, torch.device('cpu')
+    def __init__(self, root:str|Path, # folder the paths are relative to
+                 paths:list, # relative image paths
+                 size:int=224, resize:int=256, # CenterCrop side and the Resize before it
+                 threads:int|None=None # decoding threads (default min(16, CPU count))
+                ):
+        self.root, self.paths, self.size, self.resize = Path(root), list(paths), int(size), int(resize)
+        self.threads = threads or min(16, os.cpu_count() or 1)
+        self._pool = None
+    def __len__(self): return len(self.paths)
+    @property
+    def shape(self) -> tuple: return (len(self.paths), 3, self.size, self.size)
+    def __getstate__(self): return {**self.__dict__, '_pool': None}
+    def load(self, i:int) -> torch.Tensor: return _eval_image(self.root/self.paths[i], self.size, self.resize)
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0): return self.load(int(key))
+        ids = range(len(self))[key] if isinstance(key, slice) else torch.as_tensor(np.asarray(key) if not torch.is_tensor(key) else key).long().cpu().tolist()
+        if len(ids) == 0: return torch.empty((0, 3, self.size, self.size), dtype=torch.uint8)
+        if self.threads > 1 and len(ids) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                self._pool = ThreadPoolExecutor(self.threads)
+            return torch.stack(list(self._pool.map(self.load, ids)))
+        return torch.stack([self.load(i) for i in ids])
+    def subset(self, idx) -> LazyImages:
+        "The images `idx` as another `LazyImages` (nothing decoded)."
+        return LazyImages(self.root, [self.paths[i] for i in torch.as_tensor(idx).long().tolist()], self.size, self.resize, self.threads)
+    def __repr__(self): return f"LazyImages({len(self)} images under {self.root}, {self.size}px)"
+
+# %% ../nbs/01_data.ipynb #96fe1086
+LIST_VIEWS = Registry('list-dataset view')   # name → f(size, resize, randaugment): PIL image → uint8 [3, size, size]
+
+@LIST_VIEWS.register('regular')
+def list_regular_view(size:int=224, resize:int=256, randaugment:bool=False):
+    "RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4, 0.4, 0.4, 0) (+ RandAugment(2, 10)): BCL's classification view."
+    import torchvision.transforms.v2 as T
+    ts = [T.RandomResizedCrop(size, scale=(0.08, 1.)), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4, 0.)]
+    return T.Compose(ts + ([T.RandAugment(2, 10)] if randaugment else []) + [T.PILToTensor()])
+
+@LIST_VIEWS.register('sim')
+def list_sim_view(size:int=224, resize:int=256, randaugment:bool=False):
+    "RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2 (+ RandAugment): the contrastive view."
+    import torchvision.transforms.v2 as T
+    ts = [T.RandomResizedCrop(size, scale=(0.08, 1.)), T.RandomHorizontalFlip(),
+          T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)]
+    return T.Compose(ts + ([T.RandAugment(2, 10)] if randaugment else []) + [T.PILToTensor()])
+
+@LIST_VIEWS.register('plain')
+def list_plain_view(size:int=224, resize:int=256, randaugment:bool=False):
+    "Resize + CenterCrop: the evaluation crop."
+    import torchvision.transforms.v2 as T
+    return T.Compose([T.Resize(resize), T.CenterCrop(size), T.PILToTensor()])
+
+def sample_key(seed:int, epoch:int, batch:int, pos:int) -> int:
+    "The augmentation seed of the sample at position `pos` of global batch `batch` of `epoch` (the same on every rank)."
+    return (((seed * 1_000_003 + epoch) * 1_000_003 + batch) * 65_536 + pos) % (1 << 62)
+
+class ViewDataset(torch.utils.data.Dataset):
+    "Training images of a list, each as the views a method asks for (uint8), augmented under a per-sample seed."
+    def __init__(self, root:str|Path, paths:list, labels, # the list
+                 views=('regular',), # `LIST_VIEWS` names, one output each
+                 size:int=224, resize:int=256, randaugment:bool=False):
+        self.root, self.paths, self.labels = Path(root), list(paths), torch.as_tensor(labels).long()
+        if len(self.paths) != len(self.labels): raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
+        unknown = [v for v in views if v not in LIST_VIEWS]
+        if unknown: raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
+        self.views = tuple(views)
+        self.transforms = [LIST_VIEWS.get(v)(size, resize, randaugment) for v in views]
+    def __len__(self): return len(self.paths)
+    def __getitem__(self, item):
+        "`item`: an index, or (index, key) with `key` the sample's augmentation seed (`sample_key`)."
+        from PIL import Image
+        i, key = item if isinstance(item, (tuple, list)) else (item, None)
+        p = self.root/self.paths[i]
+        if not p.exists(): raise FileNotFoundError(f"training image {i}, {self.paths[i]}, not found under {self.root}")
+        with Image.open(p) as im: img = im.convert('RGB')
+        out = []
+        for v, t in enumerate(self.transforms):
+            if key is None: out.append(t(img)); continue
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed((int(key) * 8 + v) % (1 << 63)); out.append(t(img))
+        return out, int(self.labels[i])
+
+def device_views(views:list, # uint8 [B,3,H,W] tensors from a `ViewDataset` loader
+                 device, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> list:
+    "The views on `device`, as normalised floats (the loader path's last step, on the GPU)."
+    return [normalize(v.to(device, non_blocking=True).float().div_(255), mean, std) for v in views]
+
+# %% ../nbs/01_data.ipynb #3f409123
+def _resolve_list(p, root:Path) -> Path:
+    "A list file given absolute, relative to the project root, or relative to the image root."
+    p = Path(p)
+    for c in ([p] if p.is_absolute() else [resolve(p), root/p]):
+        if c.exists(): return c
+    raise FileNotFoundError(f"split file {p} not found (looked in the project root and under {root}); "
+                            "ImageNet-LT needs ImageNet_LT_train.txt / _test.txt, iNaturalist 2018 train2018.json / val2018.json")
+
+def _class_names(paths:list, labels:list, K:int, names:dict|None=None) -> list:
+    "Name of every class: from `names`, else the folder of its first listed image (e.g. the WordNet id)."
+    out = [None] * K
+    for p, l in zip(paths, labels):
+        if out[l] is None: out[l] = (names or {}).get(l) or Path(p).parent.name or str(l)
+    return [o if o is not None else str(c) for c, o in enumerate(out)]
+
+def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
+                 root:str|Path='external/ImageNet', # folder the listed paths are relative to
+                 train_list:str|Path|None=None, test_list:str|Path|None=None, # default: the standard file names under `root`
+                 image_size:int=224, resize:int=256, # evaluation crop: Resize(resize) + CenterCrop(image_size)
+                 train_subset:int|None=None, # keep at most this many training images (per-class prefix of the list)
+                 test_subset:int|None=None, # keep at most this many test images (class-stratified)
+                 check_files:bool=True, # every listed image must exist (checked before training starts)
+                 num_classes:int|None=None, # default: the dataset's (1000, 8142)
+                 seed:int=0, # picks the test subset
+                 threads:int|None=None, # decoding threads of `LazyImages`
+                 **ignored # CIFAR-only keys of the shared `data` section (imb_factor, source, shared_dir, randaugment, …)
+                ) -> LTData:
+    "ImageNet-LT / iNaturalist 2018 from the standard split files, as an `LTData` of `LazyImages`."
+    ds = str(dataset).lower().replace('-', '_')
+    if ds not in LIST_LT: raise ValueError(f"unknown list dataset '{dataset}'; use one of {', '.join(LIST_LT)}")
+    known = {'imb_factor', 'source', 'shared_dir', 'randaugment', 'num_workers'}
+    if set(ignored) - known: raise TypeError(f"load_list_lt: unknown data keys {sorted(set(ignored) - known)}")
+    spec, root = LIST_LT[ds], resolve(root)
+    K = int(num_classes or spec['num_classes'])
+    splits = {}
+    for split, given in (('train', train_list), ('test', test_list)):
+        f = _resolve_list(given or spec[f'{split}_list'], root)
+        paths, labels = (inat_json_to_list if f.suffix == '.json' else read_split_file)(f)
+        if not paths: raise ValueError(f"{f}: the {split} list is empty")
+        bad = [l for l in labels if not 0 <= l < K]
+        if bad: raise ValueError(f"{f}: label {bad[0]} outside [0, {K}) ({len(bad)} such lines); is this the {spec['title']} list?")
+        splits[split] = (f, paths, np.asarray(labels, dtype=np.int64))
+    (ftr, ptr, ytr), (fte, pte, yte) = splits['train'], splits['test']
+    counts = np.bincount(ytr, minlength=K)
+    if (counts == 0).any():
+        z = np.flatnonzero(counts == 0)
+        raise ValueError(f"{ftr}: {len(z)} of {K} classes have no training image (first: {z[:5].tolist()})")
+    rows = np.arange(len(ytr))
+    if train_subset is not None:
+        keep = subset_counts(counts.tolist(), train_subset)
+        rows = np.concatenate([np.flatnonzero(ytr == c)[:n] for c, n in enumerate(keep)])
+    test_rows = np.arange(len(yte)) if test_subset is None else stratified_subset(yte, test_subset, seed)
+    ptr, ytr, pte, yte = [ptr[i] for i in rows], ytr[rows], [pte[i] for i in test_rows], yte[test_rows]
+    if check_files:
+        miss = [p for p in ptr + pte if not (root/p).exists()]
+        if miss: raise FileNotFoundError(f"{len(miss)} listed images are missing under {root} (first: {miss[0]})")
+    counts = np.bincount(ytr, minlength=K).tolist()
+    return LTData(name=ds, imb_factor=max(counts) / min(counts),
+                  train_x=LazyImages(root, ptr, image_size, resize, threads), train_y=torch.from_numpy(ytr),
+                  test_x=LazyImages(root, pte, image_size, resize, threads), test_y=torch.from_numpy(yte),
+                  classes=_class_names(ptr, ytr.tolist(), K), cls_num_list=counts,
+                  source=f"{spec['title']} image lists {ftr.name} / {fte.name} under {root}",
+                  train_index=torch.from_numpy(rows), test_index=torch.from_numpy(test_rows),
+                  mean=spec['mean'], std=spec['std'])
+
+def load_data(dataset:str='cifar10', **kw) -> LTData:
+    "The run's data by name: CIFAR-10/100-LT (`load_cifar_lt`) or ImageNet-LT / iNaturalist 2018 (`load_list_lt`)."
+    if is_list_dataset(dataset): return load_list_lt(dataset, **kw)
+    kw = {k: v for k, v in kw.items() if k not in ('randaugment', 'num_workers', 'image_size', 'resize', 'check_files')}
+    return load_cifar_lt(dataset, **kw)

@@ -17,7 +17,7 @@ __all__ = ['AMP_DTYPES', 'SYNC_MODES', 'DistEnv', 'init_distributed', 'destroy_d
            'all_reduce_sum_', 'all_reduce_sum', 'all_reduce_mean', 'all_gather_cat', 'broadcast_', 'broadcast_module_',
            'check_same', 'check_in_sync', 'shard', 'RankShare', 'ddp_reduce', 'ddp_split', 'ShardedBatchSampler',
            'ForwardAll', 'share_allreduce_hook', 'sync_grads_', 'StepResult', 'Stepper', 'predict_sharded',
-           'ConvNetNoBN', 'register_test_backbone', 'launch']
+           'ConvNetNoBN', 'register_test_backbone', 'launch', 'ddp_report']
 
 # %% ../nbs/15_distributed.ipynb #1a255294
 @dataclass(frozen=True)
@@ -215,9 +215,12 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
                  rank:int|None=None, world:int|None=None, # default: this process's
                  seed:int=0,
                  extend=None, # `f(idx, epoch, generator) -> idx` applied to each global batch (GBG: `method.extend_batch`)
-                 drop_last:bool=False):
+                 drop_last:bool=False,
+                 keys:bool=False # yield (index, augmentation key) pairs: the key of a sample depends on (seed, epoch, batch, position)
+                ):
         env = DistEnv.current()
         self.sampler, self.batch_size, self.seed, self.extend, self.drop_last = sampler, batch_size, seed, extend, drop_last
+        self.keys = keys
         self.rank = env.rank if rank is None else rank
         self.world = env.world_size if world is None else world
         self.epoch = 0
@@ -233,7 +236,11 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
             out = [self.extend(b, e, g) for b in out]
         return [b for b in out if len(b) >= self.world]
     def __iter__(self):
-        for b in self.global_batches(): yield shard(b, self.rank, self.world).tolist()
+        from ltmoo.data import sample_key
+        for n, b in enumerate(self.global_batches()):
+            part = shard(b, self.rank, self.world).tolist()
+            if not self.keys: yield part; continue
+            yield [(i, sample_key(self.seed, self.epoch, n, p)) for i, p in zip(part, range(self.rank, len(b), self.world))]
     def __len__(self): return len(self.global_batches())
 
 # %% ../nbs/15_distributed.ipynb #88a6eebc
@@ -419,7 +426,9 @@ def predict_sharded(predict_fn, # `f(method, x, device, plain) -> {head: predict
     env = DistEnv.current()
     if not env.ddp or len(x) < env.world_size: return predict_fn(method, x, device, plain, **kw)
     c = -(-len(x) // env.world_size)
-    out = predict_fn(method, x[env.rank * c:(env.rank + 1) * c], device, plain, **kw)
+    lo, hi = env.rank * c, min((env.rank + 1) * c, len(x))
+    part = x.subset(range(lo, hi)) if hasattr(x, 'subset') else x[lo:hi]     # `LazyImages`: nothing decoded yet
+    out = predict_fn(method, part, device, plain, **kw)
     return {k: all_gather_cat(v) for k, v in out.items()}
 
 # %% ../nbs/15_distributed.ipynb #8a9f8a7e
@@ -556,7 +565,8 @@ def _worker_fit(jobs:list) -> list:
     for job in jobs:
         got = {}
         def grab(epoch, method, ctx): got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
-        try: m = fit(job['cfg'], job.get('out_dir'), data=tiny_lt(**job['data']), stop_after=job.get('stop_after'), callbacks=[grab])
+        data = tiny_lt(**job['data']) if job.get('data') is not None else None   # None: the cfg's own data (image lists)
+        try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab])
         except RuntimeError as e:
             if not job.get('catch'): raise
             res.append(dict(error=str(e))); continue
@@ -584,3 +594,56 @@ def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15
 def _worker_many(calls:list) -> list:
     "Test worker: run several workers `(fn, args)` in one launch (one process start-up instead of several)."
     return [fn(*args) for fn, args in calls]
+
+# %% ../nbs/15_distributed.ipynb #a561fcb7
+def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` of the torchrun runs
+               runs_dir='results/runs', # the single-process runs, same layout
+               tables_dir='tables/ddp', figures_dir='figures/ddp'):
+    "Each DDP run beside its single-process twin: accuracy, images/s, speed-up; a table (md + csv) and a figure."
+    import json
+    import numpy as np
+    import pandas as pd
+    from pathlib import Path
+    from ltmoo.core import resolve
+    from ltmoo.report import set_style, save_figure
+    import matplotlib.pyplot as plt
+    ddp_dir, runs_dir = resolve(ddp_dir), resolve(runs_dir)
+    rows = []
+    for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
+        d = json.loads(m.read_text()); rel = m.relative_to(ddp_dir)
+        one = runs_dir/rel
+        s = json.loads(one.read_text()) if one.exists() else {}
+        rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]), world_size=d.get('world_size', 1),
+                         acc_1=s.get('acc'), acc_ddp=d['acc'], img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
+                         ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'), commit=d.get('commit')))
+    df = pd.DataFrame(rows, columns=['setting', 'method', 'seed', 'world_size', 'acc_1', 'acc_ddp', 'img_s_1', 'img_s_ddp',
+                                     'ddp_sync', 'profile', 'hardware', 'commit'])
+    df['acc_delta'] = df.acc_ddp - df.acc_1
+    df['speedup'] = df.img_s_ddp / df.img_s_1
+    tables_dir, figures_dir = resolve(tables_dir), resolve(figures_dir)
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    prof = ', '.join(sorted({p for p in df.profile if p})) or 'none'
+    f = lambda v, fmt='.2f': '–' if v is None or pd.isna(v) else format(v, fmt)
+    lines = [f"**DDP vs one process.** Each run of the `ddp` grid under torchrun beside the single-process run of the same "
+             f"configuration (global batch, seed, profile). *profile: {prof}*"
+             + (" — a pipeline check on the CPU, not paper numbers." if prof == 'smoke' else ''), '',
+             "Accuracies differ by design where BatchNorm normalises each rank's shard and BCL's contrastive batch is the "
+             "shard; with per-sample losses and no BatchNorm the two agree to float rounding (tested in `nbs/15_distributed.ipynb`).", '',
+             '| setting | run | seed | ranks | sync | top-1 (1 process) | top-1 (DDP) | Δ | img/s (1 process) | img/s (DDP) | speed-up | hardware |',
+             '|' + '---|' * 12]
+    for _, r in df.iterrows():
+        lines.append(f"| {r.setting} | `{r.method}` | {r.seed} | {r.world_size} | {r.ddp_sync or '–'} | {f(r.acc_1)} | {f(r.acc_ddp)} | "
+                     f"{f(r.acc_delta, '+.2f')} | {f(r.img_s_1, '.1f')} | {f(r.img_s_ddp, '.1f')} | {f(r.speedup)}× | {r.hardware} |")
+    if df.acc_1.isna().any():
+        lines += ['', "Runs without a single-process twin (add them to `grid`): " + ', '.join(f"`{m}`" for m in df[df.acc_1.isna()].method)]
+    (tables_dir/'ddp_vs_single.md').write_text('\n'.join(lines) + '\n')
+    df.to_csv(tables_dir/'ddp_vs_single.csv', index=False, float_format='%.4f', lineterminator='\n')
+    set_style()
+    fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(df) + 1), 3))
+    x = np.arange(len(df))
+    ax.bar(x - 0.2, df.img_s_1.fillna(0), 0.4, label='1 process')
+    ax.bar(x + 0.2, df.img_s_ddp.fillna(0), 0.4, label='DDP (' + ', '.join(sorted({f"{w} ranks" for w in df.world_size})) + ')')
+    ax.set_xticks(x, [f"{m}\ns{s}" for m, s in zip(df.method, df.seed)]); ax.set_ylabel('training images / s')
+    ax.set_title(f"throughput, profile {prof} ({', '.join(sorted({h for h in df.hardware if h}))[:60]})", fontsize=9); ax.legend(fontsize=8)
+    fig.tight_layout(); save_figure(fig, figures_dir/'ddp_throughput'); plt.close(fig)
+    return df

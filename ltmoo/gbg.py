@@ -144,6 +144,7 @@ class GBG(Method):
                  groups=None, # a precomputed partition (list of class lists) or a groups.json path; skips the pass
                  seed:int=0, # seed of the clustering / random grouping
                  group_batch_size:int=256, # batch size of the grouping pass (the CIFAR code's)
+                 grad_sketch:int|None=None, # count-sketch width of the class gradients (ImageNet / iNat: the [K, P] matrix is too big)
                  **kw):
         if kw: raise TypeError(f"unknown argument(s) for method 'gbg': {sorted(kw)}")
         counts = [int(c) for c in cls_num_list]
@@ -171,6 +172,8 @@ class GBG(Method):
         self.aggregator, self.agg = aggregator, make_aggregator(aggregator, **self.aggregator_kw)
         self.mode, self.empty, self.contrastive, self.seed = mode, empty, contrastive, seed
         self.gac_fraction, self.gac_beta, self.group_batch_size = gac_fraction, gac_beta, group_batch_size
+        if grad_sketch is not None and int(grad_sketch) < 1: raise ValueError(f"grad_sketch must be a positive width, got {grad_sketch}")
+        self.grad_sketch = grad_sketch
         self.register_buffer('group_id', torch.full((num_classes,), -1, dtype=torch.long))
         self.register_load_state_dict_post_hook(_after_load)
         self._train_y = None
@@ -199,7 +202,8 @@ class GBG(Method):
             raise TypeError(f"strategy '{self.name}' has no single classifier `head`; GBG's grouping pass needs one")
         return grp.grouping_stage(self.backbone, head, x, y, self.num_classes, method=self.grouping,
                                   n_groups=self.n_groups, seed=self.seed, cls_num_list=self.cls_num_list,
-                                  grad_kwargs=dict(transform=transform, device=device, batch_size=self.group_batch_size),
+                                  grad_kwargs=dict(transform=transform, device=device, batch_size=self.group_batch_size,
+                                                   sketch=self.grad_sketch, sketch_seed=self.seed),
                                   affinity=self.affinity)['groups']
 
     def start_epoch(self, epoch:int, ctx=None) -> dict:
@@ -247,4 +251,4 @@ class GBG(Method):
         return dict(super().describe(), n_groups=self.n_groups, grouping=self.grouping, group_epoch=self.group_epoch,
                     affinity=self.affinity, aggregator=self.aggregator, aggregator_kw=self.aggregator_kw, mode=self.mode,
                     empty=self.empty, gac_fraction=self.gac_fraction, gac_beta=self.gac_beta,
-                    contrastive=self.contrastive, seed=self.seed, groups=self.groups)
+                    contrastive=self.contrastive, seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch)

@@ -119,8 +119,10 @@ def class_gradients(backbone:nn.Module, # the shared backbone θ (any state: ini
                     chunk:int=16, # most classes per batched backward (bounds memory)
                     out_device=None, # where the [K, P] sums live; default `device`
                     dtype:torch.dtype=torch.float32, # accumulation dtype
-                    ddp:bool|None=None # split the pass over the DDP ranks and sum (None: when 2+ ranks exist; every rank must call)
-                   ) -> torch.Tensor: # [K, P] mean per-sample gradient of each class
+                    ddp:bool|None=None, # split the pass over the DDP ranks and sum (None: when 2+ ranks exist; every rank must call)
+                    sketch:int|None=None, # keep a count sketch of this many columns instead of the P gradient entries (ImageNet / iNat scale)
+                    sketch_seed:int=0 # the sketch's hash (identical on every rank)
+                   ) -> torch.Tensor: # [K, P] (or [K, sketch]) mean per-sample gradient of each class
     "Mean per-sample gradient of every class w.r.t. the backbone parameters, over one class-sorted, eval-mode pass."
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone.to(dev)
@@ -131,7 +133,12 @@ def class_gradients(backbone:nn.Module, # the shared backbone θ (any state: ini
     if not params: raise ValueError("no backbone parameters left to differentiate (check `exclude`)")
     P = sum(p.numel() for p in params)
     odev = torch.device(out_device) if out_device is not None else dev
-    sums = torch.zeros(num_classes, P, device=odev, dtype=dtype)
+    if sketch is not None:                                         # count sketch: column j → bucket h(j) with sign s(j)
+        if int(sketch) < 1: raise ValueError(f"sketch must be a positive number of columns, got {sketch}")
+        gen = torch.Generator().manual_seed(sketch_seed)
+        bucket = torch.randint(0, int(sketch), (P,), generator=gen).to(dev)
+        sign = (torch.randint(0, 2, (P,), generator=gen) * 2 - 1).to(dev, torch.float32)
+    sums = torch.zeros(num_classes, P if sketch is None else int(sketch), device=odev, dtype=dtype)
     counts = torch.bincount(y.cpu(), minlength=num_classes).to(odev)
     order = torch.argsort(y.cpu(), stable=True)                    # class-sorted pass, like the code's loader
     split = ddp_split(ddp)                                         # DDP: (rank, world); None in one process
@@ -142,6 +149,7 @@ def class_gradients(backbone:nn.Module, # the shared backbone θ (any state: ini
             xb = transform(x[idx.to(x.device)].to(dev, non_blocking=True))
             yb = y[idx].to(dev)
             cls, g = _batch_class_grads(backbone, head, params, xb, yb, loss_fn, method, chunk)
+            if sketch is not None: g = g.new_zeros(len(g), int(sketch)).index_add_(1, bucket, g * sign.to(g.dtype))
             sums.index_add_(0, cls.to(odev), g.to(odev, dtype))
     if split is not None: all_reduce_sum_(sums)                    # DDP: the sums over every rank's batches
     return sums.div_(counts.unsqueeze(1).float())                    # in place: the matrix may be huge

@@ -314,12 +314,12 @@ MOOSF.head_logits, MOOSF.routing_table, MOOSF.predict = _head_logits, _routing_t
 def _holdout_predictions(self:MOOSF, ctx, batch_size:int=1000) -> tuple:
     "Every head's predictions on the held-out slice ([H, k]) and its labels ([k])."
     idx = self.exclude_index()
-    x, y = ctx.data.train_x[idx], torch.as_tensor(ctx.data.train_y)[idx]
+    x, y = ctx.data.train_x, torch.as_tensor(ctx.data.train_y)[idx]   # indexed batch by batch (`LazyImages` decodes on demand)
     was = self.training; self.eval()
     try:
         out = [[] for _ in self.names]
         for i in range(0, len(idx), batch_size):
-            lg = self.head_logits(ctx.plain(x[i:i + batch_size].to(ctx.device)))
+            lg = self.head_logits(ctx.plain(x[idx[i:i + batch_size]].to(ctx.device)))
             for j, k in enumerate(self.names): out[j].append(lg[k].argmax(1).cpu())
     finally: self.train(was)
     return torch.stack([torch.cat(o) for o in out]), y.cpu()

@@ -11,7 +11,7 @@ from .models import ResNetCifar
 import os
 
 # %% auto #0
-__all__ = ['tiny_lt', 'tiny_backbone', 'to_float']
+__all__ = ['tiny_lt', 'tiny_backbone', 'to_float', 'tiny_image_tree']
 
 # %% ../nbs/90_test_utils.ipynb #8cf9d9bb
 if os.environ.get('IN_TEST'): torch.set_num_threads(1)
@@ -49,3 +49,30 @@ def tiny_backbone(width:int=4) -> ResNetCifar:
 def to_float(x_uint8):
     "uint8 images to roughly standardised floats (for tests that skip the augmentation path)."
     return (x_uint8.float() / 255. - 0.5) / 0.25
+
+# %% ../nbs/90_test_utils.ipynb #72590817
+def tiny_image_tree(root, # folder to write into (created)
+                    d=None # a `tiny_lt` problem (default `tiny_lt()`)
+                   ):
+    "Write `d` as an ImageNet-LT-style tree (`root/imagenet`) and an iNat-2018-style tree (`root/inat`); returns `root`."
+    import json
+    from pathlib import Path
+    from PIL import Image
+    root, d = Path(root), (d if d is not None else tiny_lt())
+    def write(x, rel, base):
+        (base/rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x.permute(1, 2, 0).numpy()).save(base/rel)
+    im, na = root/'imagenet', root/'inat'
+    for split, xs, ys, lst, folder in (('train', d.train_x, d.train_y, 'ImageNet_LT_train.txt', 'train'),
+                                       ('test', d.test_x, d.test_y, 'ImageNet_LT_test.txt', 'val')):
+        lines, images, anns = [], [], []
+        for i, (x, y) in enumerate(zip(xs, ys.tolist())):
+            rel = f'{folder}/n{y:04d}/{split}_{i}.png'; write(x, rel, im); lines.append(f'{rel} {y}')
+            rel2 = f'train_val2018/Kingdom{y % 2}/{y}/{split}_{i}.png'; write(x, rel2, na)
+            images.append(dict(id=1000 * (split == 'test') + i, file_name=rel2, width=x.shape[2], height=x.shape[1]))
+            anns.append(dict(id=i, image_id=images[-1]['id'], category_id=y))
+        (im/lst).write_text('\n'.join(lines) + '\n')
+        cats = [dict(id=c, name=f'species {c}') for c in range(len(d.cls_num_list))]
+        (na/('train2018.json' if split == 'train' else 'val2018.json')).write_text(
+            json.dumps(dict(images=images, annotations=anns[::-1], categories=cats)))
+    return root

@@ -13,14 +13,14 @@ import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, code_hash, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve)
-from .data import load_cifar_lt, GPUData, VIEWS, SAMPLERS, batches
+from .data import load_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, ViewDataset, device_views, CIFAR_MEAN, CIFAR_STD
 from .models import make_backbone
 from .method import build_method
 from .metrics import summarize
-from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed
+from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler
 
 # %% auto #0
-__all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'run_config', 'main']
+__all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'method_family', 'run_config', 'main']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -46,7 +46,9 @@ class Context:
     out_dir: Path|None = None
     cfg: dict = field(default_factory=dict)
     logs: list = field(default_factory=list)
-    def plain(self, x_uint8): return VIEWS.get('plain')(x_uint8.to(self.device), None)
+    def plain(self, x_uint8):
+        return VIEWS.get('plain')(x_uint8.to(self.device), None, mean=getattr(self.data, 'mean', CIFAR_MEAN),
+                                  std=getattr(self.data, 'std', CIFAR_STD))
     def log(self, d:dict): self.logs.append(d)
 
 # %% ../nbs/11_train.ipynb #b24467ef
@@ -96,6 +98,22 @@ def _save_features(method, data, dev, plain, path):
     np.savez_compressed(path, features=feats.numpy(), labels=data.test_y.numpy(),
                         **{f'pred_{k}': v.numpy() for k, v in preds.items()})
 
+class _Reindexed:
+    "An `IndexSampler` over the rows `rows` of the training set, giving epochs as indices into the whole set."
+    def __init__(self, sampler, rows): self.sampler, self.rows = sampler, rows
+    def __len__(self): return len(self.sampler)
+    def epoch_indices(self, epoch:int, seed:int=0) -> torch.Tensor: return self.rows[self.sampler.epoch_indices(epoch, seed)]
+
+def _make_loader(data, dc:dict, method, sampler, batch_size:int, seed:int, dev):
+    "The streamed training path: `ViewDataset` + `ShardedBatchSampler` (global batches, GAC, keys) + `DataLoader`."
+    lazy = data.train_x
+    vds = ViewDataset(lazy.root, lazy.paths, data.train_y, method.views, lazy.size, lazy.resize, bool(dc.get('randaugment', False)))
+    bsamp = ShardedBatchSampler(sampler, batch_size, seed=seed, extend=method.extend_batch, keys=True)
+    nw = dc.get('num_workers'); nw = min(8, os.cpu_count() or 1) if nw is None else int(nw)
+    loader = torch.utils.data.DataLoader(vds, batch_sampler=bsamp, num_workers=nw, pin_memory=dev.type == 'cuda',
+                                         persistent_workers=nw > 0, prefetch_factor=4 if nw > 0 else None)
+    return loader, bsamp
+
 def _under_papermill() -> bool:
     return 'papermill' in sys.modules or bool(os.environ.get('PAPERMILL_EXECUTION'))
 
@@ -117,7 +135,7 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
     ckpt = (Path(tc['ckpt_dir']) if tc.get('ckpt_dir') else out_dir)
     if out_dir: out_dir.mkdir(parents=True, exist_ok=True)
     seed = int(tc.get('seed', 0)); seed_everything(seed)
-    if data is None: data = load_cifar_lt(**{k: v for k, v in cfg['data'].items() if k != 'dataset'}, dataset=cfg['data']['dataset'])
+    if data is None: data = load_data(**cfg['data'])                 # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
     K, epochs = data.num_classes, int(tc['epochs'])
     backbone = make_backbone(tc.get('model', 'resnet32'))
     method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, K, data.cls_num_list, epochs).to(dev)
@@ -126,12 +144,16 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
     stepper = Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
                       sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False))   # ltmoo.distributed
     ctx = Context(data=data, device=dev, out_dir=out_dir if env.is_main else None, cfg=cfg)   # only rank 0 writes
-    gpu = GPUData(data.train_x, data.train_y, dev)
     train_idx = torch.arange(len(data.train_y))
     if hasattr(method, 'exclude_index'):
         ex = torch.as_tensor(method.exclude_index(ctx), dtype=torch.long)
         keep = torch.ones(len(train_idx), dtype=torch.bool); keep[ex] = False; train_idx = train_idx[keep]
     sampler = SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y[train_idx])
+    bs = int(tc['batch_size'])
+    mean, std = getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD)
+    streamed = isinstance(data.train_x, LazyImages)        # ImageNet-LT / iNat: a DataLoader; CIFAR: the device-resident path
+    if streamed: loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
+    else: gpu = GPUData(data.train_x, data.train_y, dev, mean=mean, std=std)
     history, pc_hist, start, best, key = [], [], 0, (-1., -1), _config_key(cfg)
     if ckpt and resume and (ckpt/'last.pt').exists():
         st = torch.load(ckpt/'last.pt', map_location=dev, weights_only=False)
@@ -145,9 +167,9 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
         method.load_state_dict(st['model']); opt.load_state_dict(st['optimizer'])
         history, pc_hist, start, best = st['history'], st.get('pc_history', []), st['epoch'] + 1, tuple(st['best'])
         set_rng_state(st['rng']); stepper.load_state_dict(st)
-    check_same(start, "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)")
     if progress is None: progress = bool(tc.get('progress', True)) and not _under_papermill()
-    bs, steps_log, n_img, t_train = int(tc['batch_size']), [], 0, 0.
+    check_same(start, "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)")
+    steps_log, n_img, t_train = [], 0, 0.
     bar = tqdm(range(start, epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not (progress and env.is_main),
                initial=start, total=epochs)
     ran = 0
@@ -163,10 +185,15 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
         g_dev = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + epoch) if dev.type != 'cpu' else g_cpu
         order = train_idx[sampler.epoch_indices(epoch, seed)]
         loss_sum, n_steps, preds = torch.zeros((), device=dev), 0, {}
-        for idx in batches(order, bs, drop_last=False):
-            idx = method.extend_batch(idx.to(dev), epoch, g_dev)
-            views, y = gpu.batch(idx, method.views, g_dev)
-            r = stepper(views, y, epoch)          # zero_grad, train_step, opt.step (under DDP on this rank's shard)
+        if streamed:                               # the DataLoader path: this rank's shard of each global batch
+            bsamp.set_epoch(epoch)
+            steps = ((device_views(v, dev, mean, std), y.to(dev, non_blocking=True), True) for v, y in loader)
+            steps = tqdm(steps, total=len(bsamp), desc=f'epoch {epoch}', leave=False, disable=not (progress and env.is_main))
+        else:                                      # the device path: global batches, GAC, views on the device
+            steps = ((*gpu.batch(method.extend_batch(idx.to(dev), epoch, g_dev), method.views, g_dev), False)
+                     for idx in batches(order, bs, drop_last=False))
+        for views, y, sharded in steps:
+            r = stepper(views, y, epoch, sharded=sharded)   # zero_grad, train_step, opt.step (under DDP on this rank's shard)
             if r is None: continue                 # DDP only: a global batch smaller than the world size
             logs, y = r.logs, r.y
             loss_sum += r.loss; n_steps += 1; n_img += r.n
@@ -240,16 +267,26 @@ def _parse_set(items):
         d[ks[-1]] = yaml.safe_load(v)
     return out
 
+def method_family(m:dict) -> str:
+    "The family a run belongs to for a dataset recipe: 'gbg' for GBG and its ablations, else the method name."
+    return 'gbg' if m.get('name') == 'gbg' else m.get('name', 'single')
+
 def run_config(profile:str|None='auto', method:str='ce', overrides:dict|None=None, params:str='params.yaml') -> dict:
-    "The resolved config of run `method` (a key of `methods` in params.yaml) under `profile`."
+    "The resolved config of run `method` (a key of `methods` in params.yaml) under `profile`, with its dataset's recipe."
     p = load_params(profile, params, overrides)
-    methods = p.get('methods', {})
+    methods, over = p.get('methods', {}), overrides or {}
     if method not in methods:
         raise KeyError(f"unknown method '{method}'; params.yaml defines: {', '.join(sorted(methods))}")
-    cfg = {k: v for k, v in p.items() if k not in ('methods', 'grid', 'prepare')}
+    cfg = {k: v for k, v in p.items() if k not in ('methods', 'grid', 'prepare', 'datasets', 'ddp')}
+    rec = copy.deepcopy((p.get('datasets') or {}).get(p['data']['dataset']) or {})   # ImageNet-LT / iNat recipe, if any
     m = copy.deepcopy(methods[method])
-    cfg['train'] = deep_update(cfg['train'], m.pop('train', {}) or {})     # the run's own recipe (e.g. GBG's)
-    cfg['train'] = deep_update(cfg['train'], (overrides or {}).get('train', {}))   # explicit overrides win
+    m = deep_update(m, (rec.get('families') or {}).get(method_family(m), {}))   # e.g. GBG's ImageNet settings
+    m = deep_update(m, (rec.get('methods') or {}).get(method, {}))               # and this run's own
+    cfg['data'] = deep_update(deep_update(cfg['data'], rec.get('data', {})), m.pop('data', {}) or {})   # e.g. BCL's RandAugment
+    cfg['data'] = deep_update(cfg['data'], over.get('data', {}))
+    cfg['train'] = deep_update(cfg['train'], rec.get('train', {}))                # the dataset's recipe
+    cfg['train'] = deep_update(cfg['train'], m.pop('train', {}) or {})            # the run's own recipe (e.g. GBG's)
+    cfg['train'] = deep_update(cfg['train'], over.get('train', {}))               # explicit overrides win
     cfg['method'], cfg['run'] = m, method
     return cfg
 
@@ -259,13 +296,16 @@ def main(argv=None):
     ap.add_argument('--out', required=True); ap.add_argument('--params', default='params.yaml')
     ap.add_argument('--set', nargs='*', default=[], help='overrides like train.epochs=2 data.imb_factor=50')
     ap.add_argument('--no-resume', action='store_true'); ap.add_argument('--no-progress', action='store_true')
+    ap.add_argument('--stale', choices=('error', 'restart'), default='error',
+                    help='a last.pt of other code or params: stop (error) or set it aside and start afresh (restart, the pipeline)')
     a = ap.parse_args(argv)
+    if str(a.profile).endswith('.json'): a.profile = json.loads(resolve(a.profile).read_text())['profile']   # `ltmoo profile`'s file
     cfg = run_config(a.profile, a.method, _parse_set(a.set), a.params)
     own = not torch.distributed.is_initialized()
     env = init_distributed(device=cfg['train'].get('device'))   # under torchrun: join the process group (ltmoo.distributed)
     try:
         m = fit(cfg, resolve(a.out) if not Path(a.out).is_absolute() else Path(a.out), resume=not a.no_resume,
-                progress=False if a.no_progress else None)
+                progress=False if a.no_progress else None, stale=a.stale)
     finally:
         if own and env.ddp: destroy_distributed()
     if env.is_main: print(json.dumps({k: v for k, v in m.items() if k != 'acc_per_class'}, indent=1, default=str))

@@ -25,6 +25,12 @@ for m in sorted((root/'results/runs').rglob('metrics.json')):
         h = list(csv.DictReader(open(m.parent/'history.csv')))
         if not float(h[-1]['train_loss']) < float(h[0]['train_loss']): bad.append(f"{m}: CE training loss did not fall")
         if not acc > 10: bad.append(f"{m}: CE accuracy {acc} is not above chance (10%)")
+for m in sorted((root/'results/ddp').rglob('metrics.json')):   # the torchrun runs (stage train_ddp)
+    d = json.loads(m.read_text())
+    if d.get('profile') != prof: bad.append(f"{m}: profile {d.get('profile')} != {prof}")
+    if not d.get('complete'): bad.append(f"{m}: run incomplete")
+    if not isinstance(d.get('world_size'), int) or d['world_size'] < 1: bad.append(f"{m}: no world size recorded")
+    if not 0 <= d.get('acc', -1) <= 100: bad.append(f"{m}: accuracy {d.get('acc')} is not a percentage")
 if bad: sys.exit("bad runs:\n  " + "\n  ".join(bad))
 # every table and figure of both papers (names as the report notebooks write them)
 expect = {'tables/gbg': [f'{t}.{e}' for t in ['gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
@@ -35,10 +41,11 @@ expect = {'tables/gbg': [f'{t}.{e}' for t in ['gbg_table1', 'gbg_table2', 'gbg_t
                                                'moosf_table8', 'moosf_table9'] for e in ('md', 'csv')],
           'figures/moosf': [f'{f}.{e}' for f in ['moosf_fig1_trajectories', 'moosf_fig2_frequency', 'moosf_fig3_ce_bs',
                                                  'moosf_fig4a_conflict_rate', 'moosf_fig4b_conflicts', 'moosf_fig4d_trajectories',
-                                                 'moosf_fig5_tsne'] for e in ('png', 'svg')]}
+                                                 'moosf_fig5_tsne'] for e in ('png', 'svg')],
+          'tables/ddp': ['ddp_vs_single.md', 'ddp_vs_single.csv'], 'figures/ddp': ['ddp_throughput.png', 'ddp_throughput.svg']}
 absent = [f'{d}/{f}' for d, fs in expect.items() for f in fs if not (root/d/f).exists()]
 if absent: sys.exit("tables/figures not produced:\n  " + "\n  ".join(absent))
-for d in ('tables/gbg', 'tables/moosf'):
+for d in ('tables/gbg', 'tables/moosf', 'tables/ddp'):
     for f in sorted((root/d).glob('*.md')):
         if prof not in f.read_text().split('\n', 3)[0] + f.read_text()[:600]: sys.exit(f"{f}: caption does not state the profile '{prof}'")
 n_files = sum(len(v) for v in expect.values())
