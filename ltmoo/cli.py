@@ -33,16 +33,19 @@ def profile_info(params:str='params.yaml') -> dict:
     return dict(profile=prof, requested=p.get('profile', 'auto'), cuda=torch.cuda.is_available())
 
 def bench(out_dir:str='results/bench', profile:str='auto', params:str='params.yaml') -> list:
-    "Run the GBG and MOOSF speed/complexity benchmarks (tools/bench_*.py) with the profile's `bench` settings."
+    "Run the speed/complexity benchmarks (tools/bench_*.py: GBG, MOOSF, training throughput, loader) with the profile's `bench` settings."
     import subprocess
     if str(profile).endswith('.json'): profile = json.loads(resolve(profile).read_text())['profile']
     b = load_params(profile, params)['bench']
     out = resolve(out_dir); out.mkdir(parents=True, exist_ok=True)
     common = ['--steps', str(b['steps']), '--warmup', str(b['warmup'])]
     runs = [(['tools/bench_gbg.py', '--batch', str(b['batch']), *map(str, b.get('gbg_args', []))], out/'gbg.json'),
-            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', []))], out/'moosf.json')]
+            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', []))], out/'moosf.json'),
+            (['tools/bench_throughput.py', *map(str, b.get('throughput_args', []))], out/'throughput.json'),
+            (['tools/bench_loader.py', *map(str, b.get('loader_args', []))], out/'loader.json')]
     for args, path in runs:
-        subprocess.run([sys.executable, str(resolve(args[0])), *args[1:], *common, '--out', str(path)], check=True)
+        steps = common if 'bench_loader' not in args[0] else []          # the loader bench times a pass over its files
+        subprocess.run([sys.executable, str(resolve(args[0])), *args[1:], *steps, '--out', str(path)], check=True)
         d = json.loads(path.read_text()); d['profile'] = profile; write_json(d, path)
     return [p for _, p in runs]
 
