@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_distributed.ipynb #d298b0d7
 from __future__ import annotations
-import os, time, contextlib, datetime, tempfile
+import os, time, contextlib, datetime, tempfile, inspect
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -348,8 +348,10 @@ class Stepper:
         self.sync = sync if env.ddp else None
         self._state, self._fwd, self._ddp = _ShareState(), ForwardAll(method), None
         if self.sync == 'ddp':
-            self._ddp = nn.parallel.DistributedDataParallel(self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None,
-                                                            broadcast_buffers=False)
+            # buffers (BN statistics) are not synced per forward: rank 0's are broadcast after each epoch
+            nosync = (dict(forward_sync_buffers=False) if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
+                      else dict(broadcast_buffers=False))   # torch >= 2.14 deprecates broadcast_buffers
+            self._ddp = nn.parallel.DistributedDataParallel(self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync)
             self._ddp.register_comm_hook(self._state, share_allreduce_hook)
         elif self.sync == 'explicit': broadcast_module_(method)
 
