@@ -282,6 +282,7 @@ def run_config(profile:str|None='auto', method:str='ce', overrides:dict|None=Non
     m = copy.deepcopy(methods[method])
     m = deep_update(m, (rec.get('families') or {}).get(method_family(m), {}))   # e.g. GBG's ImageNet settings
     m = deep_update(m, (rec.get('methods') or {}).get(method, {}))               # and this run's own
+    m = deep_update(m, copy.deepcopy((over.get('methods') or {}).get(method, {})))   # `--set methods.<run>.…` wins over the recipe
     cfg['data'] = deep_update(deep_update(cfg['data'], rec.get('data', {})), m.pop('data', {}) or {})   # e.g. BCL's RandAugment
     cfg['data'] = deep_update(cfg['data'], over.get('data', {}))
     cfg['train'] = deep_update(cfg['train'], rec.get('train', {}))                # the dataset's recipe
