@@ -11,9 +11,9 @@ import torch
 import yaml
 
 # %% auto #0
-__all__ = ['Registry', 'seed_everything', 'rng_state', 'set_rng_state', 'proj_root', 'resolve', 'default_device', 'deep_update',
-           'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save',
-           'write_json']
+__all__ = ['PIPELINE_OUTPUTS', 'Registry', 'seed_everything', 'rng_state', 'set_rng_state', 'proj_root', 'resolve',
+           'default_device', 'deep_update', 'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware',
+           'run_info', 'atomic_save', 'write_json']
 
 # %% ../nbs/00_core.ipynb #3525d7f8
 class Registry(dict):
@@ -107,13 +107,16 @@ def load_params(profile:str|None=None, # profile name, `auto`/None = the file's 
     return deep_update(out, overrides or {})
 
 # %% ../nbs/00_core.ipynb #5d2d8f8c
+PIPELINE_OUTPUTS = ('results', 'tables', 'figures', 'dvc.lock')   # what `dvc repro` rewrites: not "changes to the code"
+
 def git_commit(root:str|Path|None=None) -> str:
-    "The current commit (with `-dirty` if the tree has changes), or `unknown` outside git."
+    "The current commit, with `-dirty` if tracked files other than the pipeline's outputs changed; `unknown` outside git."
     try:
         root = str(root or proj_root())
         c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
         if c.returncode: return os.environ.get('LTMOO_COMMIT', 'unknown')
-        d = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True, timeout=10)
+        d = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.',
+                            *[f':(exclude){p}' for p in PIPELINE_OUTPUTS]], cwd=root, capture_output=True, text=True, timeout=10)
         return c.stdout.strip() + ('-dirty' if d.stdout.strip() else '')
     except Exception: return os.environ.get('LTMOO_COMMIT', 'unknown')
 

@@ -1,6 +1,6 @@
 """Check the products of `dvc repro`: every declared output of every stage exists (read from dvc.lock),
-`dvc status` is clean, every run's metrics.json is complete and of the resolved profile, and the CE run
-lowered its loss and beat chance."""
+`dvc status` is clean, every run's metrics.json (the grid's and the torchrun runs') is complete and of the resolved
+profile, the DDP runs record their world size, and the CE run lowered its loss and raised its training accuracy."""
 import csv, json, subprocess, sys
 from pathlib import Path
 import yaml
@@ -22,9 +22,11 @@ for m in sorted((root/'results/runs').rglob('metrics.json')):
     acc = d.get('acc')
     if not isinstance(acc, (int, float)) or not 0 <= acc <= 100: bad.append(f"{m}: accuracy {acc} is not a percentage")
     if m.parent.parent.name == 'ce':   # the CE run must learn something even on the smoke profile
+        # (3 smoke epochs on 640 images learn the class prior: the balanced test accuracy stays near chance, so the check
+        # is on training; that CE beats chance on the real images is nbs/11_train.ipynb's test, 1,000 images, > 15%)
         h = list(csv.DictReader(open(m.parent/'history.csv')))
         if not float(h[-1]['train_loss']) < float(h[0]['train_loss']): bad.append(f"{m}: CE training loss did not fall")
-        if not acc > 10: bad.append(f"{m}: CE accuracy {acc} is not above chance (10%)")
+        if not float(h[-1]['train_acc_ce']) > float(h[0]['train_acc_ce']): bad.append(f"{m}: CE training accuracy did not rise")
 for m in sorted((root/'results/ddp').rglob('metrics.json')):   # the torchrun runs (stage train_ddp)
     d = json.loads(m.read_text())
     if d.get('profile') != prof: bad.append(f"{m}: profile {d.get('profile')} != {prof}")
