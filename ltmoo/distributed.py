@@ -568,7 +568,8 @@ def _worker_fit(jobs:list) -> list:
         got = {}
         def grab(epoch, method, ctx): got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
         data = tiny_lt(**job['data']) if job.get('data') is not None else None   # None: the cfg's own data (image lists)
-        try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab])
+        try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab],
+                     stale=job.get('stale', 'error'))
         except RuntimeError as e:
             if not job.get('catch'): raise
             res.append(dict(error=str(e))); continue

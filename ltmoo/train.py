@@ -17,7 +17,7 @@ from .data import load_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, View
 from .models import make_backbone
 from .method import build_method
 from .metrics import summarize
-from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler
+from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler, barrier
 
 # %% auto #0
 __all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'method_family', 'run_config', 'main']
@@ -155,15 +155,19 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
     if streamed: loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
     else: gpu = GPUData(data.train_x, data.train_y, dev, mean=mean, std=std)
     history, pc_hist, start, best, key = [], [], 0, (-1., -1), _config_key(cfg)
-    if ckpt and resume and (ckpt/'last.pt').exists():
+    st, found = None, bool(ckpt and resume and (ckpt/'last.pt').exists())
+    check_same(found, "whether last.pt exists (every rank must see the checkpoint: put train.ckpt_dir on a shared filesystem)")
+    if found:
         st = torch.load(ckpt/'last.pt', map_location=dev, weights_only=False)
-        if st['config_key'] != key and stale == 'restart':   # other config or code: set it aside, start afresh
-            warnings.warn(f"{ckpt/'last.pt'} was written by a different configuration or code; moved to last.stale.pt, starting afresh")
-            os.replace(ckpt/'last.pt', ckpt/'last.stale.pt'); st = None
-        elif st['config_key'] != key:
+        if st['config_key'] != key and stale != 'restart':
             raise ValueError(f"{ckpt/'last.pt'} was written by a different configuration; "
                              "use another out_dir, resume=False or stale='restart'")
-    if ckpt and resume and (ckpt/'last.pt').exists():
+        if st['config_key'] != key:                          # other config or code: set it aside, start afresh
+            warnings.warn(f"{ckpt/'last.pt'} was written by a different configuration or code; moved to last.stale.pt, starting afresh")
+            barrier()                                        # DDP: every rank has read it before rank 0 moves it
+            if env.is_main: os.replace(ckpt/'last.pt', ckpt/'last.stale.pt')
+            st = None
+    if st is not None:
         method.load_state_dict(st['model']); opt.load_state_dict(st['optimizer'])
         history, pc_hist, start, best = st['history'], st.get('pc_history', []), st['epoch'] + 1, tuple(st['best'])
         set_rng_state(st['rng']); stepper.load_state_dict(st)
