@@ -38,14 +38,13 @@ def bench(out_dir:str='results/bench', profile:str='auto', params:str='params.ya
     if str(profile).endswith('.json'): profile = json.loads(resolve(profile).read_text())['profile']
     b = load_params(profile, params)['bench']
     out = resolve(out_dir); out.mkdir(parents=True, exist_ok=True)
-    common = ['--steps', str(b['steps']), '--warmup', str(b['warmup'])]
-    runs = [(['tools/bench_gbg.py', '--batch', str(b['batch']), *map(str, b.get('gbg_args', []))], out/'gbg.json'),
-            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', []))], out/'moosf.json'),
-            (['tools/bench_throughput.py', *map(str, b.get('throughput_args', []))], out/'throughput.json'),
-            (['tools/bench_loader.py', *map(str, b.get('loader_args', []))], out/'loader.json')]
+    steps = ['--steps', str(b['steps']), '--warmup', str(b['warmup'])]
+    runs = [(['tools/bench_gbg.py', '--batch', str(b['batch']), *map(str, b.get('gbg_args', [])), *steps], out/'gbg.json'),
+            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', [])), *steps], out/'moosf.json'),
+            (['tools/bench_throughput.py', *map(str, b.get('throughput_args', [])), *steps], out/'throughput.json'),
+            (['tools/bench_loader.py', *map(str, b.get('loader_args', []))], out/'loader.json')]   # times one pass over its files
     for args, path in runs:
-        steps = common if 'bench_loader' not in args[0] else []          # the loader bench times a pass over its files
-        subprocess.run([sys.executable, str(resolve(args[0])), *args[1:], *steps, '--out', str(path)], check=True)
+        subprocess.run([sys.executable, str(resolve(args[0])), *args[1:], '--out', str(path)], check=True)
         d = json.loads(path.read_text()); d['profile'] = profile; write_json(d, path)
     return [p for _, p in runs]
 

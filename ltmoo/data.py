@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #e21b9e3d
 from __future__ import annotations
-import os, io, json, math, shutil, hashlib, warnings
+import os, io, json, math, shutil, hashlib, warnings, inspect
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,17 +15,17 @@ from .core import Registry, resolve, default_device, write_json
 
 # %% auto #0
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'SAMPLERS', 'IMAGENET_MEAN',
-           'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'lt_counts', 'shot_masks', 'ldam_select',
-           'LTData', 'cifar_name', 'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset',
+           'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'LOADER_KEYS', 'lt_counts', 'shot_masks',
+           'ldam_select', 'LTData', 'cifar_name', 'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset',
            'read_shared_cifar_lt', 'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts',
            'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params',
            'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast',
            'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale',
            'sim_view', 'cutout', 'regular_cutout_view', 'GPUData', 'batches', 'IndexSampler', 'ShuffleSampler',
            'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file',
-           'inat_json_to_list', 'ListDataset', 'imagenet_transforms', 'EpochSampler', 'make_dataloader',
-           'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view', 'sample_key',
-           'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
+           'inat_json_to_list', 'read_list', 'open_rgb', 'ListDataset', 'imagenet_transforms', 'EpochSampler',
+           'make_dataloader', 'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view',
+           'sample_key', 'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
 
 # %% ../nbs/01_data.ipynb #235926f2
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -703,7 +703,19 @@ def inat_json_to_list(json_path:str|Path # iNaturalist 2018 train2018.json / val
         paths.append(im['file_name']); labels.append(int(cat[im['id']]))
     return paths, labels
 
+def read_list(path:str|Path # a split file: iNat-style `.json`, else `path label` lines
+             ) -> tuple[list[str], list[int]]:
+    "Paths and labels of any split file (`inat_json_to_list` for `.json`, `read_split_file` otherwise)."
+    return (inat_json_to_list if str(path).endswith('.json') else read_split_file)(path)
+
 # %% ../nbs/01_data.ipynb #9120b879
+def open_rgb(root:Path, rel:str, i:int):
+    "Image `i` of a list (`rel` under `root`) as an RGB PIL image; a missing file raises, naming it."
+    from PIL import Image
+    p = Path(root)/rel
+    if not p.exists(): raise FileNotFoundError(f"image {i} of the list, {rel}, not found under {root}")
+    with Image.open(p) as im: return im.convert('RGB')
+
 class ListDataset(torch.utils.data.Dataset):
     "Images listed by relative path under `root`, with integer labels (PIL, RGB)."
     def __init__(self, root:str|Path, # folder the paths are relative to
@@ -717,8 +729,7 @@ class ListDataset(torch.utils.data.Dataset):
     @classmethod
     def from_file(cls, root, list_file, transform=None, num_classes=None):
         "From a `path label` list file, or an iNat-style `.json`."
-        read = inat_json_to_list if str(list_file).endswith('.json') else read_split_file
-        return cls(root, *read(list_file), transform=transform, num_classes=num_classes)
+        return cls(root, *read_list(list_file), transform=transform, num_classes=num_classes)
     @property
     def cls_num_list(self) -> list[int]: return np.bincount(self.targets, minlength=self.num_classes).tolist()
     def missing(self) -> list[str]:
@@ -726,24 +737,26 @@ class ListDataset(torch.utils.data.Dataset):
         return [p for p in self.paths if not (self.root/p).exists()]
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
-        from PIL import Image
-        p = self.root/self.paths[i]
-        if not p.exists(): raise FileNotFoundError(f"image {i} of the list, {self.paths[i]}, not found under {self.root}")
-        with Image.open(p) as im: img = im.convert('RGB')
+        img = open_rgb(self.root, self.paths[i], i)
         return (self.transform(img) if self.transform else img), self.targets[i]
 
 def imagenet_transforms(train:bool, # training (random) or evaluation (deterministic) pipeline
                         mean=IMAGENET_MEAN, std=IMAGENET_STD,
                         size:int=224, resize:int=256,
-                        randaugment:bool=False # add torchvision RandAugment(2, 10), close to BCL's timm `rand-n2-m10-mstd0.5`
+                        randaugment:bool=False, # add torchvision RandAugment(2, 10), close to BCL's timm `rand-n2-m10-mstd0.5`
+                        sim:bool=False, # training: BCL's contrastive view (ColorJitter(0.4,0.4,0.4,0.1) with p 0.8, grayscale p 0.2)
+                        uint8:bool=False # end with uint8 [3, size, size] (normalised later, on the device) instead of normalised floats
                        ):
-    "Train: RandomResizedCrop + flip + ColorJitter(0.4,0.4,0.4,0); test: Resize + CenterCrop; then normalise."
-    import torchvision.transforms as T
-    if train:
-        ts = [T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4, 0.0)]
+    "Train: RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4,0.4,0.4,0) (or the `sim` colours); test: Resize + CenterCrop; then normalise."
+    import torchvision.transforms.v2 as T
+    if not train: ts = [T.Resize(resize), T.CenterCrop(size)]
+    else:
+        ts = [T.RandomResizedCrop(size, scale=(0.08, 1.)), T.RandomHorizontalFlip()]
+        ts += ([T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)] if sim
+               else [T.ColorJitter(0.4, 0.4, 0.4, 0.)])
         if randaugment: ts.append(T.RandAugment(2, 10))
-    else: ts = [T.Resize(resize), T.CenterCrop(size)]
-    return T.Compose(ts + [T.ToTensor(), T.Normalize(mean, std)])
+    end = [T.PILToTensor()] if uint8 else [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std)]
+    return T.Compose(ts + end)
 
 # %% ../nbs/01_data.ipynb #751c550c
 class EpochSampler(torch.utils.data.Sampler):
@@ -781,14 +794,6 @@ def is_list_dataset(dataset:str) -> bool:
     "True for the datasets read from image lists (ImageNet-LT, iNaturalist 2018)."
     return str(dataset).lower().replace('-', '_') in LIST_LT
 
-def _eval_image(path:Path, size:int, resize:int) -> torch.Tensor:
-    "One image, RGB, Resize(`resize`) + CenterCrop(`size`), as uint8 [3, size, size]."
-    from PIL import Image
-    import torchvision.transforms.v2.functional as TF
-    if not path.exists(): raise FileNotFoundError(f"image {path} not found (listed in the split file)")
-    with Image.open(path) as im: img = im.convert('RGB')
-    return TF.pil_to_tensor(TF.center_crop(TF.resize(img, resize), size))
-
 class LazyImages:
     "The listed images as an array-like of uint8 [N,3,size,size]: indexing decodes (evaluation crop) in a thread pool."
     ndim, dtype, device = 4, torch.uint8, torch.device('cpu')
@@ -798,17 +803,18 @@ class LazyImages:
                  threads:int|None=None # decoding threads (default min(16, CPU count))
                 ):
         self.root, self.paths, self.size, self.resize = Path(root), list(paths), int(size), int(resize)
+        self.transform = imagenet_transforms(False, size=self.size, resize=self.resize, uint8=True)
         self.threads = threads or min(16, os.cpu_count() or 1)
         self._pool = None
     def __len__(self): return len(self.paths)
     @property
     def shape(self) -> tuple: return (len(self.paths), 3, self.size, self.size)
     def __getstate__(self): return {**self.__dict__, '_pool': None}
-    def load(self, i:int) -> torch.Tensor: return _eval_image(self.root/self.paths[i], self.size, self.resize)
+    def load(self, i:int) -> torch.Tensor: return self.transform(open_rgb(self.root, self.paths[i], i))
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0): return self.load(int(key))
-        ids = range(len(self))[key] if isinstance(key, slice) else torch.as_tensor(np.asarray(key) if not torch.is_tensor(key) else key).long().cpu().tolist()
-        if len(ids) == 0: return torch.empty((0, 3, self.size, self.size), dtype=torch.uint8)
+        ids = list(range(len(self))[key]) if isinstance(key, slice) else torch.as_tensor(key).long().flatten().tolist()
+        if not ids: return torch.empty((0, 3, self.size, self.size), dtype=torch.uint8)
         if self.threads > 1 and len(ids) > 1:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -825,59 +831,47 @@ LIST_VIEWS = Registry('list-dataset view')   # name → f(size, resize, randaugm
 
 @LIST_VIEWS.register('regular')
 def list_regular_view(size:int=224, resize:int=256, randaugment:bool=False):
-    "RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4, 0.4, 0.4, 0) (+ RandAugment(2, 10)): BCL's classification view."
-    import torchvision.transforms.v2 as T
-    ts = [T.RandomResizedCrop(size, scale=(0.08, 1.)), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4, 0.)]
-    return T.Compose(ts + ([T.RandAugment(2, 10)] if randaugment else []) + [T.PILToTensor()])
+    "BCL's classification view, uint8: RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4, 0.4, 0.4, 0) (+ RandAugment(2, 10))."
+    return imagenet_transforms(True, size=size, resize=resize, randaugment=randaugment, uint8=True)
 
 @LIST_VIEWS.register('sim')
 def list_sim_view(size:int=224, resize:int=256, randaugment:bool=False):
-    "RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2 (+ RandAugment): the contrastive view."
-    import torchvision.transforms.v2 as T
-    ts = [T.RandomResizedCrop(size, scale=(0.08, 1.)), T.RandomHorizontalFlip(),
-          T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)]
-    return T.Compose(ts + ([T.RandAugment(2, 10)] if randaugment else []) + [T.PILToTensor()])
+    "The contrastive view, uint8: RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2 (+ RandAugment)."
+    return imagenet_transforms(True, size=size, resize=resize, randaugment=randaugment, sim=True, uint8=True)
 
 @LIST_VIEWS.register('plain')
 def list_plain_view(size:int=224, resize:int=256, randaugment:bool=False):
-    "Resize + CenterCrop: the evaluation crop."
-    import torchvision.transforms.v2 as T
-    return T.Compose([T.Resize(resize), T.CenterCrop(size), T.PILToTensor()])
+    "The evaluation crop, uint8: Resize + CenterCrop."
+    return imagenet_transforms(False, size=size, resize=resize, uint8=True)
 
 def sample_key(seed:int, epoch:int, batch:int, pos:int) -> int:
     "The augmentation seed of the sample at position `pos` of global batch `batch` of `epoch` (the same on every rank)."
     return (((seed * 1_000_003 + epoch) * 1_000_003 + batch) * 65_536 + pos) % (1 << 62)
 
-class ViewDataset(torch.utils.data.Dataset):
+class ViewDataset(ListDataset):
     "Training images of a list, each as the views a method asks for (uint8), augmented under a per-sample seed."
     def __init__(self, root:str|Path, paths:list, labels, # the list
                  views=('regular',), # `LIST_VIEWS` names, one output each
                  size:int=224, resize:int=256, randaugment:bool=False):
-        self.root, self.paths, self.labels = Path(root), list(paths), torch.as_tensor(labels).long()
-        if len(self.paths) != len(self.labels): raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
         unknown = [v for v in views if v not in LIST_VIEWS]
         if unknown: raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
+        super().__init__(root, paths, labels)
         self.views = tuple(views)
         self.transforms = [LIST_VIEWS.get(v)(size, resize, randaugment) for v in views]
-    def __len__(self): return len(self.paths)
     def __getitem__(self, item):
         "`item`: an index, or (index, key) with `key` the sample's augmentation seed (`sample_key`)."
-        from PIL import Image
         i, key = item if isinstance(item, (tuple, list)) else (item, None)
-        p = self.root/self.paths[i]
-        if not p.exists(): raise FileNotFoundError(f"training image {i}, {self.paths[i]}, not found under {self.root}")
-        with Image.open(p) as im: img = im.convert('RGB')
-        out = []
+        img, out = open_rgb(self.root, self.paths[i], i), []
         for v, t in enumerate(self.transforms):
             if key is None: out.append(t(img)); continue
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed((int(key) * 8 + v) % (1 << 63)); out.append(t(img))
-        return out, int(self.labels[i])
+        return out, self.targets[i]
 
 def device_views(views:list, # uint8 [B,3,H,W] tensors from a `ViewDataset` loader
                  device, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> list:
     "The views on `device`, as normalised floats (the loader path's last step, on the GPU)."
-    return [normalize(v.to(device, non_blocking=True).float().div_(255), mean, std) for v in views]
+    return [plain_view(v.to(device, non_blocking=True), None, mean, std) for v in views]
 
 # %% ../nbs/01_data.ipynb #3f409123
 def _resolve_list(p, root:Path) -> Path:
@@ -904,20 +898,17 @@ def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
                  check_files:bool=True, # every listed image must exist (checked before training starts)
                  num_classes:int|None=None, # default: the dataset's (1000, 8142)
                  seed:int=0, # picks the test subset
-                 threads:int|None=None, # decoding threads of `LazyImages`
-                 **ignored # CIFAR-only keys of the shared `data` section (imb_factor, source, shared_dir, randaugment, …)
+                 threads:int|None=None # decoding threads of `LazyImages`
                 ) -> LTData:
     "ImageNet-LT / iNaturalist 2018 from the standard split files, as an `LTData` of `LazyImages`."
     ds = str(dataset).lower().replace('-', '_')
     if ds not in LIST_LT: raise ValueError(f"unknown list dataset '{dataset}'; use one of {', '.join(LIST_LT)}")
-    known = {'imb_factor', 'source', 'shared_dir', 'randaugment', 'num_workers'}
-    if set(ignored) - known: raise TypeError(f"load_list_lt: unknown data keys {sorted(set(ignored) - known)}")
     spec, root = LIST_LT[ds], resolve(root)
     K = int(num_classes or spec['num_classes'])
     splits = {}
     for split, given in (('train', train_list), ('test', test_list)):
         f = _resolve_list(given or spec[f'{split}_list'], root)
-        paths, labels = (inat_json_to_list if f.suffix == '.json' else read_split_file)(f)
+        paths, labels = read_list(f)
         if not paths: raise ValueError(f"{f}: the {split} list is empty")
         bad = [l for l in labels if not 0 <= l < K]
         if bad: raise ValueError(f"{f}: label {bad[0]} outside [0, {K}) ({len(bad)} such lines); is this the {spec['title']} list?")
@@ -945,8 +936,12 @@ def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
                   train_index=torch.from_numpy(rows), test_index=torch.from_numpy(test_rows),
                   mean=spec['mean'], std=spec['std'])
 
+LOADER_KEYS = ('randaugment', 'num_workers')   # `data` keys the trainer's DataLoader reads, not the loaders
+
 def load_data(dataset:str='cifar10', **kw) -> LTData:
     "The run's data by name: CIFAR-10/100-LT (`load_cifar_lt`) or ImageNet-LT / iNaturalist 2018 (`load_list_lt`)."
-    if is_list_dataset(dataset): return load_list_lt(dataset, **kw)
-    kw = {k: v for k, v in kw.items() if k not in ('randaugment', 'num_workers', 'image_size', 'resize', 'check_files')}
-    return load_cifar_lt(dataset, **kw)
+    fn, other = (load_list_lt, load_cifar_lt) if is_list_dataset(dataset) else (load_cifar_lt, load_list_lt)
+    mine, theirs = (set(inspect.signature(f).parameters) - {'dataset'} for f in (fn, other))
+    unknown = set(kw) - mine - theirs - set(LOADER_KEYS)     # the other loader's keys (one shared `data` section) are dropped
+    if unknown: raise TypeError(f"unknown data keys {sorted(unknown)}; {dataset} takes {', '.join(sorted(mine))}")
+    return fn(dataset, **{k: v for k, v in kw.items() if k in mine})

@@ -223,8 +223,8 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
         self.keys = keys
         self.rank = env.rank if rank is None else rank
         self.world = env.world_size if world is None else world
-        self.epoch = 0
-    def set_epoch(self, epoch:int): self.epoch = epoch
+        self.epoch, self._cache = 0, None
+    def set_epoch(self, epoch:int): self.epoch, self._cache = epoch, None
     def global_batches(self, epoch:int|None=None) -> list:
         "The global batches of `epoch` (after `extend`), identical on every rank."
         e = self.epoch if epoch is None else epoch
@@ -237,11 +237,15 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
         return [b for b in out if len(b) >= self.world]
     def __iter__(self):
         from ltmoo.data import sample_key
-        for n, b in enumerate(self.global_batches()):
+        for n, b in enumerate(self._epoch_batches()):
             part = shard(b, self.rank, self.world).tolist()
             if not self.keys: yield part; continue
             yield [(i, sample_key(self.seed, self.epoch, n, p)) for i, p in zip(part, range(self.rank, len(b), self.world))]
-    def __len__(self): return len(self.global_batches())
+    def __len__(self): return len(self._epoch_batches())
+    def _epoch_batches(self) -> list:
+        "This epoch's global batches, drawn once (`len` and the iteration share them; `set_epoch` starts afresh)."
+        if self._cache is None or self._cache[0] != self.epoch: self._cache = (self.epoch, self.global_batches())
+        return self._cache[1]
 
 # %% ../nbs/15_distributed.ipynb #88a6eebc
 AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}

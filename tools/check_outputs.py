@@ -14,13 +14,16 @@ for name, st in lock['stages'].items():
         if not (root/o['path']).exists(): missing.append(f"{name}: {o['path']}")
 if missing: sys.exit("missing outputs:\n  " + "\n  ".join(missing))
 prof = json.loads((root/'results/profile.json').read_text())['profile']
+def run_problems(m, d) -> list:
+    "What is wrong with one run's metrics.json `d` at path `m` (both the grid's and the torchrun runs')."
+    out = [] if d.get('profile') == prof else [f"{m}: profile {d.get('profile')} != {prof}"]
+    if not d.get('complete'): out.append(f"{m}: run incomplete")
+    acc = d.get('acc')
+    if not isinstance(acc, (int, float)) or not 0 <= acc <= 100: out.append(f"{m}: accuracy {acc} is not a percentage")
+    return out
 bad = []
 for m in sorted((root/'results/runs').rglob('metrics.json')):
-    d = json.loads(m.read_text())
-    if d.get('profile') != prof: bad.append(f"{m}: profile {d.get('profile')} != {prof}")
-    if not d.get('complete'): bad.append(f"{m}: run incomplete")
-    acc = d.get('acc')
-    if not isinstance(acc, (int, float)) or not 0 <= acc <= 100: bad.append(f"{m}: accuracy {acc} is not a percentage")
+    d = json.loads(m.read_text()); bad += run_problems(m, d)
     if m.parent.parent.name == 'ce':   # the CE run must learn something even on the smoke profile
         # (3 smoke epochs on 640 images learn the class prior: the balanced test accuracy stays near chance, so the check
         # is on training; that CE beats chance on the real images is nbs/11_train.ipynb's test, 1,000 images, > 15%)
@@ -28,11 +31,8 @@ for m in sorted((root/'results/runs').rglob('metrics.json')):
         if not float(h[-1]['train_loss']) < float(h[0]['train_loss']): bad.append(f"{m}: CE training loss did not fall")
         if not float(h[-1]['train_acc_ce']) > float(h[0]['train_acc_ce']): bad.append(f"{m}: CE training accuracy did not rise")
 for m in sorted((root/'results/ddp').rglob('metrics.json')):   # the torchrun runs (stage train_ddp)
-    d = json.loads(m.read_text())
-    if d.get('profile') != prof: bad.append(f"{m}: profile {d.get('profile')} != {prof}")
-    if not d.get('complete'): bad.append(f"{m}: run incomplete")
+    d = json.loads(m.read_text()); bad += run_problems(m, d)
     if not isinstance(d.get('world_size'), int) or d['world_size'] < 1: bad.append(f"{m}: no world size recorded")
-    if not 0 <= d.get('acc', -1) <= 100: bad.append(f"{m}: accuracy {d.get('acc')} is not a percentage")
 if bad: sys.exit("bad runs:\n  " + "\n  ".join(bad))
 # every table and figure of both papers (names as the report notebooks write them)
 expect = {'tables/gbg': [f'{t}.{e}' for t in ['gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
