@@ -755,7 +755,7 @@ def imagenet_transforms(train:bool, # training (random) or evaluation (determini
         ts += ([T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)] if sim
                else [T.ColorJitter(0.4, 0.4, 0.4, 0.)])
         if randaugment: ts.append(T.RandAugment(2, 10))
-    end = [T.PILToTensor()] if uint8 else [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std)]
+    end = [T.PILToTensor()] if uint8 else [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std), T.ToPureTensor()]
     return T.Compose(ts + end)
 
 # %% ../nbs/01_data.ipynb #751c550c
