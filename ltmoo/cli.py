@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
 import torch
-from .core import load_params, resolve_profile, hardware, write_json, resolve
+from .core import load_params, read_params, resolve_profile, hardware, write_json, resolve, user_errors
 import yaml
 
 # %% auto #0
@@ -27,55 +27,78 @@ def prepare_data(datasets=None, source:str|None=None, root:str|None=None, params
     return out
 
 def profile_info(params:str='params.yaml') -> dict:
-    "The resolved profile of this machine and why."
-    p = yaml.safe_load(open(resolve(params)))
+    "The resolved profile of this machine and why (the whole params file is checked first)."
+    from ltmoo.config import validate_params
+    p = validate_params(read_params(params), Path(params).name)
     prof = resolve_profile(p.get('profile', 'auto'), p)
     return dict(profile=prof, requested=p.get('profile', 'auto'), cuda=torch.cuda.is_available())
 
-def bench(out_dir:str='results/bench', profile:str='auto', params:str='params.yaml') -> list:
-    "Run the speed/complexity benchmarks (tools/bench_*.py: GBG, MOOSF, training throughput, loader) with the profile's `bench` settings."
+def bench(out_dir:str='results/bench', profile:str|None=None, params:str='params.yaml') -> list:
+    "Run the benchmarks (tools/bench_*.py: GBG, MOOSF, throughput, loader) with the profile's `bench` settings."
     import subprocess
     if str(profile).endswith('.json'): profile = json.loads(resolve(profile).read_text())['profile']
     b = load_params(profile, params)['bench']
     out = resolve(out_dir); out.mkdir(parents=True, exist_ok=True)
     steps = ['--steps', str(b['steps']), '--warmup', str(b['warmup'])]
-    runs = [(['tools/bench_gbg.py', '--batch', str(b['batch']), *map(str, b.get('gbg_args', [])), *steps], out/'gbg.json'),
-            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', [])), *steps], out/'moosf.json'),
+    runs = [(['tools/bench_gbg.py', '--batch', str(b['batch']), *map(str, b.get('gbg_args', [])), *steps],
+             out/'gbg.json'),
+            (['tools/bench_moosf.py', '--batch-size', str(b['batch']), *map(str, b.get('moosf_args', [])), *steps],
+             out/'moosf.json'),
             (['tools/bench_throughput.py', *map(str, b.get('throughput_args', [])), *steps], out/'throughput.json'),
-            (['tools/bench_loader.py', *map(str, b.get('loader_args', []))], out/'loader.json')]   # times one pass over its files
+            (['tools/bench_loader.py', *map(str, b.get('loader_args', []))], out/'loader.json')]   # one pass
     for args, path in runs:
         subprocess.run([sys.executable, str(resolve(args[0])), *args[1:], '--out', str(path)], check=True)
         d = json.loads(path.read_text()); d['profile'] = profile; write_json(d, path)
     return [p for _, p in runs]
 
+@user_errors()
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog='ltmoo', description='ltmoo: long-tailed learning as multi-objective optimization')
+    "`ltmoo <subcommand>`; a user error is one line on stderr and exit code 2."
+    ap = argparse.ArgumentParser(prog='ltmoo',
+                                 description='ltmoo: long-tailed learning as multi-objective optimization')
     sub = ap.add_subparsers(dest='cmd', required=True)
     a = sub.add_parser('prepare-data', help='write the prepared data under data/ (tracked by data.dvc)')
     a.add_argument('--dataset', nargs='*'); a.add_argument('--source', choices=['shared', 'official'])
-    a.add_argument('--root')
+    a.add_argument('--root'); a.add_argument('--params', default='params.yaml')
     b = sub.add_parser('profile', help='resolve profile: auto on this machine')
-    b.add_argument('--out')
+    b.add_argument('--out'); b.add_argument('--params', default='params.yaml')
     c = sub.add_parser('bench', help='speed and complexity benchmarks (GBG and MOOSF step times, MACs, parameters)')
-    c.add_argument('--out', default='results/bench'); c.add_argument('--profile', default='auto')
-    d = sub.add_parser('ddp-report', help='the torchrun runs beside their single-process twins (tables/ddp, figures/ddp)')
+    c.add_argument('--out', default='results/bench')
+    c.add_argument('--profile', help="default: params.yaml's `profile`")
+    c.add_argument('--params', default='params.yaml')
+    d = sub.add_parser('ddp-report',
+                       help='the torchrun runs beside their single-process twins (tables/ddp, figures/ddp)')
     d.add_argument('--ddp', default='results/ddp'); d.add_argument('--runs', default='results/runs')
     d.add_argument('--tables', default='tables/ddp'); d.add_argument('--figures', default='figures/ddp')
     sub.add_parser('train', help='train one configuration (see python -m ltmoo.train -h)', add_help=False)
+    sub.add_parser('import-results', help='merge GPU-window archives into results/runs and results/pending',
+                   add_help=False)
+    sub.add_parser('gpu', help='the GPU-window kit: window | smoke | queue | prepare-carry (ltmoo.gpu)',
+                   add_help=False)
+    sub.add_parser('summary', help='one row per run: results/summary.csv and summary.json', add_help=False)
     args, rest = ap.parse_known_args(argv)
     if args.cmd == 'prepare-data':
-        for p in prepare_data(args.dataset, args.source, args.root): print(p)
+        for p in prepare_data(args.dataset, args.source, args.root, args.params): print(p)
     elif args.cmd == 'profile':
-        info = profile_info()
+        info = profile_info(args.params)
         if args.out: write_json(info, resolve(args.out))
         print(json.dumps(info))
     elif args.cmd == 'bench':
-        for p in bench(args.out, args.profile): print(p)
+        for p in bench(args.out, args.profile, args.params): print(p)
     elif args.cmd == 'ddp-report':
         from ltmoo.distributed import ddp_report
         print(ddp_report(args.ddp, args.runs, args.tables, args.figures).to_string())
     elif args.cmd == 'train':
         from ltmoo.train import main as train_main
         train_main(rest)
+    elif args.cmd == 'import-results':
+        from ltmoo.gpu import import_main
+        sys.exit(import_main(rest))
+    elif args.cmd == 'gpu':
+        from ltmoo.gpu import main as gpu_main
+        sys.exit(gpu_main(rest))
+    elif args.cmd == 'summary':
+        from ltmoo.train import main as train_main
+        train_main(['summary', *rest])
 
 if __name__ == '__main__' and '__file__' in globals(): main()  # not when run as a notebook

@@ -4,20 +4,37 @@
 
 # %% ../nbs/00_core.ipynb #163cf860
 from __future__ import annotations
-import os, sys, json, random, platform, subprocess, fnmatch, copy, math
+import os, sys, json, random, platform, subprocess, fnmatch, copy, math, re, difflib, contextlib
 from pathlib import Path
 import numpy as np
 import torch
 import yaml
 
 # %% auto #0
-__all__ = ['PIPELINE_OUTPUTS', 'Registry', 'seed_everything', 'rng_state', 'set_rng_state', 'proj_root', 'resolve',
-           'default_device', 'deep_update', 'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware',
-           'run_info', 'atomic_save', 'write_json']
+__all__ = ['PIPELINE_OUTPUTS', 'UserError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
+           'set_rng_state', 'proj_root', 'resolve', 'default_device', 'YAMLLoader', 'yaml_load', 'read_params',
+           'deep_update', 'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info',
+           'atomic_save', 'write_json']
+
+# %% ../nbs/00_core.ipynb #b7c1e0a2
+class UserError(Exception):
+    "A mistake in what the user gave (config, file, name): shown as one line, without a traceback, by `user_errors`."
+
+class UnknownNameError(UserError, KeyError):
+    "A name that is not in a registry (also a `KeyError`, for callers that catch that)."
+    def __str__(self): return str(self.args[0]) if self.args else ''
+
+class user_errors(contextlib.ContextDecorator):
+    "Context manager / decorator: a `UserError` becomes `error: <message>` on stderr and `SystemExit(2)`."
+    def __enter__(self): return self
+    def __exit__(self, typ, e, tb):
+        if e is None or not isinstance(e, UserError): return False
+        print('error: ' + ' '.join(str(e).split()), file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 # %% ../nbs/00_core.ipynb #3525d7f8
 class Registry(dict):
-    "A name → object map filled by a decorator; unknown names raise a `KeyError` naming the valid ones."
+    "A name → object map filled by a decorator; an unknown name raises `UnknownNameError` (a `KeyError`)."
     def __init__(self, kind:str): super().__init__(); self.kind = kind
     def register(self, name:str):
         "Decorator that stores its target under `name`."
@@ -33,7 +50,9 @@ class Registry(dict):
     def get(self, name:str):
         "The object registered under `name`."
         if name not in self:
-            raise KeyError(f"unknown {self.kind} '{name}'; known: {', '.join(sorted(self))}")
+            m = difflib.get_close_matches(str(name), list(self), n=1, cutoff=0.6)
+            raise UnknownNameError(f"unknown {self.kind} '{name}'; known: {', '.join(sorted(self))}"
+                                   + (f"; did you mean {m[0]}?" if m else ''))
         return self[name]
     def list(self, pattern:str='*'): return sorted(n for n in self if fnmatch.fnmatch(n, pattern))
     def __repr__(self): return f"Registry({self.kind}: {', '.join(sorted(self))})"
@@ -78,6 +97,35 @@ def default_device(device:str|None=None) -> torch.device:
     if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(device)
 
+# %% ../nbs/00_core.ipynb #b7c1e0a4
+class YAMLLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):   # libyaml's parser when present (5x faster)
+    "PyYAML's safe loader with YAML 1.2 numbers: `1e-3` and `1e2` are floats (YAML 1.1 reads them as strings)."
+
+YAMLLoader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(
+    r'^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$'), list('-+0123456789.'))
+
+def yaml_load(text:str):
+    "Parse YAML text with `YAMLLoader` (what `dvc exp run -S` and `--set` values need)."
+    return yaml.load(text, Loader=YAMLLoader)
+
+_PARAMS_CACHE = {}   # (path, text) → parsed: run_config reads the file once per run
+
+def read_params(path:str|Path='params.yaml') -> dict:
+    "The params file as written (no profile merged, no checks); a missing or unreadable file is a `UserError`."
+    p = Path(path)
+    if not p.exists():
+        try: p = resolve(path)
+        except FileNotFoundError: pass
+    if not p.exists(): raise UserError(f"{path}: no such params file")
+    text = p.read_text()
+    if (str(p), text) in _PARAMS_CACHE: return copy.deepcopy(_PARAMS_CACHE[str(p), text])
+    try: d = yaml_load(text)
+    except yaml.YAMLError as e: raise UserError(f"{p}: not valid YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(d, dict): raise UserError(f"{p}: expected a mapping of sections (data, train, methods, ...)")
+    if len(_PARAMS_CACHE) > 8: _PARAMS_CACHE.clear()
+    _PARAMS_CACHE[str(p), text] = copy.deepcopy(d)
+    return d
+
 # %% ../nbs/00_core.ipynb #223e07a2
 def deep_update(base:dict, over:dict) -> dict:
     "A copy of `base` with `over` merged in recursively."
@@ -91,32 +139,43 @@ def resolve_profile(profile:str|None, params:dict) -> str:
     profiles = params.get('profiles', {})
     if profile in (None, 'auto'): profile = 'paper' if torch.cuda.is_available() else 'smoke'
     if profile not in profiles:
-        raise KeyError(f"unknown profile '{profile}'; params.yaml defines: {', '.join(sorted(profiles))}")
+        m = difflib.get_close_matches(str(profile), list(profiles), n=1, cutoff=0.6)
+        raise UnknownNameError(f"unknown profile '{profile}'; params.yaml defines: {', '.join(sorted(profiles))}"
+                               + (f"; did you mean {m[0]}?" if m else ''))
     return profile
 
-def load_params(profile:str|None=None, # profile name, `auto`/None = the file's `profile` key
+def load_params(profile:str|None=None, # profile name; `auto` picks by GPU; None = the file's `profile` key
                 path:str|Path='params.yaml', # params file (relative to the project root)
-                overrides:dict|None=None # extra values merged last
+                overrides:dict|None=None, # extra values merged last (`--set`, see `ltmoo.config.parse_overrides`)
+                validate:bool=True # check the file and the merged result against `ltmoo.config`'s schema
                ) -> dict:
-    "The params of `profile`: the file's base values with the profile's overrides merged in."
-    path = resolve(path) if not Path(path).exists() else Path(path)
-    params = yaml.safe_load(open(path))
+    "The params of `profile`: the file's base values with the profile's overrides merged in, checked."
+    params = read_params(path); name = Path(path).name
+    if validate:
+        from ltmoo.config import validate_params, check_overrides, labeller
+        params = validate_params(params, name)
     prof = resolve_profile(profile or params.get('profile', 'auto'), params)
-    out = deep_update({k: v for k, v in params.items() if k not in ('profiles', 'profile')}, params['profiles'][prof])
+    base = {k: v for k, v in params.items() if k not in ('profiles', 'profile')}
+    out = deep_update(base, params['profiles'][prof] or {})
     out['profile'] = prof
-    return deep_update(out, overrides or {})
+    if not overrides: return out
+    if validate: check_overrides(overrides, params)
+    out = deep_update(out, overrides)
+    return validate_params(out, labeller(name, overrides)) if validate else out
+
 
 # %% ../nbs/00_core.ipynb #5d2d8f8c
 PIPELINE_OUTPUTS = ('results', 'tables', 'figures', 'dvc.lock')   # what `dvc repro` rewrites: not "changes to the code"
 
 def git_commit(root:str|Path|None=None) -> str:
-    "The current commit, with `-dirty` if tracked files other than the pipeline's outputs changed; `unknown` outside git."
+    "The current commit, `-dirty` if tracked files other than the pipeline's outputs changed; `unknown` outside git."
     try:
         root = str(root or proj_root())
         c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
         if c.returncode: return os.environ.get('LTMOO_COMMIT', 'unknown')
         d = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.',
-                            *[f':(exclude){p}' for p in PIPELINE_OUTPUTS]], cwd=root, capture_output=True, text=True, timeout=10)
+                            *[f':(exclude){p}' for p in PIPELINE_OUTPUTS]],
+                           cwd=root, capture_output=True, text=True, timeout=10)
         return c.stdout.strip() + ('-dirty' if d.stdout.strip() else '')
     except Exception: return os.environ.get('LTMOO_COMMIT', 'unknown')
 
@@ -133,7 +192,8 @@ def hardware() -> str:
     "A one-line description of the device the run uses."
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
-    return f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 def run_info() -> dict:
     "Commit, versions and hardware, saved beside every run."

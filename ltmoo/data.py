@@ -14,18 +14,29 @@ import torch.nn.functional as F
 from .core import Registry, resolve, default_device, write_json
 
 # %% auto #0
-__all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'SAMPLERS', 'IMAGENET_MEAN',
-           'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'LOADER_KEYS', 'lt_counts', 'shot_masks',
-           'ldam_select', 'LTData', 'cifar_name', 'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset',
-           'read_shared_cifar_lt', 'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts',
-           'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params',
-           'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast',
-           'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale',
-           'sim_view', 'cutout', 'regular_cutout_view', 'GPUData', 'batches', 'IndexSampler', 'ShuffleSampler',
+__all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'AUG_KEYS', 'SAMPLERS',
+           'IMAGENET_MEAN', 'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'LOADER_KEYS',
+           'DataError', 'lt_counts', 'shot_masks', 'ldam_select', 'LTData', 'cifar_name', 'sha256_file', 'check_sha256',
+           'decode_jpegs', 'check_superset', 'read_shared_cifar_lt', 'read_official_cifar_lt', 'check_prepared',
+           'prepare_cifar_lt', 'subset_counts', 'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view',
+           'crop_flip', 'crop_flip_params', 'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb',
+           'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip',
+           'color_jitter', 'random_grayscale', 'blur_per_sample', 'random_blur', 'sim_view', 'cutout',
+           'regular_cutout_view', 'check_aug', 'GPUData', 'make_gpu_data', 'batches', 'IndexSampler', 'ShuffleSampler',
            'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file',
            'inat_json_to_list', 'read_list', 'open_rgb', 'ListDataset', 'imagenet_transforms', 'EpochSampler',
            'make_dataloader', 'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view',
            'sample_key', 'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
+
+# %% ../nbs/01_data.ipynb #13abf3a6
+try:
+    from ltmoo.core import UserError
+except ImportError:                                   # until ltmoo.core has it
+    class UserError(ValueError):
+        "A user's mistake (bad config, bad file): the CLIs print its message as one line."
+
+class DataError(UserError, ValueError):
+    "A data file that is corrupt, tampered with, or not the expected one."
 
 # %% ../nbs/01_data.ipynb #235926f2
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -119,7 +130,7 @@ def check_sha256(path:str|Path, # file to check
     "The file's sha256; raise if it is not `expected`."
     got = sha256_file(path)
     if got != expected:
-        raise ValueError(f"checksum mismatch for {path}: sha256 {got}, expected {expected}; the file is corrupt "
+        raise DataError(f"checksum mismatch for {path}: sha256 {got}, expected {expected}; the file is corrupt "
                          "or a different file (if you rebuilt it on purpose, update the known hash)")
     return got
 
@@ -240,18 +251,29 @@ PREPARED_SHA256 = {'cifar10': {
 def _manifest_files(folder:Path) -> dict:
     return {f.name: dict(sha256=sha256_file(f), bytes=f.stat().st_size) for f in sorted(folder.glob('*.npy'))}
 
-def check_prepared(folder:str|Path) -> dict:
-    "The manifest of a prepared folder, after checking every file it lists exists with the right sha256."
+def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
+                   reference:bool=True # shared source: also check the files against `PREPARED_SHA256`
+                  ) -> dict:
+    "The manifest of a prepared folder, after checking every file it lists (and, shared source, the reference hashes)."
     folder = Path(folder); mpath = folder/'manifest.json'
     if not mpath.exists(): raise FileNotFoundError(f"{mpath} is missing: {folder} is not a prepared data folder")
     man = json.loads(mpath.read_text())
+    ref = PREPARED_SHA256.get(man.get('dataset'), {}) if reference and man.get('kind') == 'shared' else {}
+    decoder = set(man.get('decoder_differs', []))     # images decoded by another Pillow at prepare time (reported then)
+    for name, want in ref.items():
+        got = man['files'].get(name, {}).get('sha256')
+        if got != want and not (name in decoder and name.endswith('_images.npy')):
+            raise DataError(f"{folder/name} is not the reference array of the shared source (manifest sha256 "
+                            f"{str(got)[:12]}..., reference {want[:12]}...): the prepared data were changed after "
+                            "preparation; restore them with `dvc checkout` or re-run "
+                            "prepare_cifar_lt(..., overwrite=True)")
     for name, info in man['files'].items():
         p = folder/name
         if not p.exists():
             raise FileNotFoundError(f"{p} is missing from the prepared data (restore it with `dvc checkout`, or "
                                     "re-run prepare_cifar_lt(..., overwrite=True))")
         if sha256_file(p) != info['sha256']:
-            raise ValueError(f"checksum mismatch for {p}: the file is corrupt or a different file than the manifest "
+            raise DataError(f"checksum mismatch for {p}: the file is corrupt or a different file than the manifest "
                              "records (restore it with `dvc checkout`, or re-run prepare_cifar_lt(..., overwrite=True))")
     return man
 
@@ -298,6 +320,7 @@ def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
                layout='images uint8 [N,H,W,3] (HWC, torchvision .data layout); rows grouped by class, '
                       'each class in LDAM permutation order', files=files)
     if 'shared_file' in d: man['shared_file'] = d['shared_file']
+    if differ: man['decoder_differs'] = differ
     write_json(man, tmp/'manifest.json')
     if out.exists(): shutil.rmtree(out)
     os.replace(tmp, out)
@@ -541,29 +564,57 @@ def random_grayscale(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
     m = (_rand((len(xf),), generator, xf.device) < p)[:, None, None, None]
     return torch.where(m, rgb_to_gray(xf).expand_as(xf), xf)
 
+def blur_per_sample(xf:torch.Tensor, # float [B,C,H,W]
+                    sigma:torch.Tensor, # [B] standard deviations (pixels), > 0
+                    kernel:int=13 # kernel side (odd); clipped to the image
+                   ) -> torch.Tensor:
+    "Gaussian blur with one σ per sample: torchvision's `gaussian_blur` (reflect padding, separable), batched."
+    B, C, H, W = xf.shape
+    k = min(int(kernel), 2 * ((min(H, W) - 1) // 2) + 1); r = k // 2
+    t = torch.linspace(-r, r, k, device=xf.device, dtype=xf.dtype)
+    ker = torch.exp(-0.5 * (t[None] / sigma.to(xf)[:, None]) ** 2); ker = ker / ker.sum(1, keepdim=True)
+    w = ker.repeat_interleave(C, 0)                      # [B*C, k]: one kernel per (sample, channel)
+    y = F.pad(xf, (r, r, r, r), mode='reflect').reshape(1, B * C, H + 2 * r, W + 2 * r)
+    y = F.conv2d(F.conv2d(y, w.view(B * C, 1, 1, k), groups=B * C), w.view(B * C, 1, k, 1), groups=B * C)
+    return y.view(B, C, H, W)
+
+def random_blur(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
+                p:float=0.5, # probability of blurring a sample
+                sigma=(0.1, 2.0), # σ ~ U(sigma) per sample (MOOSF's / SimCLR's GaussianBlur)
+                generator=None) -> torch.Tensor:
+    "SimCLR's GaussianBlur applied with probability p, σ uniform in `sigma`, per sample."
+    B = len(xf)
+    on = _rand((B,), generator, xf.device) < p
+    s = sigma[0] + (sigma[1] - sigma[0]) * _rand((B,), generator, xf.device)
+    return torch.where(on[:, None, None, None], blur_per_sample(xf, s, 2 * math.ceil(3 * sigma[1]) + 1), xf)
+
 @VIEWS.register('sim')
 def sim_view(x:torch.Tensor, # uint8 [B,3,H,W]
              generator=None, mean=CIFAR_MEAN, std=CIFAR_STD,
              scale=(0.2, 1.0), # RandomResizedCrop area range
              jitter=(0.4, 0.4, 0.4, 0.1), # ColorJitter (brightness, contrast, saturation, hue)
-             p_jitter:float=0.8, p_gray:float=0.2) -> torch.Tensor:
-    "BCL's contrastive view: RandomResizedCrop + flip + ColorJitter (p=0.8) + RandomGrayscale (p=0.2), normalised."
+             p_jitter:float=0.8, p_gray:float=0.2,
+             p_blur:float=0.0, # Gaussian blur probability (MOOSF's BCL views: 0.5; GBG: 0, commented out)
+             blur_sigma=(0.1, 2.0) # its σ range
+            ) -> torch.Tensor:
+    "BCL's contrastive view: RandomResizedCrop + flip + ColorJitter (p .8) + RandomGrayscale (p .2) (+ blur), normalised."
     B, _, H, W = x.shape; dev = x.device
     top, left, h, w = rrc_params(B, H, W, scale, generator=generator, device=dev)
     flip = _rand((B,), generator, dev) < 0.5
     xf = resized_crop_flip(x.float() / 255, top, left, h, w, flip)
-    xf = color_jitter(xf, *jitter, p=p_jitter, generator=generator)
-    return normalize(random_grayscale(xf, p_gray, generator), mean, std)
+    xf = random_grayscale(color_jitter(xf, *jitter, p=p_jitter, generator=generator), p_gray, generator)
+    if p_blur > 0: xf = random_blur(xf, p_blur, blur_sigma, generator)
+    return normalize(xf, mean, std)
 
 # %% ../nbs/01_data.ipynb #82f3cdd9
 def cutout(xf:torch.Tensor, # float [B,C,H,W] in [0,1]
            size:int=16, generator=None) -> torch.Tensor:
-    "Zero one size×size square per sample, centred uniformly in the image and clipped at its border."
+    "Zero one size×size square per sample (rows [c-L//2, c+L//2) as the reference), centre uniform, clipped."
     B, C, H, W = xf.shape; dev = xf.device
     cy, cx = _randint(H, (B,), generator, dev), _randint(W, (B,), generator, dev)
     ys, xs = torch.arange(H, device=dev), torch.arange(W, device=dev)
-    iny = (ys >= cy[:, None] - size // 2) & (ys < cy[:, None] + size - size // 2)
-    inx = (xs >= cx[:, None] - size // 2) & (xs < cx[:, None] + size - size // 2)
+    iny = (ys >= cy[:, None] - size // 2) & (ys < cy[:, None] + size // 2)      # the reference's clip(y ± L//2)
+    inx = (xs >= cx[:, None] - size // 2) & (xs < cx[:, None] + size // 2)
     hole = (iny[:, :, None] & inx[:, None, :])[:, None]
     return xf.masked_fill(hole, 0.0)
 
@@ -574,28 +625,96 @@ def regular_cutout_view(x:torch.Tensor, generator=None, mean=CIFAR_MEAN, std=CIF
     return normalize(cutout(crop_flip(x, oy, ox, flip, pad).float() / 255, size, generator), mean, std)
 
 # %% ../nbs/01_data.ipynb #fa31c64d
+AUG_KEYS = ('autoaugment', 'cutout', 'curriculum', 'cuda', 'sim_blur')   # `data` keys of the device-path augmentation
+
+def check_aug(aug:dict|None # {autoaugment: None|'cifar10', cutout: px (0 = off), sim_blur: probability}
+             ) -> dict:
+    "The device-path augmentation options, checked, with their defaults filled in."
+    a = dict(autoaugment=None, cutout=0, sim_blur=0.0)
+    unknown = sorted(set(aug or {}) - set(a))
+    if unknown: raise UserError(f"unknown augmentation option(s) {unknown}; valid: {', '.join(a)}")
+    a.update({k: v for k, v in (aug or {}).items() if v is not None})
+    if a['autoaugment'] not in (None, 'cifar10'):
+        raise UserError(f"data.autoaugment must be null or 'cifar10' (CIFAR10Policy), got {a['autoaugment']!r}")
+    if isinstance(a['cutout'], bool) or not isinstance(a['cutout'], (int, np.integer)) or a['cutout'] < 0:
+        raise UserError(f"data.cutout must be a hole size in pixels >= 0 (0 = off), got {a['cutout']!r}")
+    if isinstance(a['sim_blur'], bool) or not isinstance(a['sim_blur'], (int, float)) or not 0 <= a['sim_blur'] <= 1:
+        raise UserError(f"data.sim_blur must be a probability in [0, 1], got {a['sim_blur']!r}")
+    a['cutout'], a['sim_blur'] = int(a['cutout']), float(a['sim_blur'])
+    return a
+
 class GPUData:
-    "A whole split on one device; `batch` indexes it and applies the requested views there."
+    "A whole split on one device; `batch` indexes it and applies the requested views (and augmentation) there."
     def __init__(self, x:torch.Tensor, # uint8 [N,3,H,W]
                  y:torch.Tensor, # int64 [N]
                  device=None, # 'cuda', 'cpu', or None/'auto'
-                 mean=CIFAR_MEAN, std=CIFAR_STD):
+                 mean=CIFAR_MEAN, std=CIFAR_STD,
+                 aug:dict|None=None, # `autoaugment`, `cutout`, `sim_blur` (see `check_aug`); None = none
+                 curriculum=None # an `ltmoo.augment.Curriculum` (CUDA) for the regular view, or None
+                ):
         if x.dtype != torch.uint8 or x.ndim != 4: raise ValueError(f"expected uint8 [N,C,H,W] images, got {x.dtype} {tuple(x.shape)}")
         self.device = default_device(device)
         self.x, self.y = x.to(self.device), torch.as_tensor(y, dtype=torch.long).to(self.device)
         self.mean, self.std = tuple(mean), tuple(std)
+        self.aug, self.curriculum = check_aug(aug), curriculum
     def __len__(self): return len(self.y)
+    @property
+    def augmented(self) -> bool:
+        "Whether the regular view does more than crop + flip."
+        return bool(self.aug['autoaugment'] or self.aug['cutout'] or self.curriculum is not None)
+    def regular_aug(self, xb:torch.Tensor, # uint8 [B,3,H,W] on the device
+                    generator=None,
+                    levels=None, # CUDA level per image (no coin: the curriculum's test); None = draw from `y`
+                    y=None # labels of `xb`, to draw the curriculum levels
+                   ) -> torch.Tensor:
+        "The regular view with the run's augmentation: crop + flip, AutoAugment, CUDA, Cutout, normalise."
+        from ltmoo.augment import autoaugment, cuda_augment
+        oy, ox, flip = crop_flip_params(len(xb), 4, generator, xb.device)
+        x = crop_flip(xb, oy, ox, flip, 4)
+        if self.aug['autoaugment']: x = autoaugment(x, generator)
+        cur = self.curriculum
+        if levels is None and cur is not None and y is not None: levels = cur.sample_levels(y, generator)
+        if levels is not None:
+            x = cur.augment(x, levels, generator) if cur is not None else cuda_augment(x, levels, generator)
+        xf = x.float() / 255
+        if self.aug['cutout']: xf = cutout(xf, self.aug['cutout'], generator)
+        return normalize(xf, self.mean, self.std)
+    def view(self, name:str, xb:torch.Tensor, generator=None, y=None) -> torch.Tensor:
+        "One view of images `xb`: `regular` and `sim` with the run's augmentation, the others from `VIEWS`."
+        if name == 'regular' and self.augmented: return self.regular_aug(xb, generator, y=y)
+        if name == 'sim' and self.aug['sim_blur'] > 0:
+            return sim_view(xb, generator, self.mean, self.std, p_blur=self.aug['sim_blur'])
+        return VIEWS.get(name)(xb, generator, mean=self.mean, std=self.std)
     def batch(self, idx, # LongTensor of indices into the split
               views=('regular',), # names in `VIEWS`, one output tensor each
               generator=None # torch.Generator (any device) for the augmentations
              ):
         "The views of images `idx` (a list of float tensors) and their labels."
         idx = torch.as_tensor(idx, dtype=torch.long).to(self.device)
-        xb = self.x[idx]
-        return [VIEWS.get(v)(xb, generator, mean=self.mean, std=self.std) for v in views], self.y[idx]
+        xb, yb = self.x[idx], self.y[idx]
+        return [self.view(v, xb, generator, yb) for v in views], yb
     def iterate(self, indices, batch_size:int, views=('regular',), generator=None, drop_last:bool=False):
         "Yield `batch` for consecutive chunks of `indices` (e.g. a sampler's epoch)."
         for b in batches(indices, batch_size, drop_last): yield self.batch(b, views, generator)
+
+def make_gpu_data(data, # an `LTData` (CIFAR: tensors)
+                  data_cfg:dict|None=None, # the run's `data` section (the `AUG_KEYS` are read, the rest ignored)
+                  device=None, mean=None, std=None # default: `data.mean` / `data.std`
+                 ) -> GPUData:
+    "The training split as a `GPUData` with the run's augmentation and, for `curriculum: cuda`, a `Curriculum`."
+    dc = dict(data_cfg or {})
+    cur = dc.get('curriculum')
+    if cur not in (None, 'cuda'): raise UserError(f"data.curriculum must be null or 'cuda', got {cur!r}")
+    curriculum = None
+    if cur == 'cuda':
+        from ltmoo.augment import Curriculum
+        try: curriculum = Curriculum(data.num_classes, **(dc.get('cuda') or {}))
+        except TypeError as e:
+            raise UserError(f"data.cuda: {e}; valid keys: aug_prob, accept_rate, max_level, num_test, max_d") from None
+        except ValueError as e: raise UserError(f"data.{e}") from None
+    aug = {k: dc[k] for k in ('autoaugment', 'cutout', 'sim_blur') if k in dc}
+    return GPUData(data.train_x, data.train_y, device, mean or getattr(data, 'mean', CIFAR_MEAN),
+                   std or getattr(data, 'std', CIFAR_STD), aug=aug, curriculum=curriculum)
 
 # %% ../nbs/01_data.ipynb #cbd1e1d7
 SAMPLERS = Registry('sampler')
@@ -836,7 +955,7 @@ def list_regular_view(size:int=224, resize:int=256, randaugment:bool=False):
 
 @LIST_VIEWS.register('sim')
 def list_sim_view(size:int=224, resize:int=256, randaugment:bool=False):
-    "The contrastive view, uint8: RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2 (+ RandAugment)."
+    "The contrastive view, uint8: RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2."
     return imagenet_transforms(True, size=size, resize=resize, randaugment=randaugment, sim=True, uint8=True)
 
 @LIST_VIEWS.register('plain')
@@ -857,7 +976,8 @@ class ViewDataset(ListDataset):
         if unknown: raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
         super().__init__(root, paths, labels)
         self.views = tuple(views)
-        self.transforms = [LIST_VIEWS.get(v)(size, resize, randaugment) for v in views]
+        self.transforms = [LIST_VIEWS.get(v)(size, resize, randaugment and v == 'regular')   # BCL/GBG: view 0 only
+                           for v in views]
     def __getitem__(self, item):
         "`item`: an index, or (index, key) with `key` the sample's augmentation seed (`sample_key`)."
         i, key = item if isinstance(item, (tuple, list)) else (item, None)
@@ -942,6 +1062,6 @@ def load_data(dataset:str='cifar10', **kw) -> LTData:
     "The run's data by name: CIFAR-10/100-LT (`load_cifar_lt`) or ImageNet-LT / iNaturalist 2018 (`load_list_lt`)."
     fn, other = (load_list_lt, load_cifar_lt) if is_list_dataset(dataset) else (load_cifar_lt, load_list_lt)
     mine, theirs = (set(inspect.signature(f).parameters) - {'dataset'} for f in (fn, other))
-    unknown = set(kw) - mine - theirs - set(LOADER_KEYS)     # the other loader's keys (one shared `data` section) are dropped
+    unknown = set(kw) - mine - theirs - set(LOADER_KEYS) - set(AUG_KEYS)   # other loader's / augmentation keys: dropped
     if unknown: raise TypeError(f"unknown data keys {sorted(unknown)}; {dataset} takes {', '.join(sorted(mine))}")
     return fn(dataset, **{k: v for k, v in kw.items() if k in mine})

@@ -603,7 +603,7 @@ def _worker_many(calls:list) -> list:
     return [fn(*args) for fn, args in calls]
 
 # %% ../nbs/15_distributed.ipynb #a561fcb7
-def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` of the torchrun runs
+def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` (+ run.json) of the torchrun runs
                runs_dir='results/runs', # the single-process runs, same layout
                tables_dir='tables/ddp', figures_dir='figures/ddp'):
     "Each DDP run beside its single-process twin: accuracy, images/s, speed-up; a table (md + csv) and a figure."
@@ -616,10 +616,13 @@ def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json
     import matplotlib.pyplot as plt
     ddp_dir, runs_dir = resolve(ddp_dir), resolve(runs_dir)
     rows = []
+    def read(m):                                   # metrics.json, with run.json's provenance beside it when present
+        if not m.exists(): return {}
+        r = m.with_name('run.json')
+        return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
     for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
-        d = json.loads(m.read_text()); rel = m.relative_to(ddp_dir)
-        one = runs_dir/rel
-        s = json.loads(one.read_text()) if one.exists() else {}
+        d = read(m); rel = m.relative_to(ddp_dir)
+        s = read(runs_dir/rel)
         rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]), world_size=d.get('world_size', 1),
                          acc_1=s.get('acc'), acc_ddp=d['acc'], img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
                          ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'), commit=d.get('commit')))

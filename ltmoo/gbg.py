@@ -9,13 +9,20 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 from .method import Method, register_method, check_finite
-from .losses import build_strategy
+import torch.nn.functional as F
+from .losses import build_strategy, log_prior
+try: from ltmoo.core import UserError
+except ImportError:                                            # until ltmoo.core defines it
+    class UserError(ValueError):
+        "A user's mistake (bad config, bad file)."
+        pass
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce
 
 # %% auto #0
-__all__ = ['ids_to_groups', 'group_losses', 'gbg_backward', 'effective_weights', 'n_completion', 'GACSampler', 'GBG']
+__all__ = ['GROUP_LOSSES', 'ids_to_groups', 'group_losses', 'gbg_backward', 'effective_weights', 'n_completion', 'GACSampler',
+           'group_criterion', 'GBG']
 
 # %% ../nbs/09_gbg.ipynb #d51e1845
 def ids_to_groups(ids:torch.Tensor) -> list:
@@ -116,6 +123,19 @@ class GACSampler:
         new = self.draw(miss, n_completion(len(idx), self.fraction), generator)
         return torch.cat([idx, new.flatten().to(idx.device)])
 
+# %% ../nbs/09_gbg.ipynb #384e9832
+GROUP_LOSSES = ('ce', 'la')
+
+def group_criterion(kind:str, # 'ce' (GBG's CIFAR code) or 'la' (logit-adjusted CE, τ=1: GBG's ImageNet script)
+                    cls_num_list # training images per class (for log π)
+                   ):
+    "The loss `f(logits, y)` of the grouping pass."
+    if kind not in GROUP_LOSSES: raise UserError(f"group_loss must be one of {GROUP_LOSSES}, got {kind!r}")
+    if kind == 'ce': return F.cross_entropy
+    lp = log_prior(list(cls_num_list))
+    def la_cross_entropy(logits, y): return F.cross_entropy(logits + lp.to(logits.device, logits.dtype), y)
+    return la_cross_entropy
+
 # %% ../nbs/09_gbg.ipynb #23a48b4c
 _MODES = ('params', 'batched', 'features')
 
@@ -145,6 +165,8 @@ class GBG(Method):
                  seed:int=0, # seed of the clustering / random grouping
                  group_batch_size:int=256, # batch size of the grouping pass (the CIFAR code's)
                  grad_sketch:int|None=None, # count-sketch width of the class gradients (ImageNet / iNat: the [K, P] matrix is too big)
+                 group_loss:str='ce', # grouping-pass loss: 'ce' (CIFAR code), 'la' (logit-adjusted, ImageNet)
+                 encoder_pass:str='concat', # one backbone pass on all views, as GBG ('per_view': one each)
                  **kw):
         if kw: raise TypeError(f"unknown argument(s) for method 'gbg': {sorted(kw)}")
         counts = [int(c) for c in cls_num_list]
@@ -163,8 +185,10 @@ class GBG(Method):
         if not 0 <= gac_beta < 1: raise ValueError(f"gac_beta must be in [0, 1), got {gac_beta}")
         if group_epoch < 0: raise ValueError(f"group_epoch must be >= 0, got {group_epoch}")
         grp.GROUPINGS.get(grouping)                                    # unknown names fail here, naming the known ones
+        self._criterion = group_criterion(group_loss, counts)          # unknown group_loss fails here
         super().__init__(backbone, {strategy: build_strategy(strategy, backbone, num_classes, cls_num_list, epochs,
-                                                              preset=preset, **(strategy_kw or {}))})
+                                                              preset=preset, **(strategy_kw or {}))}, encoder_pass)
+        self.group_loss = group_loss
         self.name, self.num_classes, self.cls_num_list = strategy, num_classes, counts
         self.n_groups, self.grouping, self.group_epoch, self.affinity = int(n_groups), grouping, group_epoch, affinity
         self.aggregator_kw = dict(normalization='loss+') if aggregator == 'mgda' else {}
@@ -203,6 +227,7 @@ class GBG(Method):
         return grp.grouping_stage(self.backbone, head, x, y, self.num_classes, method=self.grouping,
                                   n_groups=self.n_groups, seed=self.seed, cls_num_list=self.cls_num_list,
                                   grad_kwargs=dict(transform=transform, device=device, batch_size=self.group_batch_size,
+                                                   loss_fn=self._criterion,
                                                    sketch=self.grad_sketch, sketch_seed=self.seed),
                                   affinity=self.affinity)['groups']
 
@@ -251,4 +276,5 @@ class GBG(Method):
         return dict(super().describe(), n_groups=self.n_groups, grouping=self.grouping, group_epoch=self.group_epoch,
                     affinity=self.affinity, aggregator=self.aggregator, aggregator_kw=self.aggregator_kw, mode=self.mode,
                     empty=self.empty, gac_fraction=self.gac_fraction, gac_beta=self.gac_beta,
-                    contrastive=self.contrastive, seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch)
+                    contrastive=self.contrastive, seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch,
+                    group_loss=self.group_loss)

@@ -12,6 +12,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import Registry
 from .models import make_head, ResNetCifar
+try: from ltmoo.core import UserError
+except ImportError:                                            # until ltmoo.core defines it
+    class UserError(ValueError):
+        "A user's mistake (bad config, bad file)."
+        pass
 
 # %% auto #0
 __all__ = ['LOSSES', 'PRESETS', 'register_loss', 'resolve_switch', 'class_weight_matrix', 'Strategy', 'ClsStrategy', 'CE',
@@ -36,10 +41,10 @@ def resolve_switch(epoch:int|None, # an explicit switch epoch (0-indexed), or No
     "`epoch` if given, else ⌊frac·epochs⌋: the reference switch at 200 epochs, scaled to `epochs`."
     return int(epoch) if epoch is not None else int(math.floor(frac*epochs + 1e-9))
 
-def _terms(per_sample, weight=None, extra=None) -> dict:
-    "A `loss_terms` dict: unit weights and a zero extra term unless given."
+def _terms(per_sample, weight=None, extra=None, norm:str='weights') -> dict:
+    "A `loss_terms` dict: unit weights and a zero extra term unless given; `norm`: ÷ Σw ('weights') or ÷ n ('batch')."
     return dict(per_sample=per_sample, weight=torch.ones_like(per_sample) if weight is None else weight,
-                extra=per_sample.new_zeros(()) if extra is None else extra)
+                extra=per_sample.new_zeros(()) if extra is None else extra, norm=norm)
 
 def class_weight_matrix(head:nn.Module) -> torch.Tensor:
     "The (C, in) weights of a linear or cosine classifier, one row per class."
@@ -80,9 +85,10 @@ class Strategy(nn.Module):
         "Per-sample losses, per-sample weights and the extra (non-classification) term."
         raise NotImplementedError
     def loss(self, out:dict, y:torch.Tensor, epoch:int) -> torch.Tensor:
-        "Σ w·ℓ / Σ w + extra."
+        "Σ w·ℓ / Σ w + extra (Σ w·ℓ / n + extra when the terms say `norm='batch'`)."
         t = self.loss_terms(out, y, epoch)
-        return (t['weight']*t['per_sample']).sum() / t['weight'].sum() + t['extra']
+        den = t['weight'].sum() if t.get('norm', 'weights') == 'weights' else len(t['per_sample'])
+        return (t['weight']*t['per_sample']).sum() / den + t['extra']
     def predict(self, out:dict) -> torch.Tensor:
         "Logits used for accuracy at test time."
         return out['logits']
@@ -125,13 +131,18 @@ class CB(ClsStrategy):
     "Class-balanced cross-entropy (effective-number weights from the start)."
     def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
                  beta:float=0.9999, # effective-number β
+                 cb_norm:str='weights', # batch loss ÷ Σw ('weights': PyTorch, LDAM-DRW) or ÷ B ('batch': Cui et al.)
                  head:str='linear', scale:float=1.0):
+        if cb_norm not in ('weights', 'batch'):
+            raise UserError(f"cb_norm must be 'weights' or 'batch', got {cb_norm!r}")
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
-        self.hp.update(beta=beta)
+        self.hp.update(beta=beta, cb_norm=cb_norm)
+        self.cb_norm = cb_norm
         self.register_buffer('cw', cb_weights(cls_num_list, beta), persistent=False)
     def class_weights(self, epoch:int) -> torch.Tensor: return self.cw
     def loss_terms(self, out, y, epoch):
-        return _terms(F.cross_entropy(out['logits'], y, reduction='none'), self.class_weights(epoch)[y])
+        ce = F.cross_entropy(out['logits'], y, reduction='none')
+        return _terms(ce, self.class_weights(epoch)[y], norm=self.cb_norm)
 
 class _DRW:
     "Mixin: uniform class weights before `drw_epoch`, class-balanced (β) after."

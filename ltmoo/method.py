@@ -8,13 +8,20 @@ import torch
 import torch.nn as nn
 from .core import Registry
 from .losses import build_strategy
+try: from ltmoo.core import UserError
+except ImportError:                                            # until ltmoo.core defines it
+    class UserError(ValueError):
+        "A user's mistake (bad config, bad file)."
+        pass
 
 # %% auto #0
-__all__ = ['METHODS', 'register_method', 'PLUGINS', 'check_finite', 'combine_views', 'Method', 'Single', 'build_method']
+__all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'check_finite', 'combine_views', 'cat_features', 'Method',
+           'Single', 'build_method']
 
 # %% ../nbs/08_method.ipynb #c71c2e1f
 METHODS = Registry('method')
 register_method = METHODS.register
+ENCODER_PASSES = ('concat', 'per_view')
 
 def check_finite(loss:torch.Tensor, what:str):
     "Raise a `FloatingPointError` naming `what` if `loss` is NaN or infinite."
@@ -30,17 +37,34 @@ def combine_views(strategies) -> tuple:
             raise ValueError(f"strategy views {s.views} are not a prefix of {views}; they cannot share one batch")
     return tuple(views)
 
+def cat_features(parts:list):
+    "Concatenate per-view backbone outputs (dicts / lists of tensors, nested) along the batch."
+    a = parts[0]
+    if torch.is_tensor(a): return torch.cat(parts)
+    if isinstance(a, dict): return {k: cat_features([p[k] for p in parts]) for k in a}
+    if isinstance(a, (list, tuple)): return type(a)(cat_features(list(z)) for z in zip(*parts))
+    raise TypeError(f"cannot concatenate backbone outputs of type {type(a).__name__}")
+
 class Method(nn.Module):
     "A backbone and named strategies; subclasses say how the losses make one update."
-    def __init__(self, backbone:nn.Module, strategies:dict):
+    def __init__(self, backbone:nn.Module, strategies:dict,
+                 encoder_pass:str='concat' # 'concat': one backbone pass on all views (GBG); 'per_view' (MOOSF)
+                ):
         super().__init__()
+        if encoder_pass not in ENCODER_PASSES:
+            raise UserError(f"encoder_pass must be one of {ENCODER_PASSES}, got {encoder_pass!r}")
         self.backbone, self.strategies = backbone, nn.ModuleDict(strategies)
-        self.views = combine_views(list(self.strategies.values()))
+        self.views, self.encoder_pass = combine_views(list(self.strategies.values())), encoder_pass
     def shared_parameters(self): return [p for p in self.backbone.parameters() if p.requires_grad]
+    def encode(self, views:list) -> dict:
+        "Backbone features of the views, concatenated along the batch (`encoder_pass` says in how many passes)."
+        if len(views) == 1: return self.backbone.forward_maps(views[0])
+        if self.encoder_pass == 'concat': return self.backbone.forward_maps(torch.cat(views))
+        return cat_features([self.backbone.forward_maps(v) for v in views])
     def forward_all(self, views:list, n:int|None=None):
-        "Backbone on the concatenated views, then every strategy's outputs."
+        "Backbone on the views (`encode`), then every strategy's outputs."
         n = n or len(views[0])
-        feats = self.backbone.forward_maps(torch.cat(views) if len(views) > 1 else views[0])
+        feats = self.encode(views)
         return feats, {k: s(feats, n) for k, s in self.strategies.items()}
     def extend_batch(self, idx, epoch:int, generator=None): return idx
     def train_step(self, views:list, y:torch.Tensor, epoch:int) -> dict: raise NotImplementedError
@@ -55,7 +79,7 @@ class Method(nn.Module):
         return {}
     def end_epoch(self, epoch:int, ctx=None, train_preds:dict|None=None) -> dict: return {}
     def describe(self) -> dict:
-        return dict(method=type(self).__name__, views=list(self.views),
+        return dict(method=type(self).__name__, views=list(self.views), encoder_pass=self.encoder_pass,
                     strategies={k: s.describe() for k, s in self.strategies.items()})
 
 # %% ../nbs/08_method.ipynb #16d70932
@@ -63,10 +87,12 @@ class Method(nn.Module):
 class Single(Method):
     "One strategy trained on its own loss."
     def __init__(self, backbone, num_classes:int, cls_num_list, epochs:int=200, strategy:str='ce',
-                 preset:str|None=None, strategy_kw:dict|None=None, **kw):
+                 preset:str|None=None, strategy_kw:dict|None=None,
+                 encoder_pass:str='concat', # 'concat' (GBG/BCL's code) or 'per_view' (MOOSF's code)
+                 **kw):
         if kw: raise TypeError(f"unknown argument(s) for method 'single': {sorted(kw)}")
-        super().__init__(backbone, {strategy: build_strategy(strategy, backbone, num_classes, cls_num_list,
-                                                              epochs, preset=preset, **(strategy_kw or {}))})
+        s = build_strategy(strategy, backbone, num_classes, cls_num_list, epochs, preset=preset, **(strategy_kw or {}))
+        super().__init__(backbone, {strategy: s}, encoder_pass)
         self.name = strategy
     def train_step(self, views, y, epoch):
         feats, outs = self.forward_all(views, len(y))

@@ -12,20 +12,22 @@ from .mgda import mgda_solve
 
 # %% auto #0
 __all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA',
-           'PCGrad', 'GHOP', 'HICA', 'Compose', 'hica_pcgrad', 'hica_ghop', 'moo_backward']
+           'PCGrad', 'GHOP', 'HICA', 'Compose', 'hica_pcgrad', 'hica_ghop', 'reach_matrix', 'moo_backward']
 
 # %% ../nbs/05_moo.ipynb #62b26cf1
 class Aggregator:
     "Base class: turn per-objective losses (and gradients, when `needs_grads`) into loss weights or a combined gradient."
     needs_grads:bool = False # does `weigh` need the per-objective gradients of the shared parameters?
     kind:str = 'weights' # 'weights': loss weights for one backward of Σ w_i L_i; 'gradient': the combined shared gradient
+    needs_reach:bool = False # does `weigh` take `common`, the gradient entries every objective reaches (PCGrad)?
     def weigh(self, grads:torch.Tensor|None, # [n, P] per-objective gradients (None unless `needs_grads`)
               losses:torch.Tensor # [n] detached objective values
              ) -> dict:
         "dict(weights=[n], grad=[P] or None, info=dict); subclasses implement this."
         raise NotImplementedError
-    def __call__(self, grads, losses):
-        out = self.weigh(grads, losses)
+    def __call__(self, grads, losses, common:torch.Tensor|None=None):
+        "`weigh`, checked; `common` ([P] bool, None: every entry) goes to aggregators that `needs_reach`."
+        out = self.weigh(grads, losses, common=common) if self.needs_reach else self.weigh(grads, losses)
         if out['weights'].shape != losses.shape: raise ValueError(f"{self!r} returned {tuple(out['weights'].shape)} weights for {len(losses)} objectives")
         if self.kind == 'gradient' and out.get('grad') is None: raise ValueError(f"{self!r} is a gradient aggregator but returned no gradient")
         return dict(weights=out['weights'], grad=out.get('grad'), info=out.get('info', {}))
@@ -82,14 +84,15 @@ class MGDA(Aggregator):
         return dict(weights=w.to(losses.dtype), info=dict(mgda_iters=r['iters'], mgda_cost=r['cost']))
 
 # %% ../nbs/05_moo.ipynb #40f60ea3
-def _conflicts(grads:torch.Tensor) -> torch.Tensor:
-    "Number of pairs i<j with ⟨g_i, g_j⟩ < 0 (a 0-d tensor)."
-    return ((grads @ grads.T).triu(1) < 0).sum()
+def _conflicts(grads:torch.Tensor, common:torch.Tensor|None=None) -> torch.Tensor:
+    "Number of pairs i<j with ⟨g_i, g_j⟩ < 0 (a 0-d tensor), on the `common` entries only when given."
+    g = grads if common is None else grads * common.to(grads.dtype)
+    return ((g @ grads.T).triu(1) < 0).sum()
 
 @register_aggregator('pcgrad')
 class PCGrad(Aggregator):
-    "PCGrad, MOOSF's released GHOP: project each gradient off the conflicting others in random order; average."
-    needs_grads, kind = True, 'gradient'
+    "PCGrad (Yu et al., NeurIPS 2020), MOOSF's released GHOP: conflicting projections in random order; mean/sum."
+    needs_grads, needs_reach, kind = True, True, 'gradient'
     def __init__(self, generator:torch.Generator|None=None): self._gen = generator # CPU generator for the orders (None: torch's global one)
     def project(self, grads:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "The projected gradients g'_i [n, P] and the number of projections made."
@@ -102,10 +105,14 @@ class PCGrad(Aggregator):
                 out[i] -= dot.clamp(max=0) / sq[j] * grads[j]
                 nproj += dot < 0
         return out, nproj
-    def weigh(self, grads, losses):
+    @staticmethod
+    def combine(proj:torch.Tensor, common:torch.Tensor|None=None) -> torch.Tensor:
+        "Mean of the projected gradients on the `common` entries (all when None), their sum on the others."
+        return proj.mean(0) if common is None else torch.where(common, proj.mean(0), proj.sum(0))
+    def weigh(self, grads, losses, common=None):
         proj, nproj = self.project(grads)
-        return dict(weights=torch.ones_like(losses), grad=proj.mean(0),
-                    info=dict(conflicts=int(_conflicts(grads)), projections=int(nproj)))
+        return dict(weights=torch.ones_like(losses), grad=self.combine(proj, common),
+                    info=dict(conflicts=int(_conflicts(grads, common)), projections=int(nproj)))
     def state_dict(self): return {} if self._gen is None else dict(generator=self._gen.get_state())
     def load_state_dict(self, state):
         if 'generator' in state: self._gen.set_state(state['generator'])
@@ -164,10 +171,11 @@ class Compose(Aggregator):
         if weighting.kind != 'weights': raise ValueError(f"the first part of a composition must give weights, not {weighting!r}")
         self.weighting, self.then = weighting, then
         self.needs_grads, self.kind = weighting.needs_grads or then.needs_grads, then.kind
-    def weigh(self, grads, losses):
+        self.needs_reach = then.needs_reach
+    def weigh(self, grads, losses, common=None):
         a = self.weighting(grads, losses)
         w = a['weights'].to(losses)
-        b = self.then(None if grads is None else grads * w[:, None].to(grads), losses * w)
+        b = self.then(None if grads is None else grads * w[:, None].to(grads), losses * w, common)
         return dict(weights=w*b['weights'].to(w), grad=b['grad'], info={**a['info'], **b['info']})
     def state_dict(self): return dict(weighting=self.weighting.state_dict(), then=self.then.state_dict())
     def load_state_dict(self, state):
@@ -238,14 +246,34 @@ def _unreached_mask(shared, unused):
     bad = set(unused or [])
     return [i in bad for i in range(len(shared))]
 
+def reach_matrix(losses:list, inputs:list) -> torch.Tensor:
+    "[n, len(inputs)] bool: which leaf `inputs` the autograd graph of each loss reaches (a graph walk, no backward)."
+    pos = {id(x): k for k, x in enumerate(inputs)}
+    R = torch.zeros(len(losses), len(inputs), dtype=torch.bool)
+    for i, l in enumerate(losses):
+        stack, seen = [getattr(l, 'grad_fn', None)], set()
+        while stack:
+            fn = stack.pop()
+            if fn is None or fn in seen: continue
+            seen.add(fn)
+            k = pos.get(id(getattr(fn, 'variable', None)))
+            if k is not None: R[i, k] = True
+            stack.extend(f for f, _ in fn.next_functions)
+    return R
+
+def _common_entries(losses, shared, device) -> torch.Tensor:
+    "[P] bool over the flattened `shared`: True where every objective's graph reaches the parameter."
+    every = reach_matrix(losses, shared).all(0)
+    return torch.repeat_interleave(every, torch.tensor([p.numel() for p in shared])).to(device)
+
 def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (still attached to the graph)
-                 shared:list[torch.nn.Parameter], # the shared parameters (e.g. the backbone's)
+                 shared:list[torch.nn.Parameter], # the shared parameters (backbone; all: pcgrad_scope='all')
                  aggregator:Aggregator|str='sum', # an `Aggregator` or its registry name
                  extra:torch.Tensor|None=None, # a scalar added outside the multi-objective problem (e.g. GBG's SCL term)
                  features:torch.Tensor|None=None, # the shared representation, for mode='features' (MGDA-UB)
                  mode:str='params', # 'params' (loop), 'batched' (one vmapped backward) or 'features' (MGDA-UB)
                  reduce=None, # DDP: `f(L, G, mode) -> (L, G)` making this rank's values and gradients global (`ltmoo.distributed.RankShare`); None in one process
-                 others:list|None=None # the non-shared parameters (heads): lets the last backward stop at them (see below)
+                 others:list|None=None # the other parameters (heads): the last backward stops there (below)
                 ) -> dict:
     "Backward for n objectives through `aggregator`; leaves `.grad` on all parameters. Returns dict(weights, info, loss)."
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; use one of {MODES}")
@@ -254,7 +282,7 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     L = _check_losses(losses)
     if extra is not None and not torch.isfinite(extra.detach()).all(): raise FloatingPointError(f"extra loss is {extra.item()}")
     shared = [p for p in shared if p.requires_grad]
-    info, G = dict(mode=mode if agg.needs_grads else 'none'), None
+    info, G, common = dict(mode=mode if agg.needs_grads else 'none'), None, None
     if agg.needs_grads:
         if agg.kind == 'gradient' and mode == 'features':
             raise ValueError(f"{agg!r} combines parameter gradients; use mode='params' or 'batched', not 'features'")
@@ -264,14 +292,16 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
         bad = (~torch.isfinite(G).all(1)).nonzero()
         if len(bad): raise FloatingPointError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
         info['unused_shared'] = unused
-    out = agg(G, L)
+        if getattr(agg, 'needs_reach', False) and mode != 'features': common = _common_entries(losses, shared, G.device)
+    out = agg(G, L, common)
     w = out['weights'].detach().to(L)
     total = sum(w[i]*l for i, l in enumerate(losses) if l.requires_grad) if any(l.requires_grad for l in losses) else None
     if extra is not None: total = extra if total is None else total + extra
     if total is None or not total.requires_grad: raise ValueError("no loss depends on trainable parameters")
     if others is not None and G is not None and mode != 'features' and (extra is None or not extra.requires_grad) and reduce is None:
         # the shared gradient is already known (Σ w_i g_i, or the aggregator's combined vector): back up to the heads only
-        torch.autograd.backward(total, inputs=[p for p in others if p.requires_grad])
+        heads = [p for p in others if p.requires_grad]
+        if heads: torch.autograd.backward(total, inputs=heads)   # none left when `shared` holds every parameter
         comb, k = (out['grad'] if agg.kind == 'gradient' else w.to(G) @ G).to(G), 0
         for p, u in zip(shared, _unreached_mask(shared, unused)):
             if not u:

@@ -21,17 +21,17 @@ from .data import lt_counts
 log = logging.getLogger('ltmoo.paper')
 
 # %% auto #0
-__all__ = ['log', 'PAPER', 'NOT_HERE', 'PROFILE_WORDS', 'G_KEYS', 'EXTRA_GBG', 'EXTRA_MOOSF', 'MOOSF_PAPER', 'MOOSF_SUBSTITUTE',
-           'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS', 'setting_label', 'paper_value', 'paper_rows', 'provenance',
-           'parse_row', 'paper_gain_check', 'parse_setting', 'class_counts', 'load_catalogue', 'heads_of', 'fake_runs',
-           'collect_runs', 'summarize_runs', 'single_key', 'fusion_key', 'row_key', 'suggest_entry', 'fill_command',
-           'Col', 'compare_table', 'profile_line', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2',
-           'gbg_table3', 'gbg_table4', 'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1',
-           'moosf_table2', 'moosf_table3', 'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9',
-           'no_runs_figure', 'runs_of', 'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset',
-           'imbalance_callback', 'fig_groups', 'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories',
-           'freq_bins', 'fig_freq_bars', 'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting',
-           'gbg_figures', 'moosf_figures']
+__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'PROFILE_WORDS', 'SMOKE_BANNER', 'G_KEYS', 'EXTRA_GBG', 'EXTRA_MOOSF',
+           'MOOSF_PAPER', 'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS', 'setting_label',
+           'paper_value', 'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting', 'class_counts',
+           'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key', 'fusion_key',
+           'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col', 'compare_table',
+           'profile_line', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4',
+           'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
+           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'stamp_figure', 'runs_of',
+           'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups',
+           'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars',
+           'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
 
 # %% ../nbs/14_paper.ipynb #335fd4bd
 _PAPER_NAMES = {'GBG': 'GBG (Li et al., AAAI 2024)', 'MOOSF': 'MOOSF (ICML 2024)'}
@@ -422,7 +422,7 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
 
 # %% ../nbs/14_paper.ipynb #5ac7f9eb
 def collect_runs(results_dir:str|Path='results/runs') -> pd.DataFrame:
-    "One row per run folder below `results_dir` (`{setting}/{key}/s{seed}/metrics.json`): path fields + metrics.json."
+    "One row per run folder below `results_dir` (`{setting}/{key}/s{seed}/metrics.json`): path fields + metrics.json + run.json."
     root = Path(results_dir) if Path(results_dir).is_absolute() else resolve(results_dir)
     rows = []
     for f in sorted(root.glob('*/*/s*/metrics.json')) if root.exists() else []:
@@ -430,6 +430,8 @@ def collect_runs(results_dir:str|Path='results/runs') -> pd.DataFrame:
         if not re.fullmatch(r's\d+', sd.name) or not _SETTING_RE.fullmatch(setting):
             log.info("skipping %s: not a {setting}/{key}/s{seed} folder", sd); continue
         m = json.loads(f.read_text())
+        if (sd/'run.json').exists():                     # provenance beside the numbers (the new run format)
+            m = {**json.loads((sd/'run.json').read_text()), **m}
         ds, imb = parse_setting(setting)
         if 'seed' in m and m['seed'] is not None and int(m['seed']) != int(sd.name[1:]):
             log.warning("%s: metrics.json says seed %s", sd, m['seed'])
@@ -527,28 +529,44 @@ def row_key(row:str, catalogue:dict) -> str|None:
     return single_key(ss[0], catalogue) if kind == 'single' else fusion_key(kind, ss, catalogue)
 
 def suggest_entry(row:str) -> str:
-    "A `methods:` entry that would make `row` runnable."
+    "A complete `methods:` entry (no YAML anchors) that would make `row` runnable, as the catalogue writes its own."
     kind, ss = parse_row(row)
     if kind == 'single': return f"{ss[0]}: {{name: single, strategy: {ss[0]}, preset: moosf}}"
-    return f"{kind}_{'_'.join(ss)}: {{<<: *{kind}, strategies: [{', '.join(ss)}]}}"
+    extra = ', aggregator: hica+pcgrad, hica_form: code, eoss: true' if kind == 'moosf' else ''
+    return f"{kind}_{'_'.join(ss)}: {{name: {kind}, strategies: [{', '.join(ss)}]{extra}}}"
 
 # %% ../nbs/14_paper.ipynb #c422c641
-NOT_HERE = {'imagenet_lt': "ImageNet-LT: not runnable here — the trainer (`ltmoo.train.fit`) reads CIFAR-LT only and the images are not available",
-            'inat2018': "iNaturalist 2018: not runnable here — the trainer (`ltmoo.train.fit`) reads CIFAR-LT only and the images are not available"}
+NOT_HERE = {'imagenet_lt': "ImageNet-LT: its images are not in this checkout (`fit` trains on them once they are under "
+                           "`external/`: `--set data.dataset=imagenet_lt`, see the README)",
+            'inat2018': "iNaturalist 2018: its images are not in this checkout (`fit` trains on them once they are under "
+                        "`external/`: `--set data.dataset=inat2018`, see the README)"}
+RUNS_DIR = 'results/runs'
 
-def fill_command(keys, setting:str, seeds=(0,)) -> str:
-    "The `dvc exp run` that trains `keys` (one or several catalogue keys) on `setting` with `seeds`."
+def train_command(key:str, setting:str, seed:int=0, profile:str|None=None) -> str:
+    "The `python -m ltmoo.train` line that trains catalogue key `key` on `setting` into its grid folder."
+    ds = setting.split('-')[0]
+    if ds in NOT_HERE: sets, out = [f'data.dataset={ds}'], f'results/{setting}/{key}/s{seed}'
+    else:
+        ds, imb = parse_setting(setting)
+        sets, out = [f'data.dataset={ds}', f'data.imb_factor={imb}'], f'{RUNS_DIR}/{setting}/{key}/s{seed}'
+        if ds == 'cifar100': sets.append('data.source=official')
+    return (f"python -m ltmoo.train --profile {profile or 'auto'} --method {key} --out {out} "
+            f"--set {' '.join(sets)} train.seed={seed}")
+
+def fill_command(keys, setting:str, seeds=(0,), profile:str|None=None) -> str:
+    "The lines (one run each) that train `keys` on `setting` with `seeds`; a sentence when nothing can run here."
     keys = [k for k in ([keys] if isinstance(keys, str) or keys is None else list(keys)) if k]
     ds = setting.split('-')[0]
     if ds in NOT_HERE: return NOT_HERE[ds]
     if not keys: return 'no run key in params.yaml `methods`'
-    ds, imb = parse_setting(setting)
-    grid = (f"-S 'grid.datasets=[{ds}]' -S 'grid.imb_factors=[{imb}]' -S 'grid.methods=[{','.join(keys)}]' "
-            f"-S 'grid.seeds=[{','.join(map(str, seeds))}]'")
-    if ds == 'cifar100':
-        return ("CIFAR-100 images are not in shared/data (indices only): on a machine with network run "
-                f"`ltmoo prepare-data --dataset cifar100 --source official`, then `dvc exp run -S data.source=official {grid}`")
-    return f"`dvc exp run {grid}`"
+    lines = [train_command(k, setting, s, profile) for k in keys for s in seeds]
+    if parse_setting(setting)[0] == 'cifar100':
+        lines.insert(0, 'ltmoo prepare-data --dataset cifar100 --source official   # CIFAR-100 images: not in shared/data')
+    return '\n'.join(lines)
+
+def commands_of(text:str) -> list:
+    "The `python -m ltmoo.train` lines in `text` (a table's markdown, a figure's message)."
+    return [l.strip() for l in text.splitlines() if l.strip().startswith('python -m ltmoo.train ')]
 
 # %% ../nbs/14_paper.ipynb #71c857d3
 @dataclass
@@ -615,6 +633,7 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
 # %% ../nbs/14_paper.ipynb #a3a4916e
 PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
                  None: 'no runs yet', 'test': 'unit-test runs'}
+SMOKE_BANNER = "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
 
 def profile_line(profile) -> str:
     "'*profile: smoke — pipeline check, not paper numbers*'."
@@ -628,45 +647,71 @@ def _f(v, fmt='.2f', std=None) -> str:
 
 def _md_row(cells) -> str: return '| ' + ' | '.join(str(c).replace('|', '\\|').replace('\n', ' ') for c in cells) + ' |'
 
+def _table_profile(df, profile):
+    if profile is not None: return profile
+    ps = sorted({p for p in df.get('profile', pd.Series(dtype=str)) if p}) if len(df) else []
+    return ps[0] if len(ps) == 1 else (', '.join(ps) if ps else df.attrs.get('profile'))
+
+# %% ../nbs/14_paper.ipynb #a3a4916f
+def _section_md(g:pd.DataFrame, cols:list, same_profile:bool) -> list:
+    "One section: a GitHub table of the columns that say something."
+    ran = bool((g.n > 0).any())
+    head, keep = ['row'] + (['run'] if (g.run != '').any() else []), []
+    for lab, fmt, *flags in cols:
+        has_o, has_d = flags if flags else (True, True)
+        has_p = bool(g[f'{lab} paper'].notna().any())
+        has_o = bool(has_o and ran)
+        has_d = bool(same_profile and has_d and has_p and has_o and g[f'{lab} Δ'].notna().any())
+        keep.append((lab, fmt, has_p, has_o, has_d))
+        head += ([f'{lab} (paper)'] if has_p else []) + ([f'{lab} (ours)'] if has_o else []) + ([f'{lab} Δ'] if has_d else [])
+    show_n = ran and g.n[g.n > 0].nunique() > 1
+    head += ['n'] if show_n else []
+    lines = [_md_row(head), _md_row(['---'] * len(head))]
+    for _, r in g.iterrows():
+        cells = [r['row']] + ([f"`{r['run']}`" if r['run'] else ''] if 'run' in head else [])
+        for lab, fmt, has_p, has_o, has_d in keep:
+            if has_p: cells.append(_f(r[f'{lab} paper'], fmt, r.get(f'{lab} paper std')))
+            if has_o: cells.append('' if not r['n'] else _f(r[f'{lab} ours'], fmt, r[f'{lab} ours std']))
+            if has_d: cells.append('' if not np.isfinite(r[f'{lab} Δ']) else format(r[f'{lab} Δ'], '+' + fmt))
+        if show_n: cells.append(r['n'] or '')
+        lines.append(_md_row(cells))
+    return lines
+
+def _fill_md(g:pd.DataFrame, seeds, profile) -> list:
+    "The lines that fill a section's empty cells, and why the others stay empty."
+    empty, out = g[(g.n == 0) & (g['to fill'] != '')], []
+    can = empty['to fill'].str.startswith(('python -m ltmoo.train', 'ltmoo prepare-data')) & (empty.run != '')
+    if can.any():
+        cmd = fill_command(list(dict.fromkeys(empty[can].run)), g.setting.iloc[0], seeds, profile)
+        out += ['', 'To fill the empty cells of ours, one run a line:', '', '```bash', cmd, '```']
+    for why in dict.fromkeys(empty[~can]['to fill']):
+        out += ['', f"{', '.join(empty[~can & (empty['to fill'] == why)].row)}: {why}"]
+    return out
+
+def _provenance_md(df:pd.DataFrame, profile) -> list:
+    "Once per table: where ours come from (measured rows only)."
+    ran = df[df.n > 0]
+    if not len(ran): return []
+    ns = sorted({int(n) for n in ran.n})
+    hw = sorted({h for hs in ran.hardware for h in str(hs).split('; ') if h})
+    src = sorted({s for s in ran.data if s}); com = sorted({c for cs in ran.commit for c in str(cs).split(', ') if c})
+    seeds = f"{ns[0]} seed{'s' if ns[0] > 1 else ''} per cell" if len(ns) == 1 else f"{ns[0]}–{ns[-1]} seeds per cell (column n)"
+    return ['', f"Ours — profile {profile or '–'}; {seeds}; hardware: {'; '.join(hw) or '–'}; data: {'; '.join(src) or '–'}; "
+                f"commits: {', '.join(c[:12] for c in com) or '–'}."]
+
 def table_markdown(df:pd.DataFrame, caption:str|None=None, profile=None) -> str:
-    "The markdown of a `compare_table` frame: caption with the profile, one table per section, fill commands."
+    "The markdown of a `compare_table` frame: banner and caption with the profile, a table per section, fill lines."
     caption = caption if caption is not None else df.attrs.get('caption', '')
-    if profile is None:
-        ps = sorted({p for p in df.get('profile', pd.Series(dtype=str)) if p}) if len(df) else []
-        profile = ps[0] if len(ps) == 1 else (', '.join(ps) if ps else df.attrs.get('profile'))
+    profile = _table_profile(df, profile)
     title = df.attrs.get('title', '')
-    lines = [f"**{title}.** {caption} {profile_line(profile)}".strip().replace('**.** ', '')]
+    lines = ([f"> {SMOKE_BANNER}", ''] if profile == 'smoke' else [])
+    lines += [f"**{title}.** {caption} {profile_line(profile)}".strip().replace('**.** ', '')]
     for n in df.attrs.get('notes', []): lines += ['', f"- {n}" if not n.startswith('- ') else n]
     cols = df.attrs.get('cols') or []
     for sec, g in df.groupby('section', sort=False):
-        lines += ['', f"#### {sec}", '']
-        head, keep = ['row', 'run'], []
-        for lab, fmt, *flags in cols:
-            has_o, has_d = flags if flags else (True, True)
-            has_p = g[f'{lab} paper'].notna().any()
-            has_d = has_d and has_p and has_o and g[f'{lab} Δ'].notna().any()
-            keep.append((lab, fmt, has_p, has_o, has_d))
-            head += ([f'{lab} (paper)'] if has_p else []) + ([f'{lab} (ours)'] if has_o else []) + ([f'{lab} Δ'] if has_d else [])
-        head += ['n', 'profile', 'hardware']
-        lines += [_md_row(head), _md_row(['---'] * len(head))]
-        for _, r in g.iterrows():
-            cells = [r['row'], f"`{r['run']}`" if r['run'] else '']
-            for lab, fmt, has_p, has_o, has_d in keep:
-                if has_p: cells.append(_f(r[f'{lab} paper'], fmt, r.get(f'{lab} paper std')))
-                if has_o: cells.append('' if not r['n'] else _f(r[f'{lab} ours'], fmt, r[f'{lab} ours std']))
-                if has_d: cells.append('' if not np.isfinite(r[f'{lab} Δ']) else format(r[f'{lab} Δ'], '+' + fmt))
-            cells += [r['n'] or '', r['profile'], r['hardware']]
-            lines.append(_md_row(cells))
-        empty = g[(g.n == 0) & (g['to fill'] != '')]
-        can = empty['to fill'].str.startswith(('`dvc', 'CIFAR-100')) & (empty.run != '')
-        if can.any():
-            cmd = fill_command(list(dict.fromkeys(empty[can].run)), g.setting.iloc[0], df.attrs.get('seeds', (0,)))
-            lines += ['', f"To fill the empty cells: {cmd}"]
-        for why in dict.fromkeys(empty[~can]['to fill']):
-            lines += ['', f"{', '.join(empty[~can & (empty['to fill'] == why)].row)}: {why}"]
-        src = sorted({s for s in g.data if s})
-        com = sorted({c for cs in g.commit for c in str(cs).split(', ') if c})
-        if src or com: lines += ['', f"Ours — data: {'; '.join(src) or '–'}; commits: {', '.join(com) or '–'}."]
+        lines += ['', f"#### {sec}", ''] + _section_md(g, cols, profile == 'paper')
+        lines += _fill_md(g, df.attrs.get('seeds', (0,)), profile if profile in ('smoke', 'paper') else None)
+    lines += _provenance_md(df, profile)
     return '\n'.join(lines) + '\n'
 
 def write_table(df:pd.DataFrame, stem:str|Path, caption:str|None=None) -> list:
@@ -699,7 +744,7 @@ def gbg_table1(summary:pd.DataFrame) -> pd.DataFrame:
                                 "LDAM-DRW the Cao et al. recipe."])
 
 def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
-    "GBG Table 2: top-1 on ImageNet-LT (paper only: not runnable here)."
+    "GBG Table 2: top-1 on ImageNet-LT (ours need the images, not in this checkout)."
     return compare_table('GBG', '2', summary, _gbg_rows('2', {}, None),
                          [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
                           ('imagenet_lt-resnext50', 'ImageNet-LT, ResNeXt-50', 'imagenet_lt-resnext50')],
@@ -893,7 +938,7 @@ def moosf_table3(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOS
                                                    "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its Head/Medium/Tail."])
 
 def moosf_table4(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
-    "MOOSF Table 4: ImageNet-LT and iNaturalist 2018 (paper only: not runnable here)."
+    "MOOSF Table 4: ImageNet-LT and iNaturalist 2018 (ours need the images, not in this checkout)."
     cat = catalogue or load_catalogue()
     return compare_table('MOOSF', '4', summary, [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)],
                          [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
@@ -976,7 +1021,8 @@ def _bench_row(sec, prow, r, fname, info):
         d[f'{lab} paper'] = np.nan if p is None else p; d[f'{lab} paper std'] = np.nan
         d[f'{lab} ours'] = o; d[f'{lab} ours std'] = np.nan
         d[f'{lab} Δ'] = o - p if (delta and p is not None and np.isfinite(o)) else np.nan
-    d.update(n=0 if r is None else 1, seeds='', profile=info.get('profile', '') if r is not None else '', hardware=info.get('hardware', ''), commit='', data='random tensors' if r else '',
+    d.update(n=0 if r is None else 1, seeds='', profile=info.get('profile', '') if r is not None else '',
+             hardware=info.get('hardware', '') if r is not None else '', commit='', data='random tensors' if r else '',
              **{'to fill': '' if r is not None else (BENCH_CMD if fname is None else 'not measured by this bench run (see its --pairs)')})
     return d
 
@@ -984,12 +1030,31 @@ def _bench_row(sec, prow, r, fname, info):
 def no_runs_figure(title:str, message:str) -> Figure:
     "A placeholder figure: the title and why it is empty (the command that fills it)."
     set_style()
-    fig = Figure(figsize=(7, 2.6)); ax = fig.subplots(); ax.set_axis_off()
-    body = '\n'.join(textwrap.wrap(message.replace('`', ''), 95))
-    ax.text(0.5, 0.62, title, ha='center', va='center', fontsize=12, weight='bold', transform=ax.transAxes)
-    ax.text(0.5, 0.3, 'no runs yet: ' + body if not message.lower().startswith('no ') else body, ha='center', va='center',
-            fontsize=8.5, family='monospace', transform=ax.transAxes)
+    msg = message.replace('`', '')
+    msg = msg if msg.lower().startswith('no ') else 'no runs yet; to make them:\n' + msg
+    body = [w for line in msg.splitlines() for w in (textwrap.wrap(line, 110, subsequent_indent='    ') or [''])]
+    fig = Figure(figsize=(8, 0.9 + 0.17 * len(body))); ax = fig.subplots(); ax.set_axis_off()
+    ax.text(0.5, 1.0, title, ha='center', va='top', fontsize=12, weight='bold', transform=ax.transAxes)
+    ax.text(0.0, 0.98 - 0.5 / fig.get_figheight(), '\n'.join(body), ha='left', va='top', fontsize=7.5,
+            family='monospace', transform=ax.transAxes)
     return fig
+
+def stamp_figure(fig:Figure, profile, note:str='') -> Figure:
+    "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
+    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (f"; {note}" if note else '')
+    fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
+    if profile == 'smoke':
+        fig.text(0.5, 1.0, 'SMOKE — not a paper result', ha='center', va='bottom', fontsize=10, weight='bold',
+                 color='#a00000', bbox=dict(boxstyle='round,pad=0.25', fc='#fff3cd', ec='#e0b000'))
+    return fig
+
+def _span(lo:float, hi:float, least:float=10.) -> tuple:
+    "Axis limits in [0, 100] (%) around [lo, hi], at least `least` + 2 points wide."
+    if not np.isfinite(lo) or not np.isfinite(hi): return 0., 100.
+    w = max(hi - lo, least) + 2; a = (lo + hi - w) / 2; b = a + w
+    if a < 0: a, b = 0., w
+    if b > 100: a, b = 100. - w, 100.
+    return a, b
 
 def runs_of(runs:pd.DataFrame, key:str, setting:str) -> list:
     "Run folders of cell (setting, key), by seed."
@@ -1042,12 +1107,14 @@ def fig_gradient_imbalance(records, # records.csv of gbg_fig2 (epoch, method, cl
             ax2.plot(x + (i - (len(pick) - 1) / 2) * w, rc['norm'].to_numpy() / nmax.to_numpy(), 'o', ms=4, color=pal[i % 4], mec='k', mew=0.4)
         ax.set_xticks(x); ax.set_xticklabels([str(e + 1) for e in epochs], rotation=90 if len(x) > 12 else 0, fontsize=7)
         ax.set_xlabel('epoch'); ax.set_title(labels.get(m, m)); ax2.set_ylim(0, 1.1)
-        if m == methods[-1]: ax2.set_ylabel('class mean-gradient norm ÷ epoch max (dots)')
-        else: ax2.set_yticklabels([])
+        ax2.set_ylabel('norm of class mean gradient ÷ epoch max (dots, no unit)', fontsize=7)
         ax.axhline(0, color='k', lw=0.5)
-    axes[0].set_ylabel('cos(class gradient, batch gradient) (bars)')
-    axes[0].legend(fontsize=7, loc='upper right')
-    fig.suptitle(title); fig.tight_layout()
+        ax.set_ylabel('cos(class gradient, batch gradient) (bars)', fontsize=8)
+    from matplotlib.lines import Line2D
+    hs, ls = axes[0].get_legend_handles_labels()
+    hs.append(Line2D([], [], marker='o', ls='', color='0.5', mec='k', mew=0.4)); ls.append('dots: gradient norm (right axis)')
+    fig.legend(hs, ls, fontsize=7, loc='lower center', ncol=min(5, len(hs)), frameon=False)
+    fig.suptitle(title); fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 # %% ../nbs/14_paper.ipynb #cdef6e67
@@ -1097,14 +1164,22 @@ def fig_groups(summary:pd.DataFrame, settings=None) -> Figure:
     settings = settings or sorted(set(have.setting))
     set_style()
     fig = Figure(figsize=(5, 3.4)); ax = fig.subplots()
-    x = np.arange(len(G_KEYS))
+    x = np.arange(len(G_KEYS)); seen = []
     for s in settings:
         m = [_ours(summary, k, s, 'acc') for k in G_KEYS.values()]
-        y = np.array([v[0] for v in m]); e = np.array([v[1] for v in m])
-        ax.errorbar(x, y, yerr=np.nan_to_num(e), marker='o', capsize=3, label=f"{setting_label(s)} (ours)")
-    ax.set_xticks(x); ax.set_xticklabels(list(G_KEYS))
+        y, e, n = (np.array([v[i] for v in m], float) for i in range(3))
+        e = np.where(n > 1, e, np.nan)                         # a std needs two seeds: no caps from one
+        line = ax.errorbar(x, y, yerr=None if np.isnan(e).all() else np.nan_to_num(e), marker='o', capsize=3,
+                           label=f"{setting_label(s)} (ours, {int(n.max())} seed{'s' if n.max() > 1 else ''})")
+        pv = np.array([np.nan if (v := paper_value('GBG', 'Fig. 4', g, s, 'top1')) is None else v for g in G_KEYS], float)
+        if np.isfinite(pv).any(): ax.plot(x, pv, 'x', ms=8, color=line[0].get_color(), label=f"{setting_label(s)} (paper)")
+        seen += [*y[np.isfinite(y)], *pv[np.isfinite(pv)]]
+        for xi in x[~np.isfinite(y)]: ax.annotate('no run', (xi, 0), xycoords=('data', 'axes fraction'), xytext=(0, 4),
+                                                  textcoords='offset points', ha='center', fontsize=7, color='0.4')
+    ax.set_ylim(*_span(min(seen), max(seen)) if seen else (0, 100))      # at least a 10-point span
+    ax.set_xticks(x); ax.set_xticklabels(list(G_KEYS)); ax.set_xlim(-0.4, len(x) - 0.6)
     ax.set_xlabel('number of groups G (K = one per class)'); ax.set_ylabel('top-1 accuracy (%)')
-    ax.legend(fontsize=8); ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7); ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -1135,7 +1210,7 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     from matplotlib.patches import Patch
     if len(groups) <= 12:
         ax.legend(handles=[Patch(color=pal[i], label=f'group {i} ({len(g)})') for i, g in enumerate(groups)], fontsize=7, ncol=2)
-    ax.set_title(f"{title}: {len(groups)} groups (similarity matrix not saved by the run)", fontsize=9)
+    ax.set_title(f"{title}: {len(groups)} groups (this run's groups.json has no similarity matrix)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -1151,8 +1226,9 @@ def fig_mgda_weights(run_dir, title:str='GBG: MGDA weights per group') -> Figure
     for c in cols[:12]:
         a1.plot(ep[c].mean().index + 1, ep[c].mean().values, label=f"group {c.split('_')[1]}")
         a2.plot(ep[c].apply(lambda v: v.isna().mean()).index + 1, 100 * ep[c].apply(lambda v: v.isna().mean()).values)
-    a1.set_xlabel('epoch'); a1.set_ylabel('mean MGDA weight α_g (present batches)')
-    a2.set_xlabel('epoch'); a2.set_ylabel('batches without the group (%)')
+    a1.set_xlabel('epoch'); a1.set_ylabel('mean MGDA weight α_g (batches with the group)', fontsize=8)
+    a2.set_xlabel('epoch'); a2.set_ylabel('batches without the group (%)', fontsize=8)
+    a1.set_ylim(-0.02, 1.02); a2.set_ylim(-2, 102)                    # weights live on the simplex; absence is a share
     for a in (a1, a2): a.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(cols) <= 12: a1.legend(fontsize=7)
     else: a1.set_title(f'first 12 of {len(cols)} groups', fontsize=8)
@@ -1196,11 +1272,18 @@ def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
     labels = next(iter(got.values()))[1]
     import seaborn as sns
     pal = sns.color_palette('colorblind', max(10, len(got)))
+    allv = []
     for i, (lab, (c, _)) in enumerate(got.items()):
-        v = c.to_numpy()
-        ax.plot(v[:, 0], v[:, 1], v[:, 2], color=pal[i], lw=1.6, label=lab)
-        ax.scatter(*v[-1], color=pal[i], s=25, depthshade=False)
+        v = c.to_numpy(); allv.append(v)
+        ax.plot(v[:, 0], v[:, 1], v[:, 2], color=pal[i], lw=2.4 - 0.4 * (i % 4), ls=('-', '--', '-.', ':')[i % 4],
+                label=lab)                                  # coinciding curves (a fused = one head) stay visible
+        ax.scatter(*v[0], color=pal[i], s=14, marker='^', depthshade=False)      # epoch 1
+        ax.scatter(*v[-1], color=pal[i], s=28, depthshade=False)                  # last epoch
+    allv = np.concatenate(allv)
+    for j, setlim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):    # a constant split still gets a readable axis
+        setlim(*_span(np.nanmin(allv[:, j]), np.nanmax(allv[:, j])))
     ax.set_xlabel(labels[0], fontsize=8); ax.set_ylabel(labels[1], fontsize=8); ax.set_zlabel(labels[2], fontsize=8)
+    ax.text2D(0.02, 0.02, '▲ epoch 1   ● last epoch', transform=ax.transAxes, fontsize=7)
     ax.legend(fontsize=7, loc='upper left'); ax.set_title(title, fontsize=10)
     ax.view_init(elev=22, azim=-60)
     return fig
@@ -1279,8 +1362,8 @@ def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None, pair
     set_style()
     fig = Figure(figsize=(5.6, 3.4)); ax = fig.subplots(); x = np.arange(len(pairs)); w = 0.38
     for j, (lab, col) in enumerate([('MTL (ours)', '#949494'), ('MOOSF (ours)', '#0173b2')]):
-        y = [v[j][0] for v in vals]; e = [np.nan_to_num(v[j][1]) for v in vals]
-        ax.bar(x + (j - 0.5) * w, y, w, yerr=e, capsize=3, label=lab, color=col)
+        y = [v[j][0] for v in vals]; e = [v[j][1] if v[j][2] > 1 else np.nan for v in vals]   # std: two seeds or more
+        ax.bar(x + (j - 0.5) * w, y, w, yerr=None if np.isnan(e).all() else np.nan_to_num(e), capsize=3, label=lab, color=col)
     for j, kind in enumerate(['MTL', 'MOOSF']):
         pv = [paper_value('MOOSF', '1', f"{kind}({'+'.join(_LABEL.get(s, s.upper()) for s in p)})", setting, 'all') for p in pairs]
         if any(v is not None for v in pv):
@@ -1302,8 +1385,8 @@ def fig_tsne(panels:dict, # label → run folder (or None)
     from threadpoolctl import threadpool_limits
     got = {lab: np.load(Path(d)/'features.npz') for lab, d in panels.items() if d is not None and (Path(d)/'features.npz').exists()}
     if not got:
-        return no_runs_figure(title, (command or '') + ' — features.npz is written only by fit(..., save_features=True); '
-                              'the train notebook does not pass it yet')
+        return no_runs_figure(title, (command or '') + '\n(features.npz: written by fit(..., save_features=True), the '
+                              "train notebook's `save_features` parameter)")
     set_style()
     fig = Figure(figsize=(3.3 * len(panels), 3.5)); axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (lab, d) in zip(axes, panels.items()):
@@ -1314,9 +1397,22 @@ def fig_tsne(panels:dict, # label → run folder (or None)
         with threadpool_limits(threads):
             emb = TSNE(n_components=2, init='pca', random_state=seed, perplexity=min(30, max(5, len(idx) // 4))).fit_transform(X[idx])
         K = int(y.max()) + 1
-        ax.scatter(emb[:, 0], emb[:, 1], c=y[idx], cmap='tab10' if K <= 10 else 'viridis', vmin=0, vmax=max(K - 1, 1), s=3, linewidths=0)
+        sc = ax.scatter(emb[:, 0], emb[:, 1], c=y[idx], cmap='tab10' if K <= 10 else 'viridis', vmin=0, vmax=max(K - 1, 1),
+                        s=3, linewidths=0)
         ax.set_xlabel('t-SNE 1', fontsize=8); ax.set_ylabel('t-SNE 2', fontsize=8)
-    fig.suptitle(title + ' (colour: class, head → tail)', fontsize=10); fig.tight_layout()
+        pc = read_csv(Path(panels[lab])/'per_class.csv')
+        names = pc['name'].astype(str).tolist() if pc is not None and 'name' in pc else [str(c) for c in range(K)]
+    if got and K <= 10:                                        # one legend for all panels: class name and count order
+        from matplotlib.lines import Line2D
+        from matplotlib import colormaps
+        cm = colormaps['tab10']
+        fig.legend([Line2D([], [], marker='o', ls='', color=cm(c)) for c in range(K)],
+                   [names[c] if c < len(names) else str(c) for c in range(K)], loc='lower center', ncol=min(K, 10),
+                   fontsize=7, frameon=False, title='class (head → tail)', title_fontsize=7)
+        fig.suptitle(title, fontsize=10); fig.tight_layout(rect=(0, 0.14, 1, 1))
+    else:
+        if got: fig.colorbar(sc, ax=list(axes), label='class (head → tail)', shrink=0.8)
+        fig.suptitle(title, fontsize=10)
     return fig
 
 # %% ../nbs/14_paper.ipynb #30f7b5c0
@@ -1333,10 +1429,12 @@ def gbg_figures(runs:pd.DataFrame, summary:pd.DataFrame, fig2_records=None, sett
     "Every GBG figure: {stem: Figure}."
     s = setting or pick_setting(runs, ['gbg'], ('cifar10-if100', 'cifar100-if100'))
     gd = (runs_of(runs, 'gbg', s) or [None])[0]
-    return {'gbg_fig2_gradient_imbalance': fig_gradient_imbalance(fig2_records),
-            'gbg_fig4_groups': fig_groups(summary),
-            'gbg_groups': fig_gbg_groups(gd, f'GBG groups, {setting_label(s)}'),
-            'gbg_mgda_weights': fig_mgda_weights(gd, f'GBG: MGDA weights per group, {setting_label(s)}')}
+    out = {'gbg_fig2_gradient_imbalance': fig_gradient_imbalance(fig2_records),
+           'gbg_fig4_groups': fig_groups(summary),
+           'gbg_groups': fig_gbg_groups(gd, f'GBG groups (no paper figure), {setting_label(s)}'),
+           'gbg_mgda_weights': fig_mgda_weights(gd, f'GBG MGDA weights per group (no paper figure), {setting_label(s)}')}
+    prof = summary.attrs.get('profile') if hasattr(summary, 'attrs') else None
+    return {k: stamp_figure(f, prof) for k, f in out.items()}
 
 def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=None, setting:str|None=None,
                   tsne_points:int=2000 # points per t-SNE panel (Barnes-Hut t-SNE of 2000 points takes ~20 s on one CPU core)
@@ -1371,4 +1469,5 @@ def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=N
                                                        f'MOOSF Fig. 4d: heads and fusion, {sl}', cmd([mo, mt]))
     out['moosf_fig5_tsne'] = fig_tsne({'CE': first('ce'), 'BS': first('bs'), 'MTL(CE+BS)': first(mt), 'MOOSF(CE+BS)': first(mo)},
                                       f'MOOSF Fig. 5: t-SNE of test features, {sl}', max_points=tsne_points, command=cmd(['ce', 'bs', mt, mo]))
-    return out
+    prof = summary.attrs.get('profile') if hasattr(summary, 'attrs') else None
+    return {k: stamp_figure(f, prof) for k, f in out.items()}

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 # %% auto #0
-__all__ = ['set_style', 'save_figure', 'plot_history']
+__all__ = ['set_style', 'save_figure', 'plot_history', 'load_run']
 
 # %% ../nbs/12_report.ipynb #36b9e020
 def set_style():
@@ -34,17 +34,66 @@ def save_figure(fig, stem:str|Path, formats=('png', 'svg')) -> list[Path]:
 
 # %% ../nbs/12_report.ipynb #447681bc
 def plot_history(hist:pd.DataFrame|str|Path, title:str=''):
-    "Loss and test accuracy (overall, Many/Medium/Few) against epoch."
-    h = pd.read_csv(hist) if not isinstance(hist, pd.DataFrame) else hist
+    "Loss and test accuracy (overall, Many/Medium/Few) against epoch (1-indexed, as the papers count)."
+    h = (pd.read_csv(hist) if not isinstance(hist, pd.DataFrame) else hist).copy()
+    h['epoch'] = h['epoch'] + 1                          # history.csv counts from 0; figures from 1
     set_style()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3))
-    a1.plot(h['epoch'], h['train_loss'], label='train loss'); a1.set_xlabel('epoch'); a1.set_ylabel('loss')
-    for k, lab in [('test_acc', 'all'), ('test_acc_many', 'Many'), ('test_acc_medium', 'Medium'), ('test_acc_few', 'Few')]:
+    a1.plot(h['epoch'], h['train_loss'], label='train loss')
+    a1.set_xlabel('epoch'); a1.set_ylabel('training loss (mean per batch)')
+    splits = [('test_acc', 'all'), ('test_acc_many', 'Many'), ('test_acc_medium', 'Medium'), ('test_acc_few', 'Few')]
+    for k, lab in splits:
         if k in h and h[k].notna().any(): a2.plot(h['epoch'], h[k], label=lab, lw=2 if k == 'test_acc' else 1)
     a2.set_xlabel('epoch'); a2.set_ylabel('test top-1 (%)'); a2.legend(fontsize=8)
-    drops = h['epoch'][h['lr'].diff() < 0]
+    drops = h['epoch'][h['lr'].diff() < 0]             # first epoch at the lower learning rate
     for a in (a1, a2):
-        for e in drops: a.axvline(e, color='gray', ls=':', lw=0.8)
+        for e in drops: a.axvline(e - 0.5, color='gray', ls=':', lw=0.8)
+        a.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     if title: fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/12_report.ipynb #d5ce5e27
+_PROVENANCE = ('commit', 'hardware', 'platform', 'python', 'torch', 'torchvision', 'numpy', 'sklearn', 'data_source',
+               'profile', 'wall_time_s', 'train_images_per_s', 'world_size')
+
+def _read_json(p:Path) -> dict: return json.loads(p.read_text()) if p.exists() else {}
+
+def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
+             model:bool=True, # rebuild the trained method from its checkpoint
+             ckpt:str|Path|None=None, # the checkpoint (default: `folder/last.pt`, else the run's `train.ckpt_dir`)
+             device:str='cpu'):
+    "A finished run: config, metrics, provenance, per-class, history and (optionally) the trained method."
+    from types import SimpleNamespace
+    try: from ltmoo.core import UserError
+    except ImportError: UserError = ValueError
+    folder = Path(folder)
+    if not (folder/'metrics.json').exists(): raise UserError(f"{folder}: not a finished run (no metrics.json)")
+    cj, metrics = _read_json(folder/'config.json'), _read_json(folder/'metrics.json')
+    run = {**cj.get('run', {}), **{k: metrics[k] for k in _PROVENANCE if k in metrics}, **_read_json(folder/'run.json')}
+    csv_ = lambda n: pd.read_csv(folder/n) if (folder/n).exists() else None
+    r = SimpleNamespace(folder=folder, config=cj.get('config', {}), method_info=cj.get('method', {}), run=run,
+                        metrics={k: v for k, v in metrics.items()
+                                 if isinstance(v, (int, float)) and not isinstance(v, bool) or k == 'complete'},
+                        per_class=csv_('per_class.csv'), history=csv_('history.csv'), model=None)
+    if model: r.model = _rebuild(r, ckpt, device, UserError)
+    return r
+
+# %% ../nbs/12_report.ipynb #4eacb284
+def _rebuild(r, ckpt, device, UserError):
+    "The trained method of run `r`, built as `fit` built it, with the checkpoint's weights."
+    import torch
+    from ltmoo.models import make_backbone
+    from ltmoo.method import build_method
+    tc = r.config.get('train', {})
+    cands = ([Path(ckpt)] if ckpt else
+             [r.folder/'last.pt'] + ([Path(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else []))
+    path = next((c for c in cands if c.exists()), None)
+    if path is None: raise UserError(f"{r.folder}: no checkpoint found (looked for {', '.join(map(str, cands))})")
+    if r.per_class is None: raise UserError(f"{r.folder}: per_class.csv is missing (needed for the class counts)")
+    counts = r.per_class['n_train'].astype(int).tolist()
+    method = build_method(dict(r.config.get('method', {'name': 'single', 'strategy': 'ce'})),
+                          make_backbone(tc.get('model', 'resnet32')), len(counts), counts, int(tc.get('epochs', 1)))
+    st = torch.load(path, map_location=device, weights_only=False)
+    method.load_state_dict(st['model']); method.to(device).eval()
+    return method

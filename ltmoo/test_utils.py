@@ -54,7 +54,7 @@ def to_float(x_uint8):
 def tiny_image_tree(root, # folder to write into (created)
                     d=None # a `tiny_lt` problem (default `tiny_lt()`)
                    ):
-    "Write `d` as an ImageNet-LT-style tree (`root/imagenet`) and an iNat-2018-style tree (`root/inat`); returns `root`."
+    "Write `d` as an ImageNet-LT-style tree (`root/imagenet`) and an iNat-2018-style one (`root/inat`); returns `root`."
     import json
     from pathlib import Path
     from PIL import Image

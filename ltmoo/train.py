@@ -4,23 +4,32 @@
 
 # %% ../nbs/11_train.ipynb #4d82c6fb
 from __future__ import annotations
-import os, sys, time, json, math, csv, argparse, copy, warnings
+import os, sys, time, json, math, csv, argparse, copy, warnings, ast, hashlib, shutil, socket, contextlib, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from tqdm import tqdm
-from .core import (deep_update, code_hash, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
+from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve)
 from .data import load_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, ViewDataset, device_views, CIFAR_MEAN, CIFAR_STD
 from .models import make_backbone
 from .method import build_method
 from .metrics import summarize
 from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler, barrier
+try: import fcntl
+except ImportError: fcntl = None     # not POSIX: no run-folder lock
+try: from ltmoo.core import UserError
+except ImportError:
+    class UserError(ValueError):
+        "A user's mistake (bad config, bad file): one line, no traceback, at the command line."
 
 # %% auto #0
-__all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'method_family', 'run_config', 'main']
+__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
+           'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
+           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
+           'run_config', 'train_parser', 'main', 'cli', 'run_notebook', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -65,13 +74,123 @@ def predict_all(method, x_uint8, device, plain, batch_size:int=1000, features:bo
     preds = {k: torch.cat(v) for k, v in out.items()}
     return (preds, torch.cat(feats)) if features else preds
 
-# %% ../nbs/11_train.ipynb #98f81096
-_NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last')
-def _config_key(cfg):
-    c = copy.deepcopy(cfg); [c.get('train', {}).pop(k, None) for k in _NOT_CONFIG]
-    c['_code'] = code_hash()
+# %% ../nbs/11_train.ipynb #bb56361e
+class CheckpointError(UserError):
+    "A `last.pt` that cannot be read, was not written by `fit`, or belongs to another configuration."
+
+class RunStateError(UserError):
+    "A run that cannot go on as asked."
+
+class Diverged(RunStateError):
+    "Non-finite weights or loss, or a loss past `train.loss_bound`: the last finite checkpoint is kept."
+
+class RunLocked(RunStateError):
+    "Another process is training into the same run folder."
+
+LOCK_NAME, STALE_DIR = '.ltmoo.lock', 'stale'
+
+class RunLock:
+    "An exclusive OS lock on a run folder (`fcntl.flock`, released when the process ends, even by `kill -9`)."
+    def __init__(self, folder:str|Path): self.folder = Path(folder); self.path = self.folder/LOCK_NAME; self._f = None
+    def acquire(self) -> RunLock:
+        "Take the lock or raise `RunLocked` naming its holder."
+        if fcntl is None: return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0); who = f.read().strip() or 'another process'; f.close()
+            raise RunLocked(f"{self.folder} is in use by another run ({who}); wait for it to end, stop it, "
+                            "or train into another folder") from None
+        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+        self._f = f
+        return self
+    def release(self):
+        "Drop the lock and its file."
+        if self._f is None: return
+        with contextlib.suppress(FileNotFoundError): self.path.unlink()
+        fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
+CKPT_KEYS = ('model', 'optimizer', 'epoch', 'history', 'config_key')
+
+def load_checkpoint(path:str|Path, map_location='cpu') -> dict:
+    "A `last.pt` written by `fit`; anything else (empty, truncated, random, foreign): `CheckpointError` naming it."
+    path = Path(path)
+    try: st = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:
+        why = str(e).splitlines()[0][:100] if str(e) else ''
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {why}); "
+                              "delete it, or restart the run (--stale restart / stale='restart')") from None
+    miss = [k for k in CKPT_KEYS if k not in st] if isinstance(st, dict) else list(CKPT_KEYS)
+    if miss:
+        raise CheckpointError(f"{path}: not a checkpoint written by ltmoo.train.fit (no {', '.join(miss)}); "
+                              "delete it, or restart the run (--stale restart / stale='restart')")
+    return st
+
+def first_nonfinite(module:nn.Module) -> str|None:
+    "The name of the first weight or buffer of `module` holding a NaN or an infinity (None when all are finite)."
+    ts = [(k, v) for k, v in module.state_dict().items() if torch.is_tensor(v) and v.is_floating_point() and v.numel()]
+    if not ts or bool(torch.stack([torch.isfinite(v).all() for _, v in ts]).all()): return None   # one host sync
+    return next(k for k, v in ts if not bool(torch.isfinite(v).all()))
+
+RESULT_FILES = ('metrics.json', 'run.json', 'config.json', 'history.csv', 'per_class.csv', 'per_class_history.csv',
+                'steps.csv', 'features.npz', 'groups.json')
+
+def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
+    "Move a previous run's results and checkpoint into `stale/` (replacing an older one); the folder it used, if any."
+    moves = [(d, n) for d, names in ((out_dir, RESULT_FILES), (ckpt_dir, ('last.pt',))) if d is not None
+             for n in names if (d/n).exists()]
+    if not moves: return None
+    for d in {d for d, _ in moves}:
+        s = d/STALE_DIR
+        if s.exists(): shutil.rmtree(s)
+        s.mkdir(parents=True)
+        (s/'why.txt').write_text(reason + '\n')
+    for d, n in moves: os.replace(d/n, d/STALE_DIR/n)
+    return moves[0][0]/STALE_DIR
+
+# %% ../nbs/11_train.ipynb #288fc95c
+TRAIN_MODULES = ('core', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics', 'method', 'gbg',
+                 'moosf', 'distributed', 'train')
+_NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound')
+_NOT_DATA = ('num_workers', 'check_files')
+_CODE_CACHE = {}
+
+def code_source(path:str|Path) -> str:
+    "The code of a Python file without its comments and docstrings (`ast` round trip)."
+    tree = ast.parse(Path(path).read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, 'body', None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+def train_code_hash(pkg:str|Path|None=None, modules=TRAIN_MODULES) -> str:
+    "sha256 (16 hex digits) of the training modules' code, comments and docstrings left out."
+    import importlib.util
+    pkg = Path(pkg) if pkg else Path(importlib.util.find_spec('ltmoo').origin).parent
+    h = hashlib.sha256()
+    for m in modules:
+        f = pkg/f'{m}.py'
+        if not f.exists(): continue
+        st = f.stat(); ck = (str(f.resolve()), st.st_mtime_ns, st.st_size)
+        if ck not in _CODE_CACHE: _CODE_CACHE[ck] = hashlib.sha256(code_source(f).encode()).hexdigest()
+        h.update(m.encode()); h.update(_CODE_CACHE[ck].encode())
+    return h.hexdigest()[:16]
+
+def _config_key(cfg:dict, pkg=None) -> str:
+    "What a checkpoint must match to be resumed: the training configuration and the training code."
+    c = {k: copy.deepcopy(cfg.get(k) or {}) for k in ('data', 'train', 'method')}
+    for k in _NOT_CONFIG: c['train'].pop(k, None)
+    for k in _NOT_DATA: c['data'].pop(k, None)
+    c['_code'] = train_code_hash(pkg)
     return json.dumps(c, sort_keys=True, default=str)
 
+# %% ../nbs/11_train.ipynb #1baccb21
 def _scalar_logs(d:dict, prefix='') -> dict:
     "Flatten a method's logs to scalars (vectors become `name_i`)."
     out = {}
@@ -84,19 +203,30 @@ def _scalar_logs(d:dict, prefix='') -> dict:
         else: out[f'{prefix}{k}'] = float(v)
     return out
 
-def _write_csv(rows:list, path:Path):
-    keys = list(dict.fromkeys(k for r in rows for k in r))
+def _write_csv(rows:list, path:Path, header:str='epoch'):
+    "Write `rows` (dicts) as CSV through a temporary file; no rows: a header line only."
+    keys = list(dict.fromkeys(k for r in rows for k in r)) or header.split(',')
     tmp = path.with_name(path.name + '.tmp')
     with open(tmp, 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=keys); w.writeheader(); w.writerows(rows)
+    os.replace(tmp, path)
+
+def savez_stable(path:str|Path, **arrays):
+    "`np.savez_compressed` with fixed zip timestamps: the same arrays give the same bytes (DVC sees no change)."
+    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
+        for k, a in arrays.items():
+            zi = zipfile.ZipInfo(f'{k}.npy', date_time=(1980, 1, 1, 0, 0, 0)); zi.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(zi, 'w', force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
     os.replace(tmp, path)
 
 @torch.no_grad()
 def _save_features(method, data, dev, plain, path):
     "Backbone features of the test set (float16) with labels and every head's prediction."
     preds, feats = predict_all(method, data.test_x, dev, plain, features=True)
-    np.savez_compressed(path, features=feats.numpy(), labels=data.test_y.numpy(),
-                        **{f'pred_{k}': v.numpy() for k, v in preds.items()})
+    savez_stable(path, features=feats.numpy(), labels=data.test_y.numpy(),
+                 **{f'pred_{k}': v.numpy() for k, v in preds.items()})
 
 class _Reindexed:
     "An `IndexSampler` over the rows `rows` of the training set, giving epochs as indices into the whole set."
@@ -114,26 +244,110 @@ def _make_loader(data, dc:dict, method, sampler, batch_size:int, seed:int, dev):
                                          persistent_workers=nw > 0, prefetch_factor=4 if nw > 0 else None)
     return loader, bsamp
 
+def _gpu_data(data, dc:dict, dev, mean, std):
+    "The device-resident training set with the run's augmentation (`ltmoo.data.make_gpu_data` where it exists)."
+    try: from ltmoo.data import make_gpu_data
+    except ImportError: return GPUData(data.train_x, data.train_y, dev, mean=mean, std=std)
+    return make_gpu_data(data, dc, dev, mean, std)
+
+def _validate(cfg:dict) -> dict:
+    "`ltmoo.config.validate_run` (checks and coerces the run's config) where it exists."
+    try: from ltmoo.config import validate_run
+    except ImportError: return cfg
+    return validate_run(cfg)
+
 def _under_papermill() -> bool:
     return 'papermill' in sys.modules or bool(os.environ.get('PAPERMILL_EXECUTION'))
 
-def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `load_params`)
-        out_dir:str|Path|None=None, # run folder: history.csv, metrics.json, config.json, last.pt
+def _precision() -> dict:
+    "The float32 matmul precision and TF32 switches in force."
+    return dict(float32_matmul_precision=torch.get_float32_matmul_precision(),
+                tf32_matmul=bool(torch.backends.cuda.matmul.allow_tf32),
+                tf32_cudnn=bool(torch.backends.cudnn.allow_tf32))
+
+def _provenance(cfg:dict, data, env, stepper, key:str) -> dict:
+    "Who trained what, where: written to run.json (the numbers go to metrics.json)."
+    return dict(profile=cfg.get('profile'), run=cfg.get('run'), method=cfg.get('method', {}).get('name', 'single'),
+                dataset=getattr(data, 'name', None), imb_factor=getattr(data, 'imb_factor', None),
+                data_source=getattr(data, 'source', None), seed=int(cfg['train'].get('seed', 0)),
+                config_hash=hashlib.sha256(key.encode()).hexdigest()[:16], **run_info(),
+                threads=torch.get_num_threads(), **_precision(), **{'world_size': env.world_size, **stepper.describe()})
+
+def _numbers(s:dict, heads:dict, best, epochs_done:int, epochs:int) -> dict:
+    "The final numbers: top-1, Many/Medium/Few, best epoch, per-head accuracies, complete as 0/1 (None: empty group)."
+    m = {k: v for k, v in s.items() if k != 'acc_per_class'}
+    m.update(best_acc=best[0], best_epoch=best[1], epochs_done=epochs_done, epochs=epochs,
+             complete=int(epochs_done == epochs))
+    for k, sk in heads.items(): m.update({f'acc_head_{k}' + a[3:]: b for a, b in sk.items() if a != 'acc_per_class'})
+    return m
+
+def _write_state(out_dir:Path, st:dict):
+    "Rewrite the run's CSVs from the checkpoint state `st` (history, per-class history, step log)."
+    _write_csv(st['history'], out_dir/'history.csv')
+    _write_csv(st.get('pc_history', []), out_dir/'per_class_history.csv', 'epoch,head,cls,acc')
+    _write_csv(st.get('steps', []), out_dir/'steps.csv', 'epoch,step')
+
+def _run_json(st:dict) -> dict:
+    "run.json from the checkpoint state: the training's provenance and time (same bytes on a re-run that trains nothing)."
+    hist = st.get('history', [])
+    t = st.get('train_time_s', 0.)
+    return dict(st.get('run', {}), segments=st.get('segments', []), epochs_done=len(hist),
+                wall_time_s=float(sum(r.get('epoch_time_s', 0.) for r in hist)),
+                train_images_per_s=(st.get('n_img', 0) / t) if t else None)
+
+# %% ../nbs/11_train.ipynb #98f81096
+def _open_state(ckpt:Path|None, resume:bool, key:str, stale:str, dev, env) -> tuple:
+    "The checkpoint to resume (or None) and, when starting afresh, why the old one (if any) is set aside."
+    found = bool(ckpt and resume and (ckpt/'last.pt').exists())
+    check_same(found, "whether last.pt exists (every rank must see the checkpoint: put train.ckpt_dir on a shared filesystem)")
+    if not found: return None, ('resume=False' if ckpt and (ckpt/'last.pt').exists() else 'a fresh run')
+    path = ckpt/'last.pt'
+    try: st = load_checkpoint(path, dev)
+    except CheckpointError as e:
+        if stale != 'restart': raise
+        warnings.warn(f"{e}: set aside into {ckpt/STALE_DIR}, starting afresh"); barrier()
+        return None, str(e)
+    if st['config_key'] == key: return st, None
+    if stale != 'restart':
+        raise CheckpointError(f"{path} was written by a different configuration or training code; use another out_dir, "
+                              "resume=False, or stale='restart' (--stale restart) to set it aside and start afresh")
+    warnings.warn(f"{path} was written by a different configuration or code; set aside into {ckpt/STALE_DIR}, "
+                  "starting afresh")
+    barrier()                                        # DDP: every rank has read it before rank 0 moves it
+    return None, f"{path}: written by a different configuration or training code"
+
+def _epoch_line(cfg, epoch, epochs, row, times) -> str:
+    "One progress line: epoch, loss, accuracy, time per epoch and left."
+    per = sum(times) / len(times); left = per * (epochs - epoch - 1)
+    acc = f"{row['test_acc']:.2f}" if 'test_acc' in row else '–'
+    return (f"[{cfg.get('run') or cfg.get('method', {}).get('name', 'single')} s{cfg['train'].get('seed', 0)}] "
+            f"epoch {epoch + 1}/{epochs}  loss {row['train_loss']:.4f}  test top-1 {acc}  "
+            f"{per:.1f} s/epoch  {time.strftime('%H:%M:%S', time.gmtime(left))} left")
+
+def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `run_config`)
+        out_dir:str|Path|None=None, # run folder: metrics.json, run.json, config.json, the CSVs (and last.pt)
         data=None, # an `LTData` to use instead of loading `cfg['data']` (tests)
-        resume:bool=True, # continue from `out_dir/last.pt` when present
+        resume:bool=True, # continue from `last.pt` when present
         stop_after:int|None=None, # stop after this many epochs of this call (simulates a killed run)
-        progress:bool|None=None, # progress bar (default: `train.progress`, off under papermill)
+        progress:bool|str|None=None, # True: a bar; 'lines': a line per epoch; False: quiet (None: `train.progress`)
         callbacks:list|None=None, # `f(epoch, method, ctx) -> dict` called after each epoch; values go to history.csv
-        save_features:bool=False, # also write the test features and labels of the final model (`features.npz`, for t-SNE)
-        stale:str='error' # a `last.pt` from another config or code: 'error', or 'restart' (set it aside, train afresh)
+        save_features:bool=False, # also write the final model's test features and labels (`features.npz`, t-SNE)
+        stale:str='error' # a `last.pt` of other config or code, or unreadable: 'error' or 'restart' (set aside, afresh)
        ) -> dict:
-    "Train `cfg['method']` on `cfg['data']` with `cfg['train']`; returns the final metrics."
-    t0 = time.time()
+    "Train `cfg['method']` on `cfg['data']` with `cfg['train']`; returns the final metrics with the run's provenance."
+    if stale not in ('error', 'restart'): raise UserError(f"stale must be 'error' or 'restart', got {stale!r}")
+    cfg = _validate(cfg)
     tc = cfg['train']; env = DistEnv.current()                 # one process unless torchrun + init_distributed
-    dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
+    if tc.get('threads'): torch.set_num_threads(int(tc['threads']))
     out_dir = Path(out_dir) if out_dir is not None else None
     ckpt = (Path(tc['ckpt_dir']) if tc.get('ckpt_dir') else out_dir)
-    if out_dir: out_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as locks:                      # one run per folder (rank 0 writes, rank 0 locks)
+        if env.is_main:
+            for d in dict.fromkeys(p for p in (out_dir, ckpt) if p is not None): locks.enter_context(RunLock(d))
+        return _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale)
+
+def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale) -> dict:
+    dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
     if data is None: data = load_data(**cfg['data'])                 # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
     K, epochs = data.num_classes, int(tc['epochs'])
@@ -152,120 +366,159 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `lo
     bs = int(tc['batch_size'])
     mean, std = getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD)
     streamed = isinstance(data.train_x, LazyImages)        # ImageNet-LT / iNat: a DataLoader; CIFAR: the device-resident path
+    gpu = None
+    if streamed:
+        dev_only = {k: v for k, v in cfg.get('data', {}).items() if k in ('autoaugment', 'cutout', 'curriculum') and v}
+        if dev_only:
+            raise UserError(f"data keys {sorted(dev_only)} apply to the CIFAR device path only; image-list datasets "
+                            "take `data.randaugment` (set them to null/0 in the dataset's recipe)")
     if streamed: loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
-    else: gpu = GPUData(data.train_x, data.train_y, dev, mean=mean, std=std)
-    history, pc_hist, start, best, key = [], [], 0, (-1., -1), _config_key(cfg)
-    st, found = None, bool(ckpt and resume and (ckpt/'last.pt').exists())
-    check_same(found, "whether last.pt exists (every rank must see the checkpoint: put train.ckpt_dir on a shared filesystem)")
-    if found:
-        st = torch.load(ckpt/'last.pt', map_location=dev, weights_only=False)
-        if st['config_key'] != key and stale != 'restart':
-            raise ValueError(f"{ckpt/'last.pt'} was written by a different configuration; "
-                             "use another out_dir, resume=False or stale='restart'")
-        if st['config_key'] != key:                          # other config or code: set it aside, start afresh
-            warnings.warn(f"{ckpt/'last.pt'} was written by a different configuration or code; moved to last.stale.pt, starting afresh")
-            barrier()                                        # DDP: every rank has read it before rank 0 moves it
-            if env.is_main: os.replace(ckpt/'last.pt', ckpt/'last.stale.pt')
-            st = None
-    if st is not None:
+    else: gpu = _gpu_data(data, cfg.get('data', {}), dev, mean, std)
+    curriculum = getattr(gpu, 'curriculum', None)                 # CUDA (Ahn et al.): per-class augmentation levels
+    key = _config_key(cfg)
+    st, why = _open_state(ckpt, resume, key, stale, dev, env)
+    if st is None:                                               # a fresh run: the folder's previous run goes to stale/
+        now = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
+        if env.is_main: set_aside(out_dir, ckpt, f"set aside by a fresh run at {now}: {why}")
+        st = dict(epoch=-1, history=[], pc_history=[], steps=[], best=(-1., -1), segments=[], train_time_s=0., n_img=0,
+                  run=_provenance(cfg, data, env, stepper, key))
+    else:
         method.load_state_dict(st['model']); opt.load_state_dict(st['optimizer'])
-        history, pc_hist, start, best = st['history'], st.get('pc_history', []), st['epoch'] + 1, tuple(st['best'])
         set_rng_state(st['rng']); stepper.load_state_dict(st)
-    if progress is None: progress = bool(tc.get('progress', True)) and not _under_papermill()
+        if curriculum is not None and st.get('curriculum') is not None: curriculum.load_state_dict(st['curriculum'])
+        if st.get('threads') not in (None, torch.get_num_threads()):
+            warnings.warn(f"{ckpt/'last.pt'} was trained with {st['threads']} torch threads, this process has "
+                          f"{torch.get_num_threads()}: the resumed run will not match an uninterrupted one bit for bit "
+                          f"(set train.threads: {st['threads']})")
+    history, best = st['history'], tuple(st['best'])
+    pc_hist, steps_log = st.setdefault('pc_history', []), st.setdefault('steps', [])
+    start = st['epoch'] + 1
     check_same(start, "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)")
-    steps_log, n_img, t_train = [], 0, 0.
-    bar = tqdm(range(start, epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not (progress and env.is_main),
+    if progress is None: progress = ('lines' if _under_papermill() else True) if tc.get('progress', True) else False
+    lines, bar_on = progress == 'lines' and env.is_main, progress is True and env.is_main
+    bound = tc.get('loss_bound', 1000.0)
+    if out_dir and env.is_main:
+        if start < epochs: (out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
+        write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
+        _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+    if start < epochs and (stop_after is None or stop_after > 0):
+        ri = run_info()
+        st['segments'] = st.get('segments', []) + [dict(start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
+                                                       threads=torch.get_num_threads(), world_size=env.world_size)]
+    bar = tqdm(range(start, epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not bar_on,
                initial=start, total=epochs)
-    ran = 0
+    ran, times = 0, []
     for epoch in bar:
         if stop_after is not None and ran >= stop_after: break
         te = time.time()
         lr = lr_at(epoch, tc['lr'], tc.get('warmup_epochs', 5), tc.get('milestones', (160, 180)),
                    tc.get('lr_factors', (0.01, 0.0001)), tc.get('schedule', 'step'), epochs)
         for g in opt.param_groups: g['lr'] = lr
-        row = dict(epoch=epoch, lr=lr, **_scalar_logs(method.start_epoch(epoch, ctx) or {}))
-        method.train()
         g_cpu = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         g_dev = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + epoch) if dev.type != 'cpu' else g_cpu
+        row = dict(epoch=epoch, lr=lr)
+        if curriculum is not None:                 # levels tested on the rows this run trains on
+            row.update(_scalar_logs(curriculum.update(method, gpu, g_dev, rows=train_idx) or {}, 'cuda_'))
+        row.update(_scalar_logs(method.start_epoch(epoch, ctx) or {}))
+        method.train()
         order = train_idx[sampler.epoch_indices(epoch, seed)]
-        loss_sum, n_steps, preds = torch.zeros((), device=dev), 0, {}
+        loss_sum, n_steps, preds, ep_steps, n_img = torch.zeros((), device=dev), 0, {}, [], 0
         if streamed:                               # the DataLoader path: this rank's shard of each global batch
             bsamp.set_epoch(epoch)
             steps = ((device_views(v, dev, mean, std), y.to(dev, non_blocking=True), True) for v, y in loader)
-            steps = tqdm(steps, total=len(bsamp), desc=f'epoch {epoch}', leave=False, disable=not (progress and env.is_main))
+            steps = tqdm(steps, total=len(bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar_on)
         else:                                      # the device path: global batches, GAC, views on the device
             steps = ((*gpu.batch(method.extend_batch(idx.to(dev), epoch, g_dev), method.views, g_dev), False)
                      for idx in batches(order, bs, drop_last=False))
         for views, y, sharded in steps:
-            r = stepper(views, y, epoch, sharded=sharded)   # zero_grad, train_step, opt.step (under DDP on this rank's shard)
+            try: r = stepper(views, y, epoch, sharded=sharded)   # zero_grad, train_step, opt.step (DDP: this rank's shard)
+            except FloatingPointError as e:
+                raise Diverged(f"epoch {epoch}, step {n_steps + 1}: {e}; {_kept(ckpt, epoch)}") from None
             if r is None: continue                 # DDP only: a global batch smaller than the world size
             logs, y = r.logs, r.y
             loss_sum += r.loss; n_steps += 1; n_img += r.n
             for k, p in logs.get('preds', {}).items(): preds.setdefault(k, ([], []))[0].append(p); preds[k][1].append(y)
             extra = {k: v for k, v in logs.items() if k not in ('loss', 'preds')}
-            if extra and env.is_main: steps_log.append(dict(epoch=epoch, step=n_steps, **_scalar_logs(extra)))
+            if extra and env.is_main: ep_steps.append(dict(epoch=epoch, step=n_steps, **_scalar_logs(extra)))
         if dev.type == 'cuda': torch.cuda.synchronize()
-        t_train += time.time() - te
+        t_train = time.time() - te
         train_preds = {k: (torch.cat(p), torch.cat(t)) for k, (p, t) in preds.items()}
         train_preds, loss_sum = stepper.end_epoch(train_preds, loss_sum)   # DDP: every rank's predictions and loss
         row['train_loss'] = (loss_sum / max(n_steps, 1)).item()
+        _check_epoch(epoch, row['train_loss'], history, bound, method, ckpt)   # before anything evaluates or saves it
         for k, (p, t) in train_preds.items(): row[f'train_acc_{k}'] = 100. * (p == t).float().mean().item()
         row.update(_scalar_logs(method.end_epoch(epoch, ctx, train_preds) or {}))
-        last = epoch == epochs - 1
-        if last or (epoch + 1) % int(tc.get('eval_every', 1)) == 0:
+        ep_pc = []
+        if epoch == epochs - 1 or (epoch + 1) % int(tc.get('eval_every', 1)) == 0:
             tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)   # DDP: split over the ranks, gathered
             s = summarize(tp['main'], data.test_y, data.cls_num_list, 'test_acc')
             row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
             for k, p in tp.items():
                 sk = summarize(p, data.test_y, data.cls_num_list, f'test_acc_{k}')
                 if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
-                pc_hist += [dict(epoch=epoch, head=k, cls=c, acc=a) for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
+                ep_pc += [dict(epoch=epoch, head=k, cls=c, acc=a) for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
             if s['test_acc'] > best[0]: best = (s['test_acc'], epoch)
         for cb in callbacks or []: row.update(_scalar_logs(cb(epoch, method, ctx) or {}))
+        _check_epoch(epoch, row['train_loss'], history, bound, method, ckpt)   # again: nothing non-finite is saved
         row['epoch_time_s'] = time.time() - te
-        history.append(row); ran += 1
+        history.append(row); pc_hist += ep_pc; steps_log += ep_steps; ran += 1; times.append(row['epoch_time_s'])
+        st.update(epoch=epoch, best=best, train_time_s=st.get('train_time_s', 0.) + t_train,
+                  n_img=st.get('n_img', 0) + n_img)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row.get('test_acc', float('nan')):.2f}")
-        if ckpt and env.is_main:
-            atomic_save(dict(model=method.state_dict(), optimizer=opt.state_dict(), epoch=epoch, history=history,
-                             best=best, rng=rng_state(), config_key=key, pc_history=pc_hist, **stepper.state_dict()), ckpt/'last.pt')
-        if out_dir and env.is_main:
-            _write_csv(history, out_dir/'history.csv')
-            if pc_hist: _write_csv(pc_hist, out_dir/'per_class_history.csv')
-            if steps_log:
-                with open(out_dir/'steps.csv', 'a' if (out_dir/'steps.csv').exists() and epoch > 0 else 'w', newline='') as f:
-                    keys = list(dict.fromkeys(k for r in steps_log for k in r))
-                    w = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore')
-                    if f.tell() == 0: w.writeheader()
-                    w.writerows(steps_log)
-                steps_log = []
-    done = len(history) == epochs
+        if lines: print(_epoch_line(cfg, epoch, epochs, row, times), flush=True)
+        if env.is_main and (ckpt or out_dir):
+            st.update(model=method.state_dict(), optimizer=opt.state_dict(), rng=rng_state(), config_key=key,
+                      threads=torch.get_num_threads(),
+                      curriculum=curriculum.state_dict() if curriculum is not None else None,
+                      **stepper.state_dict())
+            if ckpt: atomic_save(st, ckpt/'last.pt')
+            if out_dir: _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+    return _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs)
+
+def _kept(ckpt, epoch:int) -> str:
+    if not (ckpt and epoch): return "nothing was saved"
+    return f"the last checkpoint ({ckpt/'last.pt'}, epoch {epoch - 1}) is kept"
+
+def _check_epoch(epoch:int, loss:float, history:list, bound, method, ckpt):
+    "Raise `Diverged` on a non-finite loss or state, or a loss past `bound` × the first epoch's."
+    kept = _kept(ckpt, epoch)
+    hint = "lower train.lr (or check the data and the loss)"
+    if not math.isfinite(loss): raise Diverged(f"epoch {epoch}: the training loss is {loss}; {kept}; {hint}")
+    bad = first_nonfinite(method)
+    if bad: raise Diverged(f"epoch {epoch}: non-finite values in {bad} after training; {kept}; {hint}")
+    if bound and history and loss > float(bound) * history[0]['train_loss']:
+        raise Diverged(f"epoch {epoch}: the training loss {loss:.4g} exceeds train.loss_bound ({float(bound):g}) × "
+                       f"the first epoch's ({history[0]['train_loss']:.4g}); {kept}; {hint}")
+
+def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs) -> dict:
+    "Evaluate the final model, write metrics.json, run.json, per_class.csv (and features.npz) from the state."
     tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)
     s = summarize(tp['main'], data.test_y, data.cls_num_list, 'acc')
-    metrics = {k: v for k, v in s.items() if k != 'acc_per_class'}
-    metrics.update(best_acc=best[0], best_epoch=best[1], epochs_done=len(history), epochs=epochs, complete=done,
-                   profile=cfg.get('profile'), dataset=getattr(data, 'name', None), imb_factor=getattr(data, 'imb_factor', None),
-                   data_source=getattr(data, 'source', None), method=cfg.get('method', {}).get('name', 'single'),
-                   seed=seed, wall_time_s=time.time() - t0,
-                   train_images_per_s=(n_img / t_train) if t_train else None, **run_info(), **stepper.describe())
     heads = {k: summarize(p, data.test_y, data.cls_num_list, 'acc') for k, p in tp.items() if k != 'main'}
-    for k, sk in heads.items():
-        metrics.update({f'acc_head_{k}' + a[3:]: b for a, b in sk.items() if a != 'acc_per_class'})
+    metrics = _numbers(s, heads, tuple(st['best']), len(st['history']), epochs)
+    run = _run_json(st)
     if out_dir and env.is_main:
-        write_json(metrics, out_dir/'metrics.json')
+        _write_state(out_dir, st)
         _write_csv([dict(cls=c, name=(data.classes[c] if c < len(data.classes) else c), n_train=n, acc=a,
                          **{f'acc_{k}': sk['acc_per_class'][c] for k, sk in heads.items()})
                     for c, (n, a) in enumerate(zip(data.cls_num_list, s['acc_per_class']))], out_dir/'per_class.csv')
         if save_features: _save_features(method, data, dev, ctx.plain, out_dir/'features.npz')
-        if not (out_dir/'steps.csv').exists(): (out_dir/'steps.csv').write_text('epoch,step\n')   # methods without per-step logs
-        write_json(dict(config=cfg, method=method.describe(), run=run_info()), out_dir/'config.json')
-    metrics['acc_per_class'] = s['acc_per_class']
-    return metrics
+        write_json(run, out_dir/'run.json')
+        write_json({k: v for k, v in metrics.items() if v is not None}, out_dir/'metrics.json')   # numbers; last
+    out = {**run, **metrics, 'complete': bool(metrics['complete'])}
+    out['acc_per_class'] = s['acc_per_class']
+    return out
 
 # %% ../nbs/11_train.ipynb #1ec3238c
-def _parse_set(items):
+def _parse_set(items) -> dict:
+    "`--set a.b=v` items as a nested dict (`ltmoo.config.parse_overrides` where it exists: typed, checked)."
+    try: from ltmoo.config import parse_overrides
+    except ImportError: parse_overrides = None
+    if parse_overrides is not None: return parse_overrides(items)
     import yaml
     out = {}
     for it in items or []:
+        if '=' not in it: raise UserError(f"--set {it}: expected key=value, e.g. train.epochs=2")
         k, v = it.split('=', 1); d = out; ks = k.split('.')
         for kk in ks[:-1]: d = d.setdefault(kk, {})
         d[ks[-1]] = yaml.safe_load(v)
@@ -275,13 +528,16 @@ def method_family(m:dict) -> str:
     "The family a run belongs to for a dataset recipe: 'gbg' for GBG and its ablations, else the method name."
     return 'gbg' if m.get('name') == 'gbg' else m.get('name', 'single')
 
-def run_config(profile:str|None='auto', method:str='ce', overrides:dict|None=None, params:str='params.yaml') -> dict:
-    "The resolved config of run `method` (a key of `methods` in params.yaml) under `profile`, with its dataset's recipe."
+def run_config(profile:str|None=None, method:str='ce', overrides:dict|None=None, params:str='params.yaml') -> dict:
+    "The resolved config of run `method` (a key of `methods`) under `profile` (None: the file's), with its recipe."
     p = load_params(profile, params, overrides)
     methods, over = p.get('methods', {}), overrides or {}
     if method not in methods:
-        raise KeyError(f"unknown method '{method}'; params.yaml defines: {', '.join(sorted(methods))}")
-    cfg = {k: v for k, v in p.items() if k not in ('methods', 'grid', 'prepare', 'datasets', 'ddp')}
+        import difflib
+        near = difflib.get_close_matches(method, list(methods), 1)
+        raise UserError(f"unknown method '{method}'" + (f"; did you mean '{near[0]}'?" if near else '')
+                        + f" params.yaml defines: {', '.join(sorted(methods))}")
+    cfg = {k: v for k, v in p.items() if k not in ('methods', 'grid', 'grids', 'prepare', 'datasets', 'ddp', 'bench')}
     rec = copy.deepcopy((p.get('datasets') or {}).get(p['data']['dataset']) or {})   # ImageNet-LT / iNat recipe, if any
     m = copy.deepcopy(methods[method])
     m = deep_update(m, (rec.get('families') or {}).get(method_family(m), {}))   # e.g. GBG's ImageNet settings
@@ -293,27 +549,169 @@ def run_config(profile:str|None='auto', method:str='ce', overrides:dict|None=Non
     cfg['train'] = deep_update(cfg['train'], m.pop('train', {}) or {})            # the run's own recipe (e.g. GBG's)
     cfg['train'] = deep_update(cfg['train'], over.get('train', {}))               # explicit overrides win
     cfg['method'], cfg['run'] = m, method
-    return cfg
+    return _validate(cfg)
+
+def train_parser() -> argparse.ArgumentParser:
+    "The arguments of `python -m ltmoo.train`."
+    ap = argparse.ArgumentParser(prog='python -m ltmoo.train', description='Train one ltmoo configuration '
+                                 '(also: `... notebook IN OUT -p k v`, `... summary`).')
+    ap.add_argument('--profile', default=None,
+                    help="a profile of params.yaml, auto, or a profile.json (default: the file's `profile:`)")
+    ap.add_argument('--method', default='ce'); ap.add_argument('--out', required=True)
+    ap.add_argument('--params', default='params.yaml')
+    ap.add_argument('--set', nargs='*', default=[], help='overrides like train.epochs=2 data.imb_factor=50')
+    ap.add_argument('--no-resume', action='store_true')
+    ap.add_argument('--progress', choices=('auto', 'bar', 'lines', 'off'), default='auto',
+                    help='a bar, a line per epoch, or nothing')
+    ap.add_argument('--no-progress', action='store_true', help='= --progress off')
+    ap.add_argument('--stale', choices=('error', 'restart'), default='error',
+                    help='a last.pt of other code or params, or unreadable: stop (error) or set it aside, start afresh')
+    return ap
+
+def _profile_arg(profile):
+    "A profile name, or the one `ltmoo profile` wrote to a .json file."
+    if profile is None or not str(profile).endswith('.json'): return profile
+    f = resolve(profile)
+    try: return json.loads(f.read_text())['profile']
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"{f}: not a profile file of `ltmoo profile` ({e})") from None
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description='Train one ltmoo configuration.')
-    ap.add_argument('--profile', default='auto'); ap.add_argument('--method', default='ce')
-    ap.add_argument('--out', required=True); ap.add_argument('--params', default='params.yaml')
-    ap.add_argument('--set', nargs='*', default=[], help='overrides like train.epochs=2 data.imb_factor=50')
-    ap.add_argument('--no-resume', action='store_true'); ap.add_argument('--no-progress', action='store_true')
-    ap.add_argument('--stale', choices=('error', 'restart'), default='error',
-                    help='a last.pt of other code or params: stop (error) or set it aside and start afresh (restart, the pipeline)')
-    a = ap.parse_args(argv)
-    if str(a.profile).endswith('.json'): a.profile = json.loads(resolve(a.profile).read_text())['profile']   # `ltmoo profile`'s file
-    cfg = run_config(a.profile, a.method, _parse_set(a.set), a.params)
+    "`python -m ltmoo.train`: train one run of params.yaml (or run a notebook, or write the grid summary)."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['notebook']: return _notebook_main(argv[1:])
+    if argv[:1] == ['summary']: return _summary_main(argv[1:])
+    a = train_parser().parse_args(argv)
+    cfg = run_config(_profile_arg(a.profile), a.method, _parse_set(a.set), a.params)
     own = not torch.distributed.is_initialized()
     env = init_distributed(device=cfg['train'].get('device'))   # under torchrun: join the process group (ltmoo.distributed)
+    progress = {'auto': None, 'bar': True, 'lines': 'lines', 'off': False}['off' if a.no_progress else a.progress]
     try:
         m = fit(cfg, resolve(a.out) if not Path(a.out).is_absolute() else Path(a.out), resume=not a.no_resume,
-                progress=False if a.no_progress else None, stale=a.stale)
+                progress=progress, stale=a.stale)
     finally:
         if own and env.ddp: destroy_distributed()
     if env.is_main: print(json.dumps({k: v for k, v in m.items() if k != 'acc_per_class'}, indent=1, default=str))
     return m
 
-if __name__ == '__main__' and '__file__' in globals(): main()  # not when run as a notebook
+@contextlib.contextmanager
+def _one_line_errors():
+    "A `UserError` becomes `error: <message>` on stderr and exit status 2 (no traceback); other errors keep theirs."
+    try: from ltmoo.core import user_errors
+    except ImportError: user_errors = None
+    if user_errors is not None:
+        with user_errors(): yield
+        return
+    try: yield
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr); raise SystemExit(2) from None
+
+def cli():
+    "Entry point of `python -m ltmoo.train` with one-line user errors."
+    with _one_line_errors(): main()
+
+# %% ../nbs/11_train.ipynb #90c879f9
+def _kernel_manager_class():
+    "jupyter_client's kernel manager with CurveZMQ transport encryption where pyzmq supports it."
+    import zmq
+    from traitlets import default
+    from jupyter_client.manager import AsyncKernelManager
+    class EncryptedKernelManager(AsyncKernelManager):
+        @default('transport_encryption')
+        def _default_encryption(self): return 'auto' if zmq.has('curve') else 'disabled'
+    return EncryptedKernelManager
+
+def _user_error_names() -> set:
+    "Names of `UserError` and its subclasses (how an error raised in a kernel is recognised)."
+    out, todo = set(), [UserError]
+    while todo: c = todo.pop(); out.add(c.__name__); todo += c.__subclasses__()
+    return out | {'UserError', 'ConfigError', 'CheckpointError'}
+
+def run_notebook(input:str|Path, output:str|Path, parameters:dict|None=None, log:bool=True):
+    "Execute a papermill notebook: kernel output streamed here, encrypted kernel transport, user errors as `UserError`."
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    os.environ['PAPERMILL_EXECUTION'] = '1'          # the kernel inherits it: `fit` prints a line per epoch, no bar
+    try:
+        pm.execute_notebook(str(input), str(output), parameters=parameters or {}, progress_bar=False,
+                            kernel_manager_class=_kernel_manager_class(),
+                            stdout_file=sys.stdout if log else None, stderr_file=sys.stderr if log else None)
+    except PapermillExecutionError as e:
+        if e.ename in _user_error_names(): raise UserError(f"{input}: {e.evalue}") from None
+        raise
+
+def _notebook_main(argv):
+    ap = argparse.ArgumentParser(prog='python -m ltmoo.train notebook', description='Run a papermill notebook.')
+    ap.add_argument('input'); ap.add_argument('output')
+    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter')
+    a = ap.parse_args(argv)
+    def typed(v):                                  # as papermill's `-p`: int, float, bool, None, else the string
+        if v in ('True', 'False', 'None'): return {'True': True, 'False': False, 'None': None}[v]
+        for t in (int, float):
+            with contextlib.suppress(ValueError): return t(v)
+        return v
+    run_notebook(a.input, a.output, {k: typed(v) for k, v in a.p})
+
+# %% ../nbs/11_train.ipynb #11752a4f
+SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
+                   'best_acc', 'best_epoch', 'epochs_done', 'epochs', 'complete', 'wall_time_s')
+
+def collect_run_rows(runs_dir:str|Path='results/runs') -> list:
+    "One dict per run folder `<setting>/<run>/s<seed>` below `runs_dir`: metrics.json merged with run.json (if any)."
+    rows = []
+    for f in sorted(Path(runs_dir).glob('*/*/s*/metrics.json')):
+        setting, run, s = f.relative_to(runs_dir).parts[:3]
+        d = json.loads(f.read_text())
+        if (f.parent/'run.json').exists(): d = {**json.loads((f.parent/'run.json').read_text()), **d}
+        ds, _, imb = setting.rpartition('-if')
+        rows.append({**d, 'setting': setting, 'run': run, 'dataset': ds or setting, 'imb_factor': imb, 'seed': s[1:],
+                     'folder': f.parent})
+    return rows
+
+def _labels(rows:list) -> list:
+    "Shortest names telling the runs apart: the parts of setting/run/seed that vary."
+    vary = [i for i, k in enumerate(('setting', 'run', 'seed')) if len({r[k] for r in rows}) > 1] or [1]
+    return ['/'.join([r['setting'], r['run'], 's' + r['seed']][i] for i in vary) for r in rows]
+
+def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', params:str|Path='params.yaml') -> list:
+    "summary.csv (a row per run), summary.json (each run's top-1, DVC's metric) and the curves DVC overlays."
+    runs_dir, out_dir = resolve(runs_dir), resolve(out_dir)
+    rows = collect_run_rows(runs_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    def cell(k, v):                                   # 4 decimals (wall time: 1), completeness as 0/1
+        if isinstance(v, bool) or k == 'complete': return int(bool(v))
+        return round(v, 1 if k == 'wall_time_s' else 4) if isinstance(v, float) else v
+    _write_csv([{k: cell(k, r.get(k)) for k in SUMMARY_COLUMNS} for r in rows], out_dir/'summary.csv',
+               ','.join(SUMMARY_COLUMNS))
+    write_json({lab: cell('acc', r.get('acc')) for lab, r in zip(_labels(rows), rows)} if rows else {},
+               out_dir/'summary.json')
+    import yaml
+    grid = (yaml.safe_load(open(resolve(params))) or {}).get('grid') or {}
+    first = f"{(grid.get('datasets') or ['cifar10'])[0]}-if{(grid.get('imb_factors') or [100])[0]}"
+    names = list(grid.get('methods') or dict.fromkeys(r['run'] for r in rows))
+    cdir = out_dir/'curves'; cdir.mkdir(exist_ok=True)
+    for col in ('test_acc', 'test_acc_few'):
+        curves = {}
+        for r in rows:
+            if r['setting'] != first or r['run'] not in names or not (r['folder']/'history.csv').exists(): continue
+            with open(r['folder']/'history.csv') as f:
+                for h in csv.DictReader(f):
+                    if h.get(col) in (None, ''): continue
+                    curves.setdefault(r['run'], {}).setdefault(int(h['epoch']) + 1, []).append(float(h[col]))
+        epochs = sorted({e for c in curves.values() for e in c})
+        mean = lambda n, e: sum(curves[n][e]) / len(curves[n][e]) if e in curves.get(n, {}) else ''
+        _write_csv([dict(epoch=e, **{n: mean(n, e) for n in names}) for e in epochs], cdir/f'{col}.csv',
+                   ','.join(['epoch', *names]))
+    return rows
+
+def _summary_main(argv):
+    ap = argparse.ArgumentParser(prog='python -m ltmoo.train summary', description='Write the grid summary.')
+    ap.add_argument('--runs', default='results/runs'); ap.add_argument('--out', default='results')
+    ap.add_argument('--params', default='params.yaml')
+    a = ap.parse_args(argv)
+    rows = write_summary(a.runs, a.out, a.params)
+    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, summary.json, curves/")
+    return rows
+
+if __name__ == '__main__' and '__file__' in globals(): cli()  # not when run as a notebook

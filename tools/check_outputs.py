@@ -1,6 +1,7 @@
 """Check the products of `dvc repro`: every declared output of every stage exists (read from dvc.lock),
-`dvc status` is clean, every run's metrics.json (the grid's and the torchrun runs') is complete and of the resolved
-profile, the DDP runs record their world size, and the CE run lowered its loss and raised its training accuracy."""
+`dvc status` is clean, every run's metrics.json (the grid's and the torchrun runs') holds numbers only and is complete,
+its run.json names the resolved profile, the DDP runs record their world size, the summary has a row per grid run,
+and the CE run lowered its loss and raised its training accuracy."""
 import csv, json, subprocess, sys
 from pathlib import Path
 import yaml
@@ -14,16 +15,23 @@ for name, st in lock['stages'].items():
         if not (root/o['path']).exists(): missing.append(f"{name}: {o['path']}")
 if missing: sys.exit("missing outputs:\n  " + "\n  ".join(missing))
 prof = json.loads((root/'results/profile.json').read_text())['profile']
+def read_run(m) -> dict:
+    "metrics.json at `m` merged with the run.json beside it (provenance), if any."
+    r = m.with_name('run.json')
+    return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
 def run_problems(m, d) -> list:
-    "What is wrong with one run's metrics.json `d` at path `m` (both the grid's and the torchrun runs')."
+    "What is wrong with one run's metrics.json + run.json `d` at path `m` (both the grid's and the torchrun runs')."
     out = [] if d.get('profile') == prof else [f"{m}: profile {d.get('profile')} != {prof}"]
+    words = {k: v for k, v in json.loads(m.read_text()).items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
+    if words: out.append(f"{m}: not numbers only: {sorted(words)}")
+    if not m.with_name('run.json').exists(): out.append(f"{m}: no run.json beside it")
     if not d.get('complete'): out.append(f"{m}: run incomplete")
     acc = d.get('acc')
     if not isinstance(acc, (int, float)) or not 0 <= acc <= 100: out.append(f"{m}: accuracy {acc} is not a percentage")
     return out
 bad = []
 for m in sorted((root/'results/runs').rglob('metrics.json')):
-    d = json.loads(m.read_text()); bad += run_problems(m, d)
+    d = read_run(m); bad += run_problems(m, d)
     if m.parent.parent.name == 'ce':   # the CE run must learn something even on the smoke profile
         # (3 smoke epochs on 640 images learn the class prior: the balanced test accuracy stays near chance, so the check
         # is on training; that CE beats chance on the real images is nbs/11_train.ipynb's test, 1,000 images, > 15%)
@@ -31,20 +39,23 @@ for m in sorted((root/'results/runs').rglob('metrics.json')):
         if not float(h[-1]['train_loss']) < float(h[0]['train_loss']): bad.append(f"{m}: CE training loss did not fall")
         if not float(h[-1]['train_acc_ce']) > float(h[0]['train_acc_ce']): bad.append(f"{m}: CE training accuracy did not rise")
 for m in sorted((root/'results/ddp').rglob('metrics.json')):   # the torchrun runs (stage train_ddp)
-    d = json.loads(m.read_text()); bad += run_problems(m, d)
+    d = read_run(m); bad += run_problems(m, d)
     if not isinstance(d.get('world_size'), int) or d['world_size'] < 1: bad.append(f"{m}: no world size recorded")
+n_runs = len(list((root/'results/runs').glob('*/*/s*/metrics.json')))
+summ = list(csv.DictReader(open(root/'results/summary.csv'))) if (root/'results/summary.csv').exists() else []
+if len(summ) != n_runs: bad.append(f"results/summary.csv: {len(summ)} rows for {n_runs} runs")
 if bad: sys.exit("bad runs:\n  " + "\n  ".join(bad))
 # every table and figure of both papers (names as the report notebooks write them)
 expect = {'tables/gbg': [f'{t}.{e}' for t in ['gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
                                            'gbg_table6', 'gbg_fig4'] for e in ('md', 'csv')],
           'figures/gbg': [f'{f}.{e}' for f in ['gbg_fig2_gradient_imbalance', 'gbg_fig4_groups', 'gbg_groups',
-                                               'gbg_mgda_weights'] for e in ('png', 'svg')],
+                                               'gbg_mgda_weights'] for e in ('png',)],
           'tables/moosf': [f'{t}.{e}' for t in ['moosf_table1', 'moosf_table2', 'moosf_table3', 'moosf_table4',
                                                'moosf_table8', 'moosf_table9'] for e in ('md', 'csv')],
           'figures/moosf': [f'{f}.{e}' for f in ['moosf_fig1_trajectories', 'moosf_fig2_frequency', 'moosf_fig3_ce_bs',
                                                  'moosf_fig4a_conflict_rate', 'moosf_fig4b_conflicts', 'moosf_fig4d_trajectories',
-                                                 'moosf_fig5_tsne'] for e in ('png', 'svg')],
-          'tables/ddp': ['ddp_vs_single.md', 'ddp_vs_single.csv'], 'figures/ddp': ['ddp_throughput.png', 'ddp_throughput.svg']}
+                                                 'moosf_fig5_tsne'] for e in ('png',)],
+          'tables/ddp': ['ddp_vs_single.md', 'ddp_vs_single.csv'], 'figures/ddp': ['ddp_throughput.png']}
 absent = [f'{d}/{f}' for d, fs in expect.items() for f in fs if not (root/d/f).exists()]
 if absent: sys.exit("tables/figures not produced:\n  " + "\n  ".join(absent))
 for d in ('tables/gbg', 'tables/moosf', 'tables/ddp'):

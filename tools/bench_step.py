@@ -1,0 +1,249 @@
+#!/usr/bin/env python
+"""Per-step cost of the trainer's step for CE, BCL, GBG and MOOSF(CE+BS): host syncs, kernel-launching ops, images/s.
+
+One step is what `ltmoo.train.fit` does per batch on the device path: `extend_batch` + `GPUData.batch` (views on the
+device) + `Stepper` (zero_grad, `train_step`, optimizer step), with the run's own recipe (batch size, amp, views) from
+`params.yaml` at `--profile`. Per method it reports
+
+- host syncs per step: on CUDA, `torch.cuda.set_sync_debug_mode('warn')` warnings; on a CPU, a proxy that counts the
+  calls that would sync on a GPU: `.item()`/`bool()`/`float()` (aten `_local_scalar_dense`), `nonzero`, boolean-mask
+  indexing and `masked_select`, `unique`, `equal`, and `.tolist()`/`.numpy()`/`.cpu()` seen at the Python level;
+- kernel-launching ops per step from `torch.profiler`: CUDA kernels on a GPU; on a CPU, leaf aten ops that do work
+  (views, `empty` and other metadata-only ops excluded);
+- images/s of the timed steps (median step time); with `--runs 1,4,16`, the aggregate images/s of N concurrent
+  processes of `--runs-method` (each its own process, started together after warm-up);
+- with `--paper-ce`, the wall time of one paper-scale CE run (`python -m ltmoo.train --profile paper --method ce`).
+
+    python tools/bench_step.py --device cpu --steps 3 --out results/bench/step_cpu.json
+    python tools/bench_step.py --device cuda --runs 1,4,16 --paper-ce --out bench_cuda.json
+"""
+from __future__ import annotations
+import argparse, json, os, sys, time, statistics, subprocess, tempfile, warnings, copy
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository, without an install (GPU machine)
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.overrides import TorchFunctionMode
+
+METHODS = ('ce', 'bcl', 'gbg', 'moosf_ce_bs')
+SYNC_ATEN = {'aten::_local_scalar_dense', 'aten::nonzero', 'aten::masked_select', 'aten::unique', 'aten::_unique',
+             'aten::_unique2', 'aten::unique_dim', 'aten::unique_consecutive', 'aten::equal', 'aten::nonzero_static'}
+SYNC_PY = {'tolist', 'numpy', 'cpu'}
+NO_KERNEL = {'aten::empty', 'aten::empty_strided', 'aten::view', 'aten::as_strided', 'aten::t', 'aten::transpose',
+             'aten::expand', 'aten::permute', 'aten::_reshape_alias', 'aten::unsqueeze', 'aten::squeeze', 'aten::select',
+             'aten::slice', 'aten::detach', 'aten::alias', 'aten::lift_fresh', 'aten::resize_', 'aten::set_',
+             'aten::_unsafe_view', 'aten::result_type', 'aten::size', 'aten::stride', 'aten::split', 'aten::unbind',
+             'aten::narrow', 'aten::view_as', 'aten::expand_as', 'aten::empty_like', 'aten::unfold', 'aten::diagonal',
+             'aten::_local_scalar_dense', 'aten::is_nonzero', 'aten::item', 'aten::chunk', 'aten::split_with_sizes',
+             'aten::as_strided_', 'aten::numpy_T', 'aten::resolve_conj', 'aten::resolve_neg', 'aten::_has_compatible_shallow_copy_type'}
+
+
+class SyncCounter:
+    "Count the calls of a step that would block the host on a GPU (a CPU proxy; on CUDA use the sync debug mode)."
+    def __init__(self): self.n, self.by = 0, {}
+    def hit(self, name):
+        self.n += 1; self.by[name] = self.by.get(name, 0) + 1
+    def __enter__(self):
+        c = self
+        class _D(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name
+                if name in SYNC_ATEN: c.hit(name)
+                elif name in ('aten::index', 'aten::index_put', 'aten::index_put_', 'aten::_index_put_impl_'):
+                    idx = args[1] if len(args) > 1 else []
+                    if any(torch.is_tensor(i) and i.dtype == torch.bool for i in (idx or [])): c.hit(name + '(bool)')
+                return func(*args, **(kwargs or {}))
+        class _F(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                n = getattr(func, '__name__', '')
+                if n in SYNC_PY: c.hit(n)
+                return func(*args, **(kwargs or {}))
+        self._modes = [_F(), _D()]
+        for m in self._modes: m.__enter__()
+        return self
+    def __exit__(self, *exc):
+        for m in reversed(self._modes): m.__exit__(*exc)
+
+
+def kernel_ops(prof, cuda:bool) -> int:
+    "CUDA kernels, or (CPU) leaf aten ops that do work, in a profile."
+    ev = prof.events()
+    if cuda: return sum(1 for e in ev if e.device_type == torch.autograd.DeviceType.CUDA)
+    n = 0
+    for e in ev:
+        if not e.name.startswith('aten::') or e.name in NO_KERNEL: continue
+        if any(c.name.startswith('aten::') for c in e.cpu_children): continue
+        n += 1
+    return n
+
+
+def load_bench_data(cfg):
+    "The prepared CIFAR-10-LT of `cfg` when there, else random images with its class counts (same shapes and costs)."
+    from ltmoo.data import load_data, LTData, lt_counts
+    try: return load_data(**cfg['data']), 'prepared'
+    except Exception as e:
+        counts = lt_counts(5000, 10, cfg['data'].get('imb_factor', 100)); n = sum(counts)
+        g = torch.Generator().manual_seed(0)
+        y = torch.cat([torch.full((c,), k) for k, c in enumerate(counts)])
+        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+        tx = torch.randint(0, 256, (1000, 3, 32, 32), dtype=torch.uint8, generator=g)
+        return LTData(name='synthetic', imb_factor=100., train_x=x, train_y=y, test_x=tx, test_y=torch.arange(1000) % 10,
+                      classes=[str(k) for k in range(10)], cls_num_list=counts, source='synthetic',
+                      train_index=torch.arange(n)), f'synthetic ({type(e).__name__})'
+
+
+def _stepper_cls():
+    for mod in ('ltmoo.step', 'ltmoo.stepper', 'ltmoo.distributed'):   # the step is moving to its own module (#12 item 4)
+        try: return getattr(__import__(mod, fromlist=['Stepper']), 'Stepper')
+        except (ImportError, AttributeError): pass
+    raise ImportError('no Stepper in ltmoo.step / ltmoo.distributed')
+
+
+def setup(method:str, profile:str, device:str, batch:int|None=None):
+    "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
+    from ltmoo.train import run_config, Context
+    from ltmoo.models import make_backbone
+    from ltmoo.method import build_method
+    import ltmoo.data as D
+    over = {'train': {'device': device, 'progress': False}}
+    if batch: over['train']['batch_size'] = batch
+    cfg = run_config(profile, method, over)
+    tc = cfg['train']; dev = torch.device(device)
+    data, src = load_bench_data(cfg)
+    m = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes, data.cls_num_list,
+                     int(tc['epochs'])).to(dev)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=tc.get('weight_decay', 2e-4))
+    st = _stepper_cls()(m, opt, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False))
+    mean, std = getattr(data, 'mean', D.CIFAR_MEAN), getattr(data, 'std', D.CIFAR_STD)
+    gpu = (D.make_gpu_data(data, cfg['data'], dev, mean, std) if hasattr(D, 'make_gpu_data')
+           else D.GPUData(data.train_x, data.train_y, dev, mean=mean, std=std))
+    epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)   # past warm-up, before any DRW switch
+    m.train(); m.start_epoch(epoch, Context(data=data, device=dev, cfg=cfg))
+    g = torch.Generator(device=dev).manual_seed(0)
+    order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))
+    bs = int(tc['batch_size']); state = dict(i=0)
+    def step():
+        i = state['i'] % max(1, len(order) // bs); state['i'] += 1
+        idx = order[i * bs:(i + 1) * bs]
+        views, y = gpu.batch(m.extend_batch(idx.to(dev), epoch, g), m.views, g)
+        r = st(views, y, epoch)
+        return r.n if r is not None else len(y)
+    return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
+                      data=src, model=tc.get('model', 'resnet32'))
+
+
+def bench_method(method, profile, device, steps, warmup, profiler=True, batch=None) -> dict:
+    dev = torch.device(device); cuda = dev.type == 'cuda'
+    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
+    t0 = time.time(); step, info = setup(method, profile, device, batch); info['setup_s'] = round(time.time() - t0, 2)
+    for _ in range(warmup): step()
+    sync(); ts, n = [], 0
+    for _ in range(steps):
+        t = time.perf_counter(); n += step(); sync(); ts.append(time.perf_counter() - t)
+    med = statistics.median(ts)
+    info.update(step_ms=round(1e3 * med, 2), images_per_s=round(info['batch_size'] / med, 1))
+    k = max(1, min(3, steps))
+    if cuda:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            torch.cuda.set_sync_debug_mode('warn')
+            try:
+                for _ in range(k): step()
+                sync()
+            finally: torch.cuda.set_sync_debug_mode(0)
+        info['syncs_per_step'] = round(sum('synchroniz' in str(x.message) for x in w) / k, 1)
+        info['sync_count'] = 'cuda sync debug mode'
+    else:
+        with SyncCounter() as c:
+            for _ in range(k): step()
+        info['syncs_per_step'] = round(c.n / k, 1)
+        info['syncs_by_op'] = {a: round(b / k, 1) for a, b in sorted(c.by.items(), key=lambda kv: -kv[1])}
+        info['sync_count'] = 'CPU proxy (calls that sync on a GPU)'
+    if profiler:
+        acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+        with torch.profiler.profile(activities=acts) as prof:
+            for _ in range(k): step()
+            sync()
+        info['kernel_ops_per_step'] = round(kernel_ops(prof, cuda) / k, 1)
+        info['kernel_ops'] = 'CUDA kernels' if cuda else 'leaf aten ops doing work (CPU)'
+    return info
+
+
+def child(a):
+    "One of N concurrent processes: warm up, wait for the others, time `--seconds`, print images/s."
+    step, info = setup(a.runs_method, a.profile, a.device, a.batch)
+    dev = torch.device(a.device); sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
+    for _ in range(a.warmup): step()
+    sync(); bar = Path(a.barrier); (bar/f'ready-{os.getpid()}').touch()
+    t_wait = time.time()
+    while len(list(bar.glob('ready-*'))) < a.n_runs and time.time() - t_wait < 300: time.sleep(0.05)
+    t0 = time.perf_counter(); n = 0
+    while time.perf_counter() - t0 < a.seconds: n += step()
+    sync(); el = time.perf_counter() - t0
+    print(json.dumps(dict(images=n, seconds=el, images_per_s=n / el)))
+
+
+def concurrent(a, n:int) -> dict:
+    "Aggregate images/s of `n` concurrent processes of `--runs-method`."
+    with tempfile.TemporaryDirectory() as bar:
+        env = {**os.environ, 'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // n))}
+        cmd = [sys.executable, __file__, '--child', '--runs-method', a.runs_method, '--profile', a.profile,
+               '--device', a.device, '--warmup', str(a.warmup), '--seconds', str(a.seconds), '--barrier', bar,
+               '--n-runs', str(n)] + (['--batch', str(a.batch)] if a.batch else [])
+        ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(n)]
+        outs = [p.communicate() for p in ps]
+    rows = [json.loads(o.strip().splitlines()[-1]) for o, e in outs if o.strip()]
+    if len(rows) < n: return dict(error=f"{n - len(rows)} of {n} processes failed: " + (outs[0][1].strip().splitlines() or [''])[-1])
+    agg = sum(r['images_per_s'] for r in rows)
+    return dict(processes=n, images_per_s_total=round(agg, 1), images_per_s_per_run=round(agg / n, 1))
+
+
+def paper_ce(profile='paper') -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time()
+        r = subprocess.run([sys.executable, '-m', 'ltmoo.train', '--profile', profile, '--method', 'ce', '--out', d,
+                            '--no-progress', '--no-resume'], capture_output=True, text=True)
+        return dict(wall_s=round(time.time() - t0, 1), rc=r.returncode,
+                    acc=(json.loads(r.stdout[r.stdout.index('{'):]).get('acc') if r.returncode == 0 and '{' in r.stdout else None))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--device', default='auto'); ap.add_argument('--profile', default='paper')
+    ap.add_argument('--methods', default=','.join(METHODS)); ap.add_argument('--steps', type=int, default=10)
+    ap.add_argument('--warmup', type=int, default=3); ap.add_argument('--batch', type=int)
+    ap.add_argument('--runs', default='', help='e.g. 1,4,16: aggregate images/s of N concurrent processes')
+    ap.add_argument('--runs-method', default='ce'); ap.add_argument('--seconds', type=float, default=5)
+    ap.add_argument('--paper-ce', action='store_true', help='also time one paper-scale CE run (GPU)')
+    ap.add_argument('--no-profiler', action='store_true'); ap.add_argument('--budget', type=float)
+    ap.add_argument('--out'); ap.add_argument('--threads', type=int)
+    ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--barrier', help=argparse.SUPPRESS); ap.add_argument('--n-runs', type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.device == 'auto': a.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if a.threads: torch.set_num_threads(a.threads)
+    if a.child: return child(a)
+    t0 = time.time(); left = lambda: float('inf') if a.budget is None else a.budget - (time.time() - t0)
+    from ltmoo.core import hardware, git_commit
+    out = dict(device=a.device, hardware=hardware(), torch=torch.__version__, commit=git_commit(), profile=a.profile,
+               torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={})
+    for m in [m for m in a.methods.split(',') if m]:
+        if left() < 10: out['methods'][m] = dict(skipped='budget'); continue
+        try: out['methods'][m] = bench_method(m, a.profile, a.device, a.steps, a.warmup, not a.no_profiler, a.batch)
+        except Exception as e: out['methods'][m] = dict(error=f"{type(e).__name__}: {e}".splitlines()[0][:300])
+        print(f"{m}: {json.dumps(out['methods'][m])}", flush=True)
+    ce = out['methods'].get('ce', {}).get('images_per_s')
+    for m, r in out['methods'].items():
+        if ce and r.get('images_per_s'): r['cost_per_image_vs_ce'] = round(ce / r['images_per_s'], 2)
+    for n in [int(x) for x in a.runs.split(',') if x]:
+        if left() < a.seconds + 30: out['runs'][n] = dict(skipped='budget'); continue
+        out['runs'][n] = concurrent(a, n); print(f"{a.runs_method} x{n}: {json.dumps(out['runs'][n])}", flush=True)
+    if a.paper_ce:
+        out['paper_ce'] = paper_ce() if a.device == 'cuda' else dict(skipped='CPU: a paper-scale run takes hours here')
+    out['wall_s'] = round(time.time() - t0, 1)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
+if __name__ == '__main__': main()
