@@ -196,11 +196,14 @@ def hardware() -> str:
     return f"CPU {cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 def run_info() -> dict:
-    "Commit, versions and hardware, saved beside every run."
-    import torchvision, sklearn
+    "Commit, versions and hardware, saved beside every run (scikit-learn's version from its metadata: no import)."
+    import torchvision
+    from importlib.metadata import version, PackageNotFoundError
+    try: skl = version('scikit-learn')
+    except PackageNotFoundError: skl = None
     return dict(commit=git_commit(), hardware=hardware(), python=platform.python_version(),
                 torch=torch.__version__, torchvision=torchvision.__version__, numpy=np.__version__,
-                sklearn=sklearn.__version__, platform=platform.platform())
+                sklearn=skl, platform=platform.platform())
 
 # %% ../nbs/00_core.ipynb #640faf62
 def atomic_save(obj, path:str|Path):

@@ -29,11 +29,7 @@ __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA
            'sample_key', 'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
 
 # %% ../nbs/01_data.ipynb #13abf3a6
-try:
-    from ltmoo.core import UserError
-except ImportError:                                   # until ltmoo.core has it
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file): the CLIs print its message as one line."
+from .core import UserError
 
 class DataError(UserError, ValueError):
     "A data file that is corrupt, tampered with, or not the expected one."

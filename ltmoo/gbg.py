@@ -11,11 +11,7 @@ import torch.nn as nn
 from .method import Method, register_method, check_finite
 import torch.nn.functional as F
 from .losses import build_strategy, log_prior
-try: from ltmoo.core import UserError
-except ImportError:                                            # until ltmoo.core defines it
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file)."
-        pass
+from .core import UserError
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce

@@ -8,9 +8,7 @@ import os, sys, io, re, csv, json, time, shutil, signal, tarfile, argparse, subp
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import resolve, load_params, write_json, git_commit, code_hash
-try: from ltmoo.core import UserError
-except ImportError:
-    class UserError(ValueError): "A user's mistake (bad archive, bad argument): one line, no traceback."
+from .core import UserError
 
 # %% auto #0
 __all__ = ['TABLE1', 'TABLE6', 'SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', 'CARRY_DIR', 'CARRY_FILES',
@@ -582,13 +580,13 @@ def main(argv=None) -> int:
                        a.reserve, a.grace, a.redo, a.work, a.min_left, a.smoke_methods)
             return 0 if 'data_error' not in m else 1
         if a.cmd == 'smoke':
-            from ltmoo.train import _parse_set
+            from ltmoo.config import parse_overrides
             methods = a.methods or load_params(a.profile)['grids'][a.grid]['methods']
             rows = []
             def dump():
                 if a.json: write_json(rows, a.json)
             for m in methods:   # one at a time, the JSON rewritten after each: a killed group keeps what it did
-                rows += smoke([m], a.profile, _parse_set(a.sets) if a.sets else None, a.out); dump()
+                rows += smoke([m], a.profile, parse_overrides(a.sets) if a.sets else None, a.out); dump()
             bad = [r['method'] for r in rows if not r['ok']]
             print(f"smoke: {len(rows) - len(bad)} of {len(rows)} ok" + (f"; failed: {', '.join(bad)}" if bad else ''))
             return 1 if (bad and a.strict) else 0

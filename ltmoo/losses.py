@@ -10,13 +10,8 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import Registry
+from .core import Registry, UserError
 from .models import make_head, ResNetCifar
-try: from ltmoo.core import UserError
-except ImportError:                                            # until ltmoo.core defines it
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file)."
-        pass
 
 # %% auto #0
 __all__ = ['LOSSES', 'PRESETS', 'register_loss', 'resolve_switch', 'class_weight_matrix', 'Strategy', 'ClsStrategy', 'CE',

@@ -6,13 +6,8 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .core import Registry
+from .core import Registry, UserError
 from .losses import build_strategy
-try: from ltmoo.core import UserError
-except ImportError:                                            # until ltmoo.core defines it
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file)."
-        pass
 
 # %% auto #0
 __all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'check_finite', 'combine_views', 'cat_features', 'Method',

@@ -13,11 +13,7 @@ from .losses import LOSSES, build_strategy
 from .moo import make_aggregator, moo_backward, Aggregator, Compose, HICA, PCGrad, MODES
 from .metrics import per_class_accuracy, shot_split
 from .distributed import ddp_reduce, predict_sharded
-try: from ltmoo.core import UserError
-except ImportError:                                            # until ltmoo.core defines it
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file)."
-        pass
+from .core import UserError
 
 # %% auto #0
 __all__ = ['holdout_sizes', 'holdout_split', 'head_accuracy_table', 'head_precision_table', 'section_accuracy', 'hica_accuracy',

@@ -65,8 +65,7 @@ def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
              device:str='cpu'):
     "A finished run: config, metrics, provenance, per-class, history and (optionally) the trained method."
     from types import SimpleNamespace
-    try: from ltmoo.core import UserError
-    except ImportError: UserError = ValueError
+    from ltmoo.core import UserError
     folder = Path(folder)
     if not (folder/'metrics.json').exists(): raise UserError(f"{folder}: not a finished run (no metrics.json)")
     cj, metrics = _read_json(folder/'config.json'), _read_json(folder/'metrics.json')

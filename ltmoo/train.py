@@ -12,24 +12,21 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
-                        run_info, load_params, resolve)
-from .data import load_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, ViewDataset, device_views, CIFAR_MEAN, CIFAR_STD
+                        run_info, load_params, resolve, UserError, user_errors)
+from .config import validate_run, parse_overrides
+from .data import load_data, make_gpu_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, ViewDataset, device_views, CIFAR_MEAN, CIFAR_STD
 from .models import make_backbone
 from .method import build_method
 from .metrics import summarize
 from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler, barrier
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
-try: from ltmoo.core import UserError
-except ImportError:
-    class UserError(ValueError):
-        "A user's mistake (bad config, bad file): one line, no traceback, at the command line."
 
 # %% auto #0
 __all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
            'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
            'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
-           'run_config', 'train_parser', 'main', 'cli', 'run_notebook', 'collect_run_rows', 'write_summary']
+           'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -244,18 +241,6 @@ def _make_loader(data, dc:dict, method, sampler, batch_size:int, seed:int, dev):
                                          persistent_workers=nw > 0, prefetch_factor=4 if nw > 0 else None)
     return loader, bsamp
 
-def _gpu_data(data, dc:dict, dev, mean, std):
-    "The device-resident training set with the run's augmentation (`ltmoo.data.make_gpu_data` where it exists)."
-    try: from ltmoo.data import make_gpu_data
-    except ImportError: return GPUData(data.train_x, data.train_y, dev, mean=mean, std=std)
-    return make_gpu_data(data, dc, dev, mean, std)
-
-def _validate(cfg:dict) -> dict:
-    "`ltmoo.config.validate_run` (checks and coerces the run's config) where it exists."
-    try: from ltmoo.config import validate_run
-    except ImportError: return cfg
-    return validate_run(cfg)
-
 def _under_papermill() -> bool:
     return 'papermill' in sys.modules or bool(os.environ.get('PAPERMILL_EXECUTION'))
 
@@ -336,7 +321,7 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
        ) -> dict:
     "Train `cfg['method']` on `cfg['data']` with `cfg['train']`; returns the final metrics with the run's provenance."
     if stale not in ('error', 'restart'): raise UserError(f"stale must be 'error' or 'restart', got {stale!r}")
-    cfg = _validate(cfg)
+    cfg = validate_run(cfg)
     tc = cfg['train']; env = DistEnv.current()                 # one process unless torchrun + init_distributed
     if tc.get('threads'): torch.set_num_threads(int(tc['threads']))
     out_dir = Path(out_dir) if out_dir is not None else None
@@ -373,7 +358,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
             raise UserError(f"data keys {sorted(dev_only)} apply to the CIFAR device path only; image-list datasets "
                             "take `data.randaugment` (set them to null/0 in the dataset's recipe)")
     if streamed: loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
-    else: gpu = _gpu_data(data, cfg.get('data', {}), dev, mean, std)
+    else: gpu = make_gpu_data(data, cfg.get('data', {}), dev, mean, std)
     curriculum = getattr(gpu, 'curriculum', None)                 # CUDA (Ahn et al.): per-class augmentation levels
     key = _config_key(cfg)
     st, why = _open_state(ckpt, resume, key, stale, dev, env)
@@ -510,20 +495,6 @@ def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs
     return out
 
 # %% ../nbs/11_train.ipynb #1ec3238c
-def _parse_set(items) -> dict:
-    "`--set a.b=v` items as a nested dict (`ltmoo.config.parse_overrides` where it exists: typed, checked)."
-    try: from ltmoo.config import parse_overrides
-    except ImportError: parse_overrides = None
-    if parse_overrides is not None: return parse_overrides(items)
-    import yaml
-    out = {}
-    for it in items or []:
-        if '=' not in it: raise UserError(f"--set {it}: expected key=value, e.g. train.epochs=2")
-        k, v = it.split('=', 1); d = out; ks = k.split('.')
-        for kk in ks[:-1]: d = d.setdefault(kk, {})
-        d[ks[-1]] = yaml.safe_load(v)
-    return out
-
 def method_family(m:dict) -> str:
     "The family a run belongs to for a dataset recipe: 'gbg' for GBG and its ablations, else the method name."
     return 'gbg' if m.get('name') == 'gbg' else m.get('name', 'single')
@@ -549,7 +520,7 @@ def run_config(profile:str|None=None, method:str='ce', overrides:dict|None=None,
     cfg['train'] = deep_update(cfg['train'], m.pop('train', {}) or {})            # the run's own recipe (e.g. GBG's)
     cfg['train'] = deep_update(cfg['train'], over.get('train', {}))               # explicit overrides win
     cfg['method'], cfg['run'] = m, method
-    return _validate(cfg)
+    return validate_run(cfg)
 
 def train_parser() -> argparse.ArgumentParser:
     "The arguments of `python -m ltmoo.train`."
@@ -582,7 +553,7 @@ def main(argv=None):
     if argv[:1] == ['notebook']: return _notebook_main(argv[1:])
     if argv[:1] == ['summary']: return _summary_main(argv[1:])
     a = train_parser().parse_args(argv)
-    cfg = run_config(_profile_arg(a.profile), a.method, _parse_set(a.set), a.params)
+    cfg = run_config(_profile_arg(a.profile), a.method, parse_overrides(a.set), a.params)
     own = not torch.distributed.is_initialized()
     env = init_distributed(device=cfg['train'].get('device'))   # under torchrun: join the process group (ltmoo.distributed)
     progress = {'auto': None, 'bar': True, 'lines': 'lines', 'off': False}['off' if a.no_progress else a.progress]
@@ -594,64 +565,15 @@ def main(argv=None):
     if env.is_main: print(json.dumps({k: v for k, v in m.items() if k != 'acc_per_class'}, indent=1, default=str))
     return m
 
-@contextlib.contextmanager
-def _one_line_errors():
-    "A `UserError` becomes `error: <message>` on stderr and exit status 2 (no traceback); other errors keep theirs."
-    try: from ltmoo.core import user_errors
-    except ImportError: user_errors = None
-    if user_errors is not None:
-        with user_errors(): yield
-        return
-    try: yield
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr); raise SystemExit(2) from None
-
 def cli():
     "Entry point of `python -m ltmoo.train` with one-line user errors."
-    with _one_line_errors(): main()
+    with user_errors(): main()
 
 # %% ../nbs/11_train.ipynb #90c879f9
-def _kernel_manager_class():
-    "jupyter_client's kernel manager with CurveZMQ transport encryption where pyzmq supports it."
-    import zmq
-    from traitlets import default
-    from jupyter_client.manager import AsyncKernelManager
-    class EncryptedKernelManager(AsyncKernelManager):
-        @default('transport_encryption')
-        def _default_encryption(self): return 'auto' if zmq.has('curve') else 'disabled'
-    return EncryptedKernelManager
-
-def _user_error_names() -> set:
-    "Names of `UserError` and its subclasses (how an error raised in a kernel is recognised)."
-    out, todo = set(), [UserError]
-    while todo: c = todo.pop(); out.add(c.__name__); todo += c.__subclasses__()
-    return out | {'UserError', 'ConfigError', 'CheckpointError'}
-
-def run_notebook(input:str|Path, output:str|Path, parameters:dict|None=None, log:bool=True):
-    "Execute a papermill notebook: kernel output streamed here, encrypted kernel transport, user errors as `UserError`."
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    os.environ['PAPERMILL_EXECUTION'] = '1'          # the kernel inherits it: `fit` prints a line per epoch, no bar
-    try:
-        pm.execute_notebook(str(input), str(output), parameters=parameters or {}, progress_bar=False,
-                            kernel_manager_class=_kernel_manager_class(),
-                            stdout_file=sys.stdout if log else None, stderr_file=sys.stderr if log else None)
-    except PapermillExecutionError as e:
-        if e.ename in _user_error_names(): raise UserError(f"{input}: {e.evalue}") from None
-        raise
-
 def _notebook_main(argv):
-    ap = argparse.ArgumentParser(prog='python -m ltmoo.train notebook', description='Run a papermill notebook.')
-    ap.add_argument('input'); ap.add_argument('output')
-    ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter')
-    a = ap.parse_args(argv)
-    def typed(v):                                  # as papermill's `-p`: int, float, bool, None, else the string
-        if v in ('True', 'False', 'None'): return {'True': True, 'False': False, 'None': None}[v]
-        for t in (int, float):
-            with contextlib.suppress(ValueError): return t(v)
-        return v
-    run_notebook(a.input, a.output, {k: typed(v) for k, v in a.p})
+    "`python -m ltmoo.train notebook IN OUT -p k v`: `ltmoo.runner` under the older name."
+    from ltmoo.runner import main as run
+    return run(argv, prog='python -m ltmoo.train notebook')
 
 # %% ../nbs/11_train.ipynb #11752a4f
 SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
