@@ -304,7 +304,8 @@ def _update(self:Curriculum, method, # has `predict(x) -> {head: logits}` (an `l
             correct += torch.bincount((cls[b:b + batch_size] * S + st), weights=ok, minlength=C * S).long()
     finally: method.train(was)
     up = self.step(correct.view(C, S), trials.view(C, S))
-    return dict(level_mean=float(self.levels.float().mean()), level_max=int(self.levels.max()),   # the trainer logs them
+    # the trainer logs them
+    return dict(level_mean=float(self.levels.float().mean()), level_max=int(self.levels.max()),
                 level_min=int(self.levels.min()), classes_up=int(up.sum()), tested=int(len(idx)))  # as cuda_<key>
 
 Curriculum.update = _update

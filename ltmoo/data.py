@@ -144,7 +144,8 @@ def decode_jpegs(buf:np.ndarray, # uint8, all JPEG files concatenated
 # %% ../nbs/01_data.ipynb #ffb00db4
 _ARRAYS = ('train_images', 'train_index', 'train_labels', 'test_images', 'test_labels', 'class_permutation')
 
-def check_superset(d:dict, # arrays as stored (train_labels, train_index, class_permutation, images, img_max, stored_imb_factor)
+def check_superset(
+    d:dict, # arrays as stored (train_labels, train_index, class_permutation, images, img_max, stored_imb_factor)
                    num_classes:int):
     "Check that the superset rows are, per class, the first `lt_counts(img_max, K, stored_IF)` of `class_permutation`."
     K, lab, cp = num_classes, d['train_labels'], d.get('class_permutation')
@@ -160,7 +161,8 @@ def check_superset(d:dict, # arrays as stored (train_labels, train_index, class_
         raise ValueError("images and labels have different lengths")
 
 def read_shared_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
-                         shared_dir:str|Path='../shared/data', # folder with the shared files (relative to the project root)
+                         # folder with the shared files (relative to the project root)
+                         shared_dir:str|Path='../shared/data',
                          verify:bool=True # check sha256 against `SHARED_SHA256`
                         ) -> dict:
     "The IF-10 superset from the shared files (full npz preferred, else the JPEG npz), checked."
@@ -193,16 +195,20 @@ def read_shared_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
         for k in ('train_index', 'train_labels', 'class_permutation', 'test_labels'):
             if not np.array_equal(zi[k], d[k]): raise ValueError(f"{path.name} and {index.name} disagree on {k}")
     pix = str(d.pop('pixel_source', 'pixel source not recorded'))
-    d['source'] = (f"shared: {ds}-lt.npz or its JPEG copy (same arrays){', sha256 verified' if verify and known else ''}"
-                   f" - JPEG-derived {title} pixels, not the official ones; {pix}")
+    d['source'] = (
+        f"shared: {ds}-lt.npz or its JPEG copy (same arrays){', sha256 verified' if verify and known else ''}"
+        f" - JPEG-derived {title} pixels, not the official ones; {pix}"
+    )
     if not known: d['shared_file'] = dict(name=path.name, sha256=sha)
     return d
 
 # %% ../nbs/01_data.ipynb #dab1ccad
 def read_official_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
-                           download_dir:str|Path='data/downloads', # where torchvision keeps the archive (relative to the project root)
+                           # where torchvision keeps the archive (relative to the project root)
+                           download_dir:str|Path='data/downloads',
                            stored_imb_factor:float=10, # keep the superset of this IF (10, or 1 for everything)
-                           shared_dir:str|Path|None='../shared/data', # compare the selection with the shared index file, if there
+                           # compare the selection with the shared index file, if there
+                           shared_dir:str|Path|None='../shared/data',
                            seed:int=0 # LDAM's `rand_number`
                           ) -> dict:
     "The IF-`stored_imb_factor` superset from torchvision's md5-checked CIFAR archive, selected by the LDAM loop."
@@ -231,7 +237,9 @@ def read_official_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     if index is not None and index.exists():
         zi = np.load(index)
         if not (np.array_equal(zi['class_permutation'], cp) and np.array_equal(zi['test_labels'], d['test_labels'])):
-            raise ValueError(f"the LDAM selection from the downloaded archive differs from {index}: not the official data?")
+            raise ValueError(
+                f"the LDAM selection from the downloaded archive differs from {index}: not the official data?"
+            )
     d['source'] = f"official: torchvision {info['tv']} archive (md5-checked by torchvision), LDAM selection seed {seed}"
     return d
 
@@ -269,8 +277,10 @@ def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
             raise FileNotFoundError(f"{p} is missing from the prepared data (restore it with `dvc checkout`, or "
                                     "re-run prepare_cifar_lt(..., overwrite=True))")
         if sha256_file(p) != info['sha256']:
-            raise DataError(f"checksum mismatch for {p}: the file is corrupt or a different file than the manifest "
-                             "records (restore it with `dvc checkout`, or re-run prepare_cifar_lt(..., overwrite=True))")
+            raise DataError(
+                f"checksum mismatch for {p}: the file is corrupt or a different file than the manifest "
+                "records (restore it with `dvc checkout`, or re-run prepare_cifar_lt(..., overwrite=True))"
+            )
     return man
 
 def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
@@ -291,7 +301,8 @@ def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
                              "pass overwrite=True to replace it")
         return out
     if source == 'shared':
-        if stored_imb_factor != 10: raise ValueError("the shared files hold the IF-10 superset; stored_imb_factor must be 10")
+        if stored_imb_factor != 10:
+            raise ValueError("the shared files hold the IF-10 superset; stored_imb_factor must be 10")
         d = read_shared_cifar_lt(ds, shared_dir)
     else:
         d = read_official_cifar_lt(ds, download_dir or resolve(root)/'downloads', stored_imb_factor, shared_dir)
@@ -387,7 +398,11 @@ def load_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     counts = lt_counts(man['img_max'], K, imb_factor)
     if train_subset is not None: counts = subset_counts(counts, train_subset)
     rows = _if_rows(a['train_labels'], counts)
-    test_rows = np.arange(len(a['test_labels'])) if test_subset is None else stratified_subset(a['test_labels'], test_subset, seed)
+    test_rows = (
+        np.arange(len(a['test_labels']))
+        if test_subset is None
+        else stratified_subset(a['test_labels'], test_subset, seed)
+    )
     nchw = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     return LTData(name=f'{ds}_lt', imb_factor=float(imb_factor),
                   train_x=nchw(a['train_images'][rows]), train_y=torch.from_numpy(a['train_labels'][rows]),
@@ -514,9 +529,12 @@ def rrc_params(B:int, H:int, W:int, # batch size, image height and width
     ok = (w > 0) & (w <= W) & (h > 0) & (h <= H)
     first = ok.float().argmax(1); anyok = ok.any(1)
     pick = lambda t: t.gather(1, first[:, None])[:, 0]
-    in_ratio = W / H                                   # fallback: the whole image, clipped to the ratio range
-    fw, fh = (W, round(W / ratio[0])) if in_ratio < ratio[0] else (round(H * ratio[1]), H) if in_ratio > ratio[1] else (W, H)
-    w = torch.where(anyok, pick(w), torch.full_like(w[:, 0], fw)); h = torch.where(anyok, pick(h), torch.full_like(h[:, 0], fh))
+    in_ratio = W / H  # fallback: the whole image, clipped to the ratio range
+    fw, fh = (
+        (W, round(W / ratio[0])) if in_ratio < ratio[0] else (round(H * ratio[1]), H) if in_ratio > ratio[1] else (W, H)
+    )
+    w = torch.where(anyok, pick(w), torch.full_like(w[:, 0], fw))
+    h = torch.where(anyok, pick(h), torch.full_like(h[:, 0], fh))
     top = torch.where(anyok, torch.floor(_rand((B,), generator, device) * (H - h + 1)), (H - h) // 2)
     left = torch.where(anyok, torch.floor(_rand((B,), generator, device) * (W - w + 1)), (W - w) // 2)
     return top, left, h, w
@@ -554,6 +572,7 @@ def color_jitter(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
             if m.any(): xf[m] = op(xf[m], fs[o][m])
     return xf
 
+# %% ../nbs/01_data.ipynb #94f5630e
 def random_grayscale(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
                      p:float=0.2, generator=None) -> torch.Tensor:
     "Replace each sample by its grey image (3 equal channels) with probability p."
@@ -648,7 +667,8 @@ class GPUData:
                  aug:dict|None=None, # `autoaugment`, `cutout`, `sim_blur` (see `check_aug`); None = none
                  curriculum=None # an `ltmoo.augment.Curriculum` (CUDA) for the regular view, or None
                 ):
-        if x.dtype != torch.uint8 or x.ndim != 4: raise ValueError(f"expected uint8 [N,C,H,W] images, got {x.dtype} {tuple(x.shape)}")
+        if x.dtype != torch.uint8 or x.ndim != 4:
+            raise ValueError(f"expected uint8 [N,C,H,W] images, got {x.dtype} {tuple(x.shape)}")
         self.device = default_device(device)
         self.x, self.y = x.to(self.device), torch.as_tensor(y, dtype=torch.long).to(self.device)
         self.mean, self.std = tuple(mean), tuple(std)
@@ -798,7 +818,9 @@ def read_split_file(path:str|Path # a `relative/path label` list file
             if not s: continue
             parts = s.rsplit(None, 1)
             if len(parts) != 2 or not parts[1].isdigit():
-                raise ValueError(f"{path}, line {i}: expected '<relative path> <non-negative int label>', got {line.rstrip()!r}")
+                raise ValueError(
+                    f"{path}, line {i}: expected '<relative path> <non-negative int label>', got {line.rstrip()!r}"
+                )
             paths.append(parts[0]); labels.append(int(parts[1]))
     return paths, labels
 
@@ -839,7 +861,12 @@ class ListDataset(torch.utils.data.Dataset):
                  num_classes:int|None=None # default max(label) + 1
                 ):
         if len(paths) != len(labels): raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
-        self.root, self.paths, self.targets, self.transform = Path(root), list(paths), [int(l) for l in labels], transform
+        self.root, self.paths, self.targets, self.transform = (
+            Path(root),
+            list(paths),
+            [int(l) for l in labels],
+            transform,
+        )
         self.num_classes = num_classes or (max(self.targets) + 1 if self.targets else 0)
     @classmethod
     def from_file(cls, root, list_file, transform=None, num_classes=None):
@@ -858,9 +885,12 @@ class ListDataset(torch.utils.data.Dataset):
 def imagenet_transforms(train:bool, # training (random) or evaluation (deterministic) pipeline
                         mean=IMAGENET_MEAN, std=IMAGENET_STD,
                         size:int=224, resize:int=256,
-                        randaugment:bool=False, # add torchvision RandAugment(2, 10), close to BCL's timm `rand-n2-m10-mstd0.5`
-                        sim:bool=False, # training: BCL's contrastive view (ColorJitter(0.4,0.4,0.4,0.1) with p 0.8, grayscale p 0.2)
-                        uint8:bool=False # end with uint8 [3, size, size] (normalised later, on the device) instead of normalised floats
+                        # add torchvision RandAugment(2, 10), close to BCL's timm `rand-n2-m10-mstd0.5`
+                        randaugment:bool=False,
+                        # training: BCL's contrastive view (ColorJitter(0.4,0.4,0.4,0.1) with p 0.8, grayscale p 0.2)
+                        sim:bool=False,
+                        # end with uint8 [3, size, size] (normalised later, on the device) instead of normalised floats
+                        uint8:bool=False
                        ):
     "Train: RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4,0.4,0.4,0) (or the `sim` colours); test: Resize + CenterCrop; then normalise."
     import torchvision.transforms.v2 as T
@@ -870,7 +900,11 @@ def imagenet_transforms(train:bool, # training (random) or evaluation (determini
         ts += ([T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2)] if sim
                else [T.ColorJitter(0.4, 0.4, 0.4, 0.)])
         if randaugment: ts.append(T.RandAugment(2, 10))
-    end = [T.PILToTensor()] if uint8 else [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std), T.ToPureTensor()]
+    end = (
+        [T.PILToTensor()]
+        if uint8
+        else [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std), T.ToPureTensor()]
+    )
     return T.Compose(ts + end)
 
 # %% ../nbs/01_data.ipynb #751c550c
@@ -894,10 +928,18 @@ def make_dataloader(dataset, # a Dataset with `.targets` (e.g. `ListDataset`)
                    ) -> torch.utils.data.DataLoader:
     "A DataLoader whose order comes from one of our samplers (deterministic in seed and epoch)."
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1)
-    sampler = None if sampler_name is None else EpochSampler(SAMPLERS.get(sampler_name)(dataset.targets, **sampler_kw), seed)
-    return torch.utils.data.DataLoader(dataset, batch_size, sampler=sampler, num_workers=num_workers, drop_last=drop_last,
-                                       pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
-                                       persistent_workers=num_workers > 0)
+    sampler = (
+        None if sampler_name is None else EpochSampler(SAMPLERS.get(sampler_name)(dataset.targets, **sampler_kw), seed)
+    )
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
+        persistent_workers=num_workers > 0,
+    )
 
 # %% ../nbs/01_data.ipynb #6381855d
 LIST_LT = {'imagenet_lt': dict(num_classes=1000, title='ImageNet-LT', mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -938,7 +980,13 @@ class LazyImages:
         return torch.stack([self.load(i) for i in ids])
     def subset(self, idx) -> LazyImages:
         "The images `idx` as another `LazyImages` (nothing decoded)."
-        return LazyImages(self.root, [self.paths[i] for i in torch.as_tensor(idx).long().tolist()], self.size, self.resize, self.threads)
+        return LazyImages(
+            self.root,
+            [self.paths[i] for i in torch.as_tensor(idx).long().tolist()],
+            self.size,
+            self.resize,
+            self.threads,
+        )
     def __repr__(self): return f"LazyImages({len(self)} images under {self.root}, {self.size}px)"
 
 # %% ../nbs/01_data.ipynb #96fe1086
@@ -969,7 +1017,8 @@ class ViewDataset(ListDataset):
                  views=('regular',), # `LIST_VIEWS` names, one output each
                  size:int=224, resize:int=256, randaugment:bool=False):
         unknown = [v for v in views if v not in LIST_VIEWS]
-        if unknown: raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
+        if unknown:
+            raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
         super().__init__(root, paths, labels)
         self.views = tuple(views)
         self.transforms = [LIST_VIEWS.get(v)(size, resize, randaugment and v == 'regular')   # BCL/GBG: view 0 only
@@ -995,8 +1044,10 @@ def _resolve_list(p, root:Path) -> Path:
     p = Path(p)
     for c in ([p] if p.is_absolute() else [resolve(p), root/p]):
         if c.exists(): return c
-    raise FileNotFoundError(f"split file {p} not found (looked in the project root and under {root}); "
-                            "ImageNet-LT needs ImageNet_LT_train.txt / _test.txt, iNaturalist 2018 train2018.json / val2018.json")
+    raise FileNotFoundError(
+        f"split file {p} not found (looked in the project root and under {root}); "
+        "ImageNet-LT needs ImageNet_LT_train.txt / _test.txt, iNaturalist 2018 train2018.json / val2018.json"
+    )
 
 def _class_names(paths:list, labels:list, K:int, names:dict|None=None) -> list:
     "Name of every class: from `names`, else the folder of its first listed image (e.g. the WordNet id)."
@@ -1007,7 +1058,8 @@ def _class_names(paths:list, labels:list, K:int, names:dict|None=None) -> list:
 
 def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
                  root:str|Path='external/ImageNet', # folder the listed paths are relative to
-                 train_list:str|Path|None=None, test_list:str|Path|None=None, # default: the standard file names under `root`
+                 # default: the standard file names under `root`
+                 train_list:str|Path|None=None, test_list:str|Path|None=None,
                  image_size:int=224, resize:int=256, # evaluation crop: Resize(resize) + CenterCrop(image_size)
                  train_subset:int|None=None, # keep at most this many training images (per-class prefix of the list)
                  test_subset:int|None=None, # keep at most this many test images (class-stratified)
@@ -1027,7 +1079,10 @@ def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
         paths, labels = read_list(f)
         if not paths: raise ValueError(f"{f}: the {split} list is empty")
         bad = [l for l in labels if not 0 <= l < K]
-        if bad: raise ValueError(f"{f}: label {bad[0]} outside [0, {K}) ({len(bad)} such lines); is this the {spec['title']} list?")
+        if bad:
+            raise ValueError(
+                f"{f}: label {bad[0]} outside [0, {K}) ({len(bad)} such lines); is this the {spec['title']} list?"
+            )
         splits[split] = (f, paths, np.asarray(labels, dtype=np.int64))
     (ftr, ptr, ytr), (fte, pte, yte) = splits['train'], splits['test']
     counts = np.bincount(ytr, minlength=K)

@@ -79,7 +79,11 @@ def barrier():
 # %% ../nbs/15_distributed.ipynb #7d845bb5
 def _comm_device() -> torch.device:
     "Where tensors must be for the backend: the current GPU for nccl, the CPU otherwise."
-    return torch.device('cuda', torch.cuda.current_device()) if DistEnv.current().backend == 'nccl' else torch.device('cpu')
+    return (
+        torch.device('cuda', torch.cuda.current_device())
+        if DistEnv.current().backend == 'nccl'
+        else torch.device('cpu')
+    )
 
 def all_reduce_sum_(t:torch.Tensor, # a contiguous tensor, summed in place
                     chunk:int=1 << 25 # elements per transfer when `t` is not on the communication device
@@ -140,10 +144,13 @@ def check_in_sync(module:nn.Module, what:str='parameters') -> float:
     "Raise if `module`'s parameters differ between ranks (a float64 sum and sum of squares per tensor); returns 0."
     if not is_ddp(): return 0.
     with torch.no_grad():
-        d = torch.stack([torch.stack([p.double().sum(), p.double().square().sum()]) for p in module.parameters()]).flatten()
+        d = torch.stack(
+            [torch.stack([p.double().sum(), p.double().square().sum()]) for p in module.parameters()]
+        ).flatten()
     allv = all_gather_cat(d[None].cpu())
     diff = float((allv - allv[0]).abs().max())
-    if diff > 0: raise RuntimeError(f"{what} differ across ranks (largest digest difference {diff:.3g}): the ranks drifted")
+    if diff > 0:
+        raise RuntimeError(f"{what} differ across ranks (largest digest difference {diff:.3g}): the ranks drifted")
     return diff
 
 # %% ../nbs/15_distributed.ipynb #78ff38be
@@ -167,7 +174,11 @@ class RankShare:
                  n_global:int|None=None # samples in the global batch (default: all-reduced)
                 ):
         if n_global is None:
-            n_global = int(round(all_reduce_sum(torch.tensor(float(n_local), device=_comm_device())).item())) if is_ddp() else n_local
+            n_global = (
+                int(round(all_reduce_sum(torch.tensor(float(n_local), device=_comm_device())).item()))
+                if is_ddp()
+                else n_local
+            )
         if not 0 < n_local <= n_global: raise ValueError(f"a rank needs 1..{n_global} samples, got {n_local}")
         self.n_local, self.n_global, self.share = int(n_local), int(n_global), n_local / n_global
     def mean(self, t:torch.Tensor) -> torch.Tensor:
@@ -214,12 +225,20 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
                  batch_size:int, # the GLOBAL batch size
                  rank:int|None=None, world:int|None=None, # default: this process's
                  seed:int=0,
-                 extend=None, # `f(idx, epoch, generator) -> idx` applied to each global batch (GBG: `method.extend_batch`)
+                 # `f(idx, epoch, generator) -> idx` applied to each global batch (GBG: `method.extend_batch`)
+                 extend=None,
                  drop_last:bool=False,
-                 keys:bool=False # yield (index, augmentation key) pairs: the key of a sample depends on (seed, epoch, batch, position)
+                 # yield (index, augmentation key) pairs: the key of a sample depends on (seed, epoch, batch, position)
+                 keys:bool=False
                 ):
         env = DistEnv.current()
-        self.sampler, self.batch_size, self.seed, self.extend, self.drop_last = sampler, batch_size, seed, extend, drop_last
+        self.sampler, self.batch_size, self.seed, self.extend, self.drop_last = (
+            sampler,
+            batch_size,
+            seed,
+            extend,
+            drop_last,
+        )
         self.keys = keys
         self.rank = env.rank if rank is None else rank
         self.world = env.world_size if world is None else world
@@ -240,7 +259,9 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
         for n, b in enumerate(self._epoch_batches()):
             part = shard(b, self.rank, self.world).tolist()
             if not self.keys: yield part; continue
-            yield [(i, sample_key(self.seed, self.epoch, n, p)) for i, p in zip(part, range(self.rank, len(b), self.world))]
+            yield [
+                (i, sample_key(self.seed, self.epoch, n, p)) for i, p in zip(part, range(self.rank, len(b), self.world))
+            ]
     def __len__(self): return len(self._epoch_batches())
     def _epoch_batches(self) -> list:
         "This epoch's global batches, drawn once (`len` and the iteration share them; `set_epoch` starts afresh)."
@@ -328,7 +349,8 @@ class Stepper:
                  env:DistEnv|None=None, # default: `DistEnv.current()`
                  amp:str|None='none', # 'none', 'bf16' or 'fp16' (CUDA)
                  channels_last:bool=False, # model and 4-d inputs in channels-last layout
-                 sync:str='auto', # DDP gradient sync: 'ddp' (DistributedDataParallel), 'explicit', 'auto' (ddp unless SHIKE)
+                 # DDP gradient sync: 'ddp' (DistributedDataParallel), 'explicit', 'auto' (ddp unless SHIKE)
+                 sync:str='auto',
                  sync_bn:bool=False # convert BatchNorm to SyncBatchNorm under DDP (CUDA only)
                 ):
         env = env or DistEnv.current()
@@ -336,10 +358,13 @@ class Stepper:
         if amp not in AMP_DTYPES: raise ValueError(f"train.amp must be one of {list(AMP_DTYPES)}, got {amp!r}")
         if sync not in SYNC_MODES: raise ValueError(f"train.ddp_sync must be one of {SYNC_MODES}, got {sync!r}")
         dev = next(method.parameters()).device
-        if amp == 'fp16' and dev.type != 'cuda': raise ValueError("train.amp: fp16 needs a CUDA device; use bf16 (or none) on the CPU")
+        if amp == 'fp16' and dev.type != 'cuda':
+            raise ValueError("train.amp: fp16 needs a CUDA device; use bf16 (or none) on the CPU")
         if amp == 'fp16' and _needs_grads(method):
-            raise ValueError(f"train.amp: fp16 with {method.agg!r}, which reads per-objective gradients: an fp16 overflow there "
-                             "is a non-finite gradient, not a skipped step; use train.amp: bf16")
+            raise ValueError(
+                f"train.amp: fp16 with {method.agg!r}, which reads per-objective gradients: an fp16 overflow there "
+                "is a non-finite gradient, not a skipped step; use train.amp: bf16"
+            )
         if sync_bn and env.ddp:
             if dev.type != 'cuda': raise ValueError("train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel)")
             nn.SyncBatchNorm.convert_sync_batchnorm(method)
@@ -353,9 +378,14 @@ class Stepper:
         self._state, self._fwd, self._ddp = _ShareState(), ForwardAll(method), None
         if self.sync == 'ddp':
             # buffers (BN statistics) are not synced per forward: rank 0's are broadcast after each epoch
-            nosync = (dict(forward_sync_buffers=False) if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
-                      else dict(broadcast_buffers=False))   # torch >= 2.14 deprecates broadcast_buffers
-            self._ddp = nn.parallel.DistributedDataParallel(self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync)
+            nosync = (
+                dict(forward_sync_buffers=False)
+                if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
+                else dict(broadcast_buffers=False)
+            )  # torch >= 2.14 deprecates broadcast_buffers
+            self._ddp = nn.parallel.DistributedDataParallel(
+                self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync
+            )
             self._ddp.register_comm_hook(self._state, share_allreduce_hook)
         elif self.sync == 'explicit': broadcast_module_(method)
 
@@ -392,18 +422,24 @@ class Stepper:
                 if n < W: return None
                 views, y = [v[r::W] for v in views], y[r::W]
                 share = RankShare(len(y), n)
-        if self.channels_last: views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
+        if self.channels_last:
+            views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
         opt.zero_grad(set_to_none=True)
         self._fwd.calls = 0
         with self._context(share): logs = m.train_step(views, y, epoch)
         if self.sync == 'explicit': sync_grads_(m.parameters(), share.share)
         elif self.sync == 'ddp':
             if self._fwd.calls != 1:
-                raise RuntimeError(f"DDP: train_step called forward_all {self._fwd.calls} times (DistributedDataParallel syncs the "
-                                   "backward of exactly one forward); set train.ddp_sync: explicit")
+                raise RuntimeError(
+                    f"DDP: train_step called forward_all {self._fwd.calls} times (DistributedDataParallel syncs the "
+                    "backward of exactly one forward); set train.ddp_sync: explicit"
+                )
             miss = [k for k, p in m.named_parameters() if p.requires_grad and p.grad is None]
-            if miss: raise RuntimeError(f"DDP: {len(miss)} parameter(s) got no gradient in this step ({', '.join(miss[:3])}…); "
-                                        "DistributedDataParallel needs every trainable parameter in every step: set train.ddp_sync: explicit")
+            if miss:
+                raise RuntimeError(
+                    f"DDP: {len(miss)} parameter(s) got no gradient in this step ({', '.join(miss[:3])}…); "
+                    "DistributedDataParallel needs every trainable parameter in every step: set train.ddp_sync: explicit"
+                )
         if self.scaler is not None: self.scaler.step(opt); self.scaler.update()
         else: opt.step()
         return StepResult(logs, y, logs['loss'] * share.share if share is not None else logs['loss'], n)
@@ -497,6 +533,7 @@ class _Forked:
         if self.code is None: self.code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         return self.code
 
+# %% ../nbs/15_distributed.ipynb #6942bcc6
 def launch(fn, # a function of `args`; with start='spawn' it must be importable (defined in a module)
            nprocs:int=2, *args, backend:str='gloo', threads:int=1,
            start:str='fork', # 'fork' this process (fast: nothing to re-import) or 'spawn' fresh interpreters
@@ -515,8 +552,14 @@ def launch(fn, # a function of `args`; with start='spawn' it must be importable 
             procs = []
             for r in range(nprocs):
                 with open(os.path.join(tmp, f'log{r}.txt'), 'w') as log:
-                    procs.append(subprocess.Popen([sys.executable, '-c', _CHILD, tmp, str(r)], stdout=log, stderr=subprocess.STDOUT,
-                                                  env={**os.environ, 'OMP_NUM_THREADS': str(threads)}))
+                    procs.append(
+                        subprocess.Popen(
+                            [sys.executable, '-c', _CHILD, tmp, str(r)],
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env={**os.environ, 'OMP_NUM_THREADS': str(threads)},
+                        )
+                    )
         t0, failed = time.time(), None
         try:
             while any(p.poll() is None for p in procs):
@@ -533,6 +576,7 @@ def launch(fn, # a function of `args`; with start='spawn' it must be importable 
             raise RuntimeError(f"launch: rank {r} {'failed' if failed is not None else 'timed out'}:\n{tail}")
         return [torch.load(os.path.join(tmp, f'ret{r}.pt'), weights_only=False) for r in range(nprocs)]
 
+# %% ../nbs/15_distributed.ipynb #89a2b3f6
 def _worker_basics(data_kw:dict) -> dict:
     "Test worker: the collectives, a RankShare, the split grouping pass and the drift check on this rank."
     from ltmoo.test_utils import tiny_lt, tiny_backbone
@@ -570,16 +614,25 @@ def _worker_fit(jobs:list) -> list:
     res = []
     for job in jobs:
         got = {}
-        def grab(epoch, method, ctx): got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
-        data = tiny_lt(**job['data']) if job.get('data') is not None else None   # None: the cfg's own data (image lists)
+
+        def grab(epoch, method, ctx):
+            got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
+        # None: the cfg's own data (image lists)
+        data = tiny_lt(**job['data']) if job.get('data') is not None else None
         try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab],
                      stale=job.get('stale', 'error'))
         except RuntimeError as e:
             if not job.get('catch'): raise
             res.append(dict(error=str(e))); continue
-        res.append(dict(state=got.get('state'), metrics={k: v for k, v in m.items() if v is None or isinstance(v, (int, float, str, bool))}))
+        res.append(
+            dict(
+                state=got.get('state'),
+                metrics={k: v for k, v in m.items() if v is None or isinstance(v, (int, float, str, bool))},
+            )
+        )
     return res
 
+# %% ../nbs/15_distributed.ipynb #fc6e6433
 def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15, epochs:int=2) -> dict:
     "Test worker: the DataLoader path — `ShardedBatchSampler` batches, `Stepper(sharded=True)` steps; the final state."
     from ltmoo.test_utils import tiny_lt, to_float
@@ -623,37 +676,81 @@ def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json
     for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
         d = read(m); rel = m.relative_to(ddp_dir)
         s = read(runs_dir/rel)
-        rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]), world_size=d.get('world_size', 1),
-                         acc_1=s.get('acc'), acc_ddp=d['acc'], img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
-                         ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'), commit=d.get('commit')))
-    df = pd.DataFrame(rows, columns=['setting', 'method', 'seed', 'world_size', 'acc_1', 'acc_ddp', 'img_s_1', 'img_s_ddp',
-                                     'ddp_sync', 'profile', 'hardware', 'commit'])
+        rows.append(
+            dict(
+                setting=rel.parts[0],
+                method=rel.parts[1],
+                seed=int(rel.parts[2][1:]),
+                world_size=d.get('world_size', 1),
+                acc_1=s.get('acc'),
+                acc_ddp=d['acc'],
+                img_s_1=s.get('train_images_per_s'),
+                img_s_ddp=d.get('train_images_per_s'),
+                ddp_sync=d.get('ddp_sync'),
+                profile=d.get('profile'),
+                hardware=d.get('hardware'),
+                commit=d.get('commit'),
+            )
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            'setting',
+            'method',
+            'seed',
+            'world_size',
+            'acc_1',
+            'acc_ddp',
+            'img_s_1',
+            'img_s_ddp',
+            'ddp_sync',
+            'profile',
+            'hardware',
+            'commit',
+        ],
+    )
     df['acc_delta'] = df.acc_ddp - df.acc_1
     df['speedup'] = df.img_s_ddp / df.img_s_1
     tables_dir, figures_dir = resolve(tables_dir), resolve(figures_dir)
     tables_dir.mkdir(parents=True, exist_ok=True)
     prof = ', '.join(sorted({p for p in df.profile if p})) or 'none'
     f = lambda v, fmt='.2f': '–' if v is None or pd.isna(v) else format(v, fmt)
-    lines = [f"**DDP vs one process.** Each run of the `ddp` grid under torchrun beside the single-process run of the same "
-             f"configuration (global batch, seed, profile). *profile: {prof}*"
-             + (" — a pipeline check on the CPU, not paper numbers." if prof == 'smoke' else ''), '',
-             "Accuracies differ by design where BatchNorm normalises each rank's shard and BCL's contrastive batch is the "
-             "shard; with per-sample losses and no BatchNorm the two agree to float rounding (tested in `nbs/15_distributed.ipynb`).", '',
-             '| setting | run | seed | ranks | sync | top-1 (1 process) | top-1 (DDP) | Δ | img/s (1 process) | img/s (DDP) | speed-up | hardware |',
-             '|' + '---|' * 12]
+    lines = [
+        f"**DDP vs one process.** Each run of the `ddp` grid under torchrun beside the single-process run of the same "
+        f"configuration (global batch, seed, profile). *profile: {prof}*"
+        + (" — a pipeline check on the CPU, not paper numbers." if prof == 'smoke' else ''),
+        '',
+        "Accuracies differ by design where BatchNorm normalises each rank's shard and BCL's contrastive batch is the "
+        "shard; with per-sample losses and no BatchNorm the two agree to float rounding (tested in `nbs/15_distributed.ipynb`).",
+        '',
+        '| setting | run | seed | ranks | sync | top-1 (1 process) | top-1 (DDP) | Δ | img/s (1 process) | img/s (DDP) | speed-up | hardware |',
+        '|' + '---|' * 12,
+    ]
     for _, r in df.iterrows():
-        lines.append(f"| {r.setting} | `{r.method}` | {r.seed} | {r.world_size} | {r.ddp_sync or '–'} | {f(r.acc_1)} | {f(r.acc_ddp)} | "
-                     f"{f(r.acc_delta, '+.2f')} | {f(r.img_s_1, '.1f')} | {f(r.img_s_ddp, '.1f')} | {f(r.speedup)}× | {r.hardware} |")
+        lines.append(
+            f"| {r.setting} | `{r.method}` | {r.seed} | {r.world_size} | {r.ddp_sync or '–'} | {f(r.acc_1)} | {f(r.acc_ddp)} | "
+            f"{f(r.acc_delta, '+.2f')} | {f(r.img_s_1, '.1f')} | {f(r.img_s_ddp, '.1f')} | {f(r.speedup)}× | {r.hardware} |"
+        )
     if df.acc_1.isna().any():
-        lines += ['', "Runs without a single-process twin (add them to `grid`): " + ', '.join(f"`{m}`" for m in df[df.acc_1.isna()].method)]
+        lines += [
+            '',
+            "Runs without a single-process twin (add them to `grid`): "
+            + ', '.join(f"`{m}`" for m in df[df.acc_1.isna()].method),
+        ]
     (tables_dir/'ddp_vs_single.md').write_text('\n'.join(lines) + '\n')
     df.to_csv(tables_dir/'ddp_vs_single.csv', index=False, float_format='%.4f', lineterminator='\n')
     set_style()
     fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(df) + 1), 3))
     x = np.arange(len(df))
     ax.bar(x - 0.2, df.img_s_1.fillna(0), 0.4, label='1 process')
-    ax.bar(x + 0.2, df.img_s_ddp.fillna(0), 0.4, label='DDP (' + ', '.join(sorted({f"{w} ranks" for w in df.world_size})) + ')')
+    ax.bar(
+        x + 0.2,
+        df.img_s_ddp.fillna(0),
+        0.4,
+        label='DDP (' + ', '.join(sorted({f"{w} ranks" for w in df.world_size})) + ')',
+    )
     ax.set_xticks(x, [f"{m}\ns{s}" for m, s in zip(df.method, df.seed)]); ax.set_ylabel('training images / s')
-    ax.set_title(f"throughput, profile {prof} ({', '.join(sorted({h for h in df.hardware if h}))[:60]})", fontsize=9); ax.legend(fontsize=8)
+    ax.set_title(f"throughput, profile {prof} ({', '.join(sorted({h for h in df.hardware if h}))[:60]})", fontsize=9)
+    ax.legend(fontsize=8)
     fig.tight_layout(); save_figure(fig, figures_dir/'ddp_throughput'); plt.close(fig)
     return df

@@ -15,6 +15,7 @@ from .core import UserError
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GROUP_LOSSES', 'ids_to_groups', 'group_losses', 'gbg_backward', 'effective_weights', 'n_completion', 'GACSampler',
@@ -49,16 +50,19 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
                  features:torch.Tensor|None=None, # the shared features (modes 'batched' and 'features')
                  mode:str='params', # see the table above
                  what:str='GBG group losses', # names the losses in the non-finite error
-                 others:list|None=None # the head parameters: lets the last backward stop at them when there is no extra term
+                 # the head parameters: lets the last backward stop at them when there is no extra term
+                 others:list|None=None
                 ) -> dict:
     "Group losses → aggregator weights → `.grad` on all parameters; dict(loss, weights [G], group_losses [G])."
     L, present = group_losses(per_sample, weight, gid, n_groups)
     red = ddp_reduce(len(gid))                       # DDP: this rank's share of the global batch (None in one process)
-    if red is not None: L, present = red.group_losses(L, weight, gid, n_groups)   # normalised by the global group weight
+    # normalised by the global group weight
+    if red is not None: L, present = red.group_losses(L, weight, gid, n_groups)
     check_finite(L, what)
-    pidx = present.nonzero().flatten()               # the step's one host sync: which objectives exist
-    res = moo_backward(list(L[pidx].unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red,
-                       others=others)
+    pidx = present.nonzero().flatten()  # the step's one host sync: which objectives exist
+    res = moo_backward(
+        list(L[pidx].unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red, others=others
+    )
     wp = res['weights'].detach().to(L.device, L.dtype)
     nan = torch.full((n_groups,), float('nan'), device=L.device, dtype=L.dtype)
     return dict(loss=((wp * L[pidx]).sum() + extra).detach(), weights=nan.index_copy(0, pidx, wp),
@@ -87,7 +91,9 @@ class GACSampler:
         counts = torch.bincount(y, minlength=K)
         if len(counts) > K: raise ValueError(f"train labels go up to {len(counts)-1} but there are {K} classes")
         if (counts == 0).any():
-            raise ValueError(f"classes {(counts == 0).nonzero().flatten().tolist()} have no training samples; GAC cannot draw them")
+            raise ValueError(
+                f"classes {(counts == 0).nonzero().flatten().tolist()} have no training samples; GAC cannot draw them"
+            )
         self.fraction, self.beta, self.G = fraction, beta, int(group_id.max()) + 1
         self.counts, self.by_class = counts, torch.argsort(y, stable=True)   # sample ids sorted by class
         self.start = torch.cumsum(counts, 0) - counts                         # first position of each class
@@ -150,9 +156,12 @@ class GBG(Method):
                  grouping:str='ncut', # 'ncut' (gradient similarity), 'random', 'instance', 'none' (one class per group)
                  group_epoch:int=0, # group at the start of this epoch (0: at initialisation, as the code)
                  affinity:str='shift', # similarity → affinity for the cut: 'shift' (A+1, the code) or 'clip'
-                 aggregator:str='mgda', # how group gradients combine (`ltmoo.moo.AGGREGATORS`): 'mgda', 'mean', 'sum', …
+                 # how group gradients combine (`ltmoo.moo.AGGREGATORS`): 'mgda', 'mean', 'sum', …
+                 aggregator:str='mgda',
                  aggregator_kw:dict|None=None, # aggregator options (MGDA default: normalization='loss+', as the code)
-                 mode:str='params', # 'params': full MGDA, G+1 backwards; 'batched': same, one batched VJP; 'features': MGDA-UB approximation
+                 # 'params': full MGDA, G+1 backwards; 'batched': same, one batched VJP; 'features': MGDA-UB
+                 # approximation
+                 mode:str='params',
                  empty:str='gac', # missing groups: 'gac' (complete the batch, the paper) or 'skip' (the code)
                  gac_fraction:float=0.1, # GAC draws per missing group, as a fraction of the batch size
                  gac_beta:float=0.9999, # GAC effective-number β
@@ -160,7 +169,8 @@ class GBG(Method):
                  groups=None, # a precomputed partition (list of class lists) or a groups.json path; skips the pass
                  seed:int=0, # seed of the clustering / random grouping
                  group_batch_size:int=256, # batch size of the grouping pass (the CIFAR code's)
-                 grad_sketch:int|None=None, # count-sketch width of the class gradients (ImageNet / iNat: the [K, P] matrix is too big)
+                 # count-sketch width of the class gradients (ImageNet / iNat: the [K, P] matrix is too big)
+                 grad_sketch:int|None=None,
                  group_loss:str='ce', # grouping-pass loss: 'ce' (CIFAR code), 'la' (logit-adjusted, ImageNet)
                  encoder_pass:str='concat', # one backbone pass on all views, as GBG ('per_view': one each)
                  **kw):
@@ -192,7 +202,8 @@ class GBG(Method):
         self.aggregator, self.agg = aggregator, make_aggregator(aggregator, **self.aggregator_kw)
         self.mode, self.empty, self.contrastive, self.seed = mode, empty, contrastive, seed
         self.gac_fraction, self.gac_beta, self.group_batch_size = gac_fraction, gac_beta, group_batch_size
-        if grad_sketch is not None and int(grad_sketch) < 1: raise ValueError(f"grad_sketch must be a positive width, got {grad_sketch}")
+        if grad_sketch is not None and int(grad_sketch) < 1:
+            raise ValueError(f"grad_sketch must be a positive width, got {grad_sketch}")
         self.grad_sketch = grad_sketch
         self.register_buffer('group_id', torch.full((num_classes,), -1, dtype=torch.long))
         self.register_load_state_dict_post_hook(_after_load)
@@ -215,62 +226,83 @@ class GBG(Method):
         self.group_id.copy_(grp.group_of(groups, self.num_classes).to(self.group_id.device))
         self._groups_changed()
 
-    def compute_groups(self, x, y, transform=None, device=None) -> list:
-        "Stage 1 on images `x`/labels `y`: class gradients (eval mode, `transform`), similarity, partition."
-        head = getattr(self.strategy, 'head', None)
-        if not isinstance(head, nn.Module):
-            raise TypeError(f"strategy '{self.name}' has no single classifier `head`; GBG's grouping pass needs one")
-        return grp.grouping_stage(self.backbone, head, x, y, self.num_classes, method=self.grouping,
-                                  n_groups=self.n_groups, seed=self.seed, cls_num_list=self.cls_num_list,
-                                  grad_kwargs=dict(transform=transform, device=device, batch_size=self.group_batch_size,
-                                                   loss_fn=self._criterion,
-                                                   sketch=self.grad_sketch, sketch_seed=self.seed),
-                                  affinity=self.affinity)['groups']
+# %% ../nbs/09_gbg.ipynb #de1b379a
+@patch
+def compute_groups(self:GBG, x, y, transform=None, device=None) -> list:
+    "Stage 1 on images `x`/labels `y`: class gradients (eval mode, `transform`), similarity, partition."
+    head = getattr(self.strategy, 'head', None)
+    if not isinstance(head, nn.Module):
+        raise TypeError(f"strategy '{self.name}' has no single classifier `head`; GBG's grouping pass needs one")
+    return grp.grouping_stage(self.backbone, head, x, y, self.num_classes, method=self.grouping,
+                              n_groups=self.n_groups, seed=self.seed, cls_num_list=self.cls_num_list,
+                              grad_kwargs=dict(transform=transform, device=device, batch_size=self.group_batch_size,
+                                               loss_fn=self._criterion,
+                                               sketch=self.grad_sketch, sketch_seed=self.seed),
+                              affinity=self.affinity)['groups']
 
-    def start_epoch(self, epoch:int, ctx=None) -> dict:
-        "Remember the training labels (for GAC); run the grouping pass at `group_epoch` unless groups exist."
-        logs = super().start_epoch(epoch, ctx)
-        if ctx is not None and self._train_y is None: self._train_y = torch.as_tensor(ctx.data.train_y)
-        if self.grouped or epoch < self.group_epoch: return logs
-        if ctx is None: raise ValueError("GBG's grouping pass needs the run context (training data, device, transform)")
-        t0 = time.time()
-        self.set_groups(self.compute_groups(ctx.data.train_x, ctx.data.train_y, ctx.plain, ctx.device))
-        dt = time.time() - t0
-        if getattr(ctx, 'out_dir', None):
-            grp.save_groups(self.groups, Path(ctx.out_dir)/'groups.json', method=self.grouping, asked=self.n_groups,
-                            affinity=self.affinity, seed=self.seed, epoch=epoch, seconds=dt)
-        if hasattr(ctx, 'log'): ctx.log(dict(event='gbg_grouping', epoch=epoch, groups=self.groups, seconds=dt))
-        return {**logs, 'group_time_s': dt, 'n_groups': self.G}
+@patch
+def start_epoch(self:GBG, epoch:int, ctx=None) -> dict:
+    "Remember the training labels (for GAC); run the grouping pass at `group_epoch` unless groups exist."
+    logs = Method.start_epoch(self, epoch, ctx)
+    if ctx is not None and self._train_y is None: self._train_y = torch.as_tensor(ctx.data.train_y)
+    if self.grouped or epoch < self.group_epoch: return logs
+    if ctx is None: raise ValueError("GBG's grouping pass needs the run context (training data, device, transform)")
+    t0 = time.time()
+    self.set_groups(self.compute_groups(ctx.data.train_x, ctx.data.train_y, ctx.plain, ctx.device))
+    dt = time.time() - t0
+    if getattr(ctx, 'out_dir', None):
+        grp.save_groups(self.groups, Path(ctx.out_dir)/'groups.json', method=self.grouping, asked=self.n_groups,
+                        affinity=self.affinity, seed=self.seed, epoch=epoch, seconds=dt)
+    if hasattr(ctx, 'log'): ctx.log(dict(event='gbg_grouping', epoch=epoch, groups=self.groups, seconds=dt))
+    return {**logs, 'group_time_s': dt, 'n_groups': self.G}
 
-    def extend_batch(self, idx, epoch:int, generator=None):
-        "GAC: append class-balanced samples for every group absent from `idx` (`empty='gac'`, once grouped)."
-        if self.empty != 'gac' or not self.grouped: return idx
-        if self._gac is None:
-            if self._train_y is None:
-                raise RuntimeError("GBG's GAC sampler needs the training labels: call start_epoch(epoch, ctx) first")
-            self._gac = GACSampler(self._train_y, self.group_id, self.gac_fraction, self.gac_beta)
-        return self._gac(idx, generator)
+# %% ../nbs/09_gbg.ipynb #fb0678c4
+@patch
+def extend_batch(self:GBG, idx, epoch:int, generator=None):
+    "GAC: append class-balanced samples for every group absent from `idx` (`empty='gac'`, once grouped)."
+    if self.empty != 'gac' or not self.grouped: return idx
+    if self._gac is None:
+        if self._train_y is None:
+            raise RuntimeError("GBG's GAC sampler needs the training labels: call start_epoch(epoch, ctx) first")
+        self._gac = GACSampler(self._train_y, self.group_id, self.gac_fraction, self.gac_beta)
+    return self._gac(idx, generator)
 
-    def train_step(self, views, y, epoch):
-        "Group losses → MOO weights → `.grad` on every parameter; logs the weights (NaN for absent groups)."
-        feats, outs = self.forward_all(views, len(y))
-        out = outs[self.name]
-        t = self.strategy.loss_terms(out, y, epoch)
-        extra = t['extra'] if self.contrastive else t['per_sample'].new_zeros(())
-        preds = {self.name: self.strategy.predict(out).detach().argmax(1)}
-        if not self.grouped:                                    # warm-up before the grouping pass: the plain strategy
-            loss = (t['weight'] * t['per_sample']).sum() / t['weight'].sum() + extra
-            check_finite(loss, f"loss of strategy '{self.name}' at epoch {epoch}")
-            loss.backward()
-            return dict(loss=loss.detach(), preds=preds)
-        r = gbg_backward(t['per_sample'], t['weight'], extra, self.group_id[y], self.G, self.shared_parameters(),
-                         self.agg, features=feats['feat'], mode=self.mode, what=f"GBG group losses at epoch {epoch}",
-                         others=list(self.strategies.parameters()))
-        return dict(loss=r['loss'], preds=preds, weights=r['weights'], group_loss=r['group_losses'])
+@patch
+def train_step(self:GBG, views, y, epoch):
+    "Group losses → MOO weights → `.grad` on every parameter; logs the weights (NaN for absent groups)."
+    feats, outs = self.forward_all(views, len(y))
+    out = outs[self.name]
+    t = self.strategy.loss_terms(out, y, epoch)
+    extra = t['extra'] if self.contrastive else t['per_sample'].new_zeros(())
+    preds = {self.name: self.strategy.predict(out).detach().argmax(1)}
+    if not self.grouped:                                    # warm-up before the grouping pass: the plain strategy
+        loss = (t['weight'] * t['per_sample']).sum() / t['weight'].sum() + extra
+        check_finite(loss, f"loss of strategy '{self.name}' at epoch {epoch}")
+        loss.backward()
+        return dict(loss=loss.detach(), preds=preds)
+    r = gbg_backward(t['per_sample'], t['weight'], extra, self.group_id[y], self.G, self.shared_parameters(),
+                     self.agg, features=feats['feat'], mode=self.mode, what=f"GBG group losses at epoch {epoch}",
+                     others=list(self.strategies.parameters()))
+    return dict(loss=r['loss'], preds=preds, weights=r['weights'], group_loss=r['group_losses'])
 
-    def describe(self) -> dict:
-        return dict(super().describe(), n_groups=self.n_groups, grouping=self.grouping, group_epoch=self.group_epoch,
-                    affinity=self.affinity, aggregator=self.aggregator, aggregator_kw=self.aggregator_kw, mode=self.mode,
-                    empty=self.empty, gac_fraction=self.gac_fraction, gac_beta=self.gac_beta,
-                    contrastive=self.contrastive, seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch,
-                    group_loss=self.group_loss)
+# %% ../nbs/09_gbg.ipynb #e51a2bc0
+@patch
+def describe(self:GBG) -> dict:
+    return dict(
+        Method.describe(self),
+        n_groups=self.n_groups,
+        grouping=self.grouping,
+        group_epoch=self.group_epoch,
+        affinity=self.affinity,
+        aggregator=self.aggregator,
+        aggregator_kw=self.aggregator_kw,
+        mode=self.mode,
+        empty=self.empty,
+        gac_fraction=self.gac_fraction,
+        gac_beta=self.gac_beta,
+        contrastive=self.contrastive,
+        seed=self.seed,
+        groups=self.groups,
+        grad_sketch=self.grad_sketch,
+        group_loss=self.group_loss,
+    )

@@ -509,7 +509,8 @@ def download_wheels(dest:Path, names=DEVICE_WHEELS, python:str='3.12', log=print
         r = subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--only-binary=:all:',
                             '--python-version', python, '--implementation', 'cp', *plat, '-d', str(dest), *todo],
                            capture_output=True, text=True)
-        if r.returncode: raise UserError(f"pip download of {' '.join(todo)} failed: {r.stderr.strip().splitlines()[-1:]}")
+        if r.returncode:
+            raise UserError(f"pip download of {' '.join(todo)} failed: {r.stderr.strip().splitlines()[-1:]}")
     log(f"wheels for the GPU machine: {', '.join(want)}")
     return sorted(p.name for p in dest.glob('*.whl'))
 

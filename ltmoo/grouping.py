@@ -28,7 +28,8 @@ def plain_transform(x:torch.Tensor) -> torch.Tensor:
     if x.is_floating_point(): return x
     x = x.float().div_(255.)
     if x.shape[1] != 3: return (x - 0.5) / 0.25
-    m = torch.tensor(CIFAR_MEAN, device=x.device).view(1, 3, 1, 1); s = torch.tensor(CIFAR_STD, device=x.device).view(1, 3, 1, 1)
+    m = torch.tensor(CIFAR_MEAN, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(CIFAR_STD, device=x.device).view(1, 3, 1, 1)
     return (x - m) / s
 
 @contextlib.contextmanager
@@ -67,8 +68,13 @@ def _check_labels(y:torch.Tensor, num_classes:int, require_all:bool=True) -> tor
 
 def _flat(gs, params, lead=()):
     "Concatenate per-parameter gradients (None → 0) into [*lead, P]."
-    return torch.cat([(g if g is not None else torch.zeros(lead + p.shape, device=p.device, dtype=p.dtype)).reshape(*lead, -1)
-                      for g, p in zip(gs, params)], dim=-1)
+    return torch.cat(
+        [
+            (g if g is not None else torch.zeros(lead + p.shape, device=p.device, dtype=p.dtype)).reshape(*lead, -1)
+            for g, p in zip(gs, params)
+        ],
+        dim=-1,
+    )
 
 def _batch_class_grads(backbone, head, params, xb, yb, loss_fn, method='batched', chunk=16):
     "Classes present in the batch and the gradients [C_b, P] of their summed losses (flattened over `params`)."
@@ -106,7 +112,9 @@ def _batch_class_grads(backbone, head, params, xb, yb, loss_fn, method='batched'
 
 # %% ../nbs/06_grouping.ipynb #4afe507b
 def class_gradients(backbone:nn.Module, # the shared backbone θ (any state: initialised, warmed up, trained)
-                    head:nn.Module|None, # classifier on the backbone output (its parameters are not differentiated); None: backbone gives logits
+                    # classifier on the backbone output (its parameters are not differentiated); None: backbone gives
+                    # logits
+                    head:nn.Module|None,
                     x:torch.Tensor, # training images, uint8 NCHW (or floats already transformed)
                     y:torch.Tensor, # their labels
                     num_classes:int, # K
@@ -115,12 +123,16 @@ def class_gradients(backbone:nn.Module, # the shared backbone θ (any state: ini
                     transform=None, # uint8 batch → float inputs; default `plain_transform`
                     device=None, # where to compute; default: the backbone's device (the model is moved there)
                     exclude=None, # parameter names (or prefixes, or a predicate) of the backbone to leave out
-                    method:str='batched', # 'batched' (one vmapped backward per batch), 'split' (per-class sub-batches) or 'loop' (as the code)
+                    # 'batched' (one vmapped backward per batch), 'split' (per-class sub-batches) or 'loop' (as the
+                    # code)
+                    method:str='batched',
                     chunk:int=16, # most classes per batched backward (bounds memory)
                     out_device=None, # where the [K, P] sums live; default `device`
                     dtype:torch.dtype=torch.float32, # accumulation dtype
-                    ddp:bool|None=None, # split the pass over the DDP ranks and sum (None: when 2+ ranks exist; every rank must call)
-                    sketch:int|None=None, # keep a count sketch of this many columns instead of the P gradient entries (ImageNet / iNat scale)
+                    # split the pass over the DDP ranks and sum (None: when 2+ ranks exist; every rank must call)
+                    ddp:bool|None=None,
+                    # keep a count sketch of this many columns instead of the P gradient entries (ImageNet / iNat scale)
+                    sketch:int|None=None,
                     sketch_seed:int=0 # the sketch's hash (identical on every rank)
                    ) -> torch.Tensor: # [K, P] (or [K, sketch]) mean per-sample gradient of each class
     "Mean per-sample gradient of every class w.r.t. the backbone parameters, over one class-sorted, eval-mode pass."
@@ -198,14 +210,20 @@ def check_groups(groups:list, num_classes:int) -> list:
     if any(len(g) == 0 for g in groups): raise ValueError("empty group in the grouping")
     if sorted(flat) != list(range(num_classes)):
         dup = sorted({c for c in flat if flat.count(c) > 1}); miss = sorted(set(range(num_classes)) - set(flat))
-        raise ValueError(f"groups must cover classes 0..{num_classes-1} exactly once (duplicated {dup}, missing {miss})")
+        raise ValueError(
+            f"groups must cover classes 0..{num_classes - 1} exactly once (duplicated {dup}, missing {miss})"
+        )
     return groups
 
 # %% ../nbs/06_grouping.ipynb #60ba03af
 def _affinity(sim, affinity:str) -> np.ndarray:
-    A = np.asarray(torch.as_tensor(sim).double().cpu().numpy() if not isinstance(sim, np.ndarray) else sim, dtype=np.float64)
-    if A.ndim != 2 or A.shape[0] != A.shape[1]: raise ValueError(f"similarity must be a square matrix, got shape {A.shape}")
-    if np.isnan(A).any(): raise ValueError("similarity matrix contains NaN (a class gradient with no samples or non-finite values?)")
+    A = np.asarray(
+        torch.as_tensor(sim).double().cpu().numpy() if not isinstance(sim, np.ndarray) else sim, dtype=np.float64
+    )
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"similarity must be a square matrix, got shape {A.shape}")
+    if np.isnan(A).any():
+        raise ValueError("similarity matrix contains NaN (a class gradient with no samples or non-finite values?)")
     A = (A + A.T) / 2
     if affinity == 'shift': return A + 1.0                          # the authors' code
     if affinity == 'clip': return np.clip(A, 0.0, None)
@@ -234,9 +252,12 @@ def ncut_groups(sim=None, # [K, K] cosine similarity of class gradients
     groups = _canonical(_spectral(aff, G, seed))
     if len(groups) < G:
         if on_short != 'split':
-            raise ValueError(f"spectral clustering returned only {len(groups)} non-empty groups of the n_groups={G} asked; "
-                             "ask for fewer groups or pass on_short='split'")
-        while len(groups) < G:                                        # bisect the largest group by NCut on its sub-graph
+            raise ValueError(
+                f"spectral clustering returned only {len(groups)} non-empty groups of the n_groups={G} asked; "
+                "ask for fewer groups or pass on_short='split'"
+            )
+        # bisect the largest group by NCut on its sub-graph
+        while len(groups) < G:
             big = max(range(len(groups)), key=lambda i: (len(groups[i]), -groups[i][0]))
             g = groups.pop(big)
             lab = _spectral(aff[np.ix_(g, g)], 2, seed) if len(g) > 2 else np.arange(len(g))
@@ -283,14 +304,18 @@ def grouping_stage(backbone:nn.Module, head:nn.Module|None, x, y, num_classes:in
                    method:str='ncut', # grouping name
                    n_groups:int=4, seed:int=0,
                    cls_num_list=None, # default: counts of `y`
-                   grad_kwargs:dict|None=None, # extra arguments for `class_gradients` (loss_fn, transform, batch_size, …)
+                   # extra arguments for `class_gradients` (loss_fn, transform, batch_size, …)
+                   grad_kwargs:dict|None=None,
                    **kw) -> dict:
     "GBG Stage 1: class gradients → cosine similarity → groups; returns dict(groups, sim)."
-    if cls_num_list is None: cls_num_list = torch.bincount(torch.as_tensor(y).cpu().long(), minlength=num_classes).tolist()
+    if cls_num_list is None:
+        cls_num_list = torch.bincount(torch.as_tensor(y).cpu().long(), minlength=num_classes).tolist()
     sim = None
     if method == 'ncut':
         sim = cosine_similarity_matrix(class_gradients(backbone, head, x, y, num_classes, **(grad_kwargs or {})))
-    groups = group_classes(method, sim=sim, cls_num_list=cls_num_list, n_groups=n_groups, seed=seed, num_classes=num_classes, **kw)
+    groups = group_classes(
+        method, sim=sim, cls_num_list=cls_num_list, n_groups=n_groups, seed=seed, num_classes=num_classes, **kw
+    )
     return dict(groups=groups, sim=sim)
 
 def save_groups(groups:list, path, **meta):
@@ -330,8 +355,17 @@ def plot_similarity(sim, # [K, K] similarity
     side = min(10, 3 + 0.25 * K)
     fig = Figure(figsize=(side + 1.2, side)); ax = fig.subplots()
     show = K <= 40
-    sns.heatmap(S[np.ix_(order, order)], ax=ax, cmap=cmap, vmin=-1, vmax=1, square=True,
-                xticklabels=names if show else False, yticklabels=names if show else False, cbar_kws=dict(label='cosine'))
+    sns.heatmap(
+        S[np.ix_(order, order)],
+        ax=ax,
+        cmap=cmap,
+        vmin=-1,
+        vmax=1,
+        square=True,
+        xticklabels=names if show else False,
+        yticklabels=names if show else False,
+        cbar_kws=dict(label='cosine'),
+    )
     s = 0
     for g in groups:
         ax.add_patch(Rectangle((s, s), len(g), len(g), fill=False, edgecolor='k', lw=1.5)); s += len(g)
@@ -414,14 +448,17 @@ def plot_gradient_imbalance(records:list, # dicts {epoch, method, class, cos, no
         cmap = mpl.colormaps[cmaps[mi % len(cmaps)]]
         for ei, e in enumerate(epochs):
             rr = sorted((r for r in rows if r['epoch'] == e), key=lambda r: r['class'])
-            ks = [r['class'] for r in rr]; cs = [r['cos'] for r in rr]; ns = np.array([r['norm'] for r in rr], dtype=float)
+            ks = [r['class'] for r in rr]
+            cs = [r['cos'] for r in rr]
+            ns = np.array([r['norm'] for r in rr], dtype=float)
             if normalize and np.nanmax(ns) > 0: ns = ns / np.nanmax(ns)
             col = cmap(0.35 + 0.65 * (ei + 1) / len(epochs))
             lab = f"{m} (epoch {e})" if ei == len(epochs) - 1 else None
             ax_c.plot(ks, cs, marker='o', ms=3, color=col, label=lab)
             ax_n.plot(ks, ns, marker='o', ms=3, color=col, label=lab)
     ax_c.set_ylabel('cos(class grad, batch grad)'); ax_c.axhline(0, color='k', lw=0.5)
-    ax_n.set_ylabel('‖class mean grad‖' + (' (normalised)' if normalize else '')); ax_n.set_xlabel('class (head → tail)')
+    ax_n.set_ylabel('‖class mean grad‖' + (' (normalised)' if normalize else ''))
+    ax_n.set_xlabel('class (head → tail)')
     ax_c.legend(fontsize=8); ax_c.set_title(title)
     ax_n.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()

@@ -92,7 +92,9 @@ class Strategy(nn.Module):
         self.epoch = epoch
     def describe(self) -> dict:
         "Name, views, head and resolved hyper-parameters."
-        d = dict(name=self.name, preset=self.preset, views=list(self.views), head=self.head_kind, n_experts=self.n_experts)
+        d = dict(
+            name=self.name, preset=self.preset, views=list(self.views), head=self.head_kind, n_experts=self.n_experts
+        )
         return {**d, **{k: v for k, v in self.hp.items() if k not in d}}
     def extra_repr(self): return ', '.join(f'{k}={v}' for k, v in self.hp.items())
 
@@ -256,11 +258,15 @@ class KPS(ClsStrategy):
         if self.weighted and epoch >= self.switch_epoch: return (self.mirror[y]*self.s).clamp(self.s, 50.)
         return torch.full(y.shape, float(self.s), device=y.device)
     def loss_terms(self, out, y, epoch):
-        z = out['logits'] * self.class_scales - F.one_hot(y, self.num_classes).to(out['logits'].dtype) * self.margins[y][:, None]
+        z = (
+            out['logits'] * self.class_scales
+            - F.one_hot(y, self.num_classes).to(out['logits'].dtype) * self.margins[y][:, None]
+        )
         return _terms(F.cross_entropy(self.sample_scales(y, epoch)[:, None] * z, y, reduction='none'))
 
 # %% ../nbs/03_losses.ipynb #e4adbf4d
-def bal_scl_loss(anchors:torch.Tensor, # [2B, d] L2-normalised features of the two contrastive views (view 1 rows, then view 2)
+def bal_scl_loss(
+    anchors:torch.Tensor, # [2B, d] L2-normalised features of the two contrastive views (view 1 rows, then view 2)
                  y:torch.Tensor, # [B] labels
                  protos:torch.Tensor, # [C, d] L2-normalised class prototypes
                  temperature:float=0.1):
@@ -300,7 +306,15 @@ class BCL(ClsStrategy):
                  proj_dim:int=128, # contrastive feature size
                  head:str='cosine', scale:float=30.):
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
-        self.hp.update(alpha=alpha, beta=beta, temperature=temperature, la_ce=la_ce, tau=tau, mlp_hidden=mlp_hidden, proj_dim=proj_dim)
+        self.hp.update(
+            alpha=alpha,
+            beta=beta,
+            temperature=temperature,
+            la_ce=la_ce,
+            tau=tau,
+            mlp_hidden=mlp_hidden,
+            proj_dim=proj_dim,
+        )
         self.alpha, self.beta, self.temperature, self.la_ce, self.tau = alpha, beta, temperature, la_ce, tau
         hid = mlp_hidden or self.feat_dim
         self.proj, self.proto = _mlp(self.feat_dim, hid, proj_dim), _mlp(self.feat_dim, hid, proj_dim)
@@ -346,14 +360,33 @@ class SHIKE(Strategy):
                  cornerstone_frac:float=0.9, # default cornerstone as a fraction of `epochs` (180 of 200)
                  freeze:bool=True, # after the cornerstone, train only the re-trained classifiers
                  kl_reduction:str='mean', # KL reduction: `mean` (official, ÷B·C) or `batchmean` (MOOSF, ÷B)
-                 fresh_experts:bool=True): # re-initialise the layer3 copies (official) instead of copying the weights (MOOSF)
+                 # re-initialise the layer3 copies (official) instead of copying the weights (MOOSF)
+                 fresh_experts:bool=True):
         if not all(hasattr(backbone, a) for a in ('layer1', 'layer2', 'layer3')):
             raise ValueError("SHIKE needs a three-stage CIFAR ResNet backbone (layer1, layer2, layer3)")
-        if kl_reduction not in ('mean', 'batchmean'): raise ValueError(f"kl_reduction must be 'mean' or 'batchmean', got '{kl_reduction}'")
-        super().__init__(backbone, num_classes, cls_num_list, epochs, n_experts=n_experts, scale=scale, hns_weight=hns_weight,
-                         freeze=freeze, kl_reduction=kl_reduction, fresh_experts=fresh_experts)
-        self.n_experts, self.s, self.hns_weight, self.freeze, self.kl_reduction = n_experts, scale, hns_weight, freeze, kl_reduction
-        self.cornerstone = resolve_switch(cornerstone, cornerstone_frac, epochs); self.hp['cornerstone'] = self.cornerstone
+        if kl_reduction not in ('mean', 'batchmean'):
+            raise ValueError(f"kl_reduction must be 'mean' or 'batchmean', got '{kl_reduction}'")
+        super().__init__(
+            backbone,
+            num_classes,
+            cls_num_list,
+            epochs,
+            n_experts=n_experts,
+            scale=scale,
+            hns_weight=hns_weight,
+            freeze=freeze,
+            kl_reduction=kl_reduction,
+            fresh_experts=fresh_experts,
+        )
+        self.n_experts, self.s, self.hns_weight, self.freeze, self.kl_reduction = (
+            n_experts,
+            scale,
+            hns_weight,
+            freeze,
+            kl_reduction,
+        )
+        self.cornerstone = resolve_switch(cornerstone, cornerstone_frac, epochs)
+        self.hp['cornerstone'] = self.cornerstone
         self.layer3s = nn.ModuleList([copy.deepcopy(backbone.layer3) for _ in range(n_experts - 1)])
         if fresh_experts: _reinit(self.layer3s)
         D = self.feat_dim
@@ -365,12 +398,16 @@ class SHIKE(Strategy):
     def forward(self, feats, n):
         m1, m2, m3 = [m[:n] for m in feats['maps'][:3]]
         deep = [m3] + [l3(m2) for l3 in self.layer3s]
-        f = [F.adaptive_avg_pool2d(deep[e] * self.shallow[e]((m1, m2)[e % 2]), 1).flatten(1) for e in range(self.n_experts)]
+        f = [
+            F.adaptive_avg_pool2d(deep[e] * self.shallow[e]((m1, m2)[e % 2]), 1).flatten(1)
+            for e in range(self.n_experts)
+        ]
         ex = torch.stack([h(v) for h, v in zip(self.heads, f)])
         rt = torch.stack([h(v.detach() if self.freeze else v) for h, v in zip(self.rt_heads, f)])
         return dict(expert_logits=ex, rt_logits=rt, logits=(rt if self.balanced(self.epoch) else ex).mean(0))
     def loss_terms(self, out, y, epoch):
-        self.epoch = epoch                                # keeps `predict` in the right phase even without `start_epoch`
+        # keeps `predict` in the right phase even without `start_epoch`
+        self.epoch = epoch
         if self.balanced(epoch):
             return _terms(sum(F.cross_entropy(z + self.log_n, y, reduction='none') for z in out['rt_logits']))
         Z = out['expert_logits']; E = len(Z)
@@ -469,5 +506,7 @@ def strategy_table(preset:str|None=None, # a key of `PRESETS`
         head = d.pop('head')
         hp = ', '.join(f'{k}={v}' for k, v in d.items()
                        if k not in ('name', 'preset', 'views', 'n_experts') and not (k == 'scale' and head == 'linear'))
-        rows.append(dict(name=d['name'], views=' + '.join(d['views']), head=head, experts=d['n_experts'], hyper_parameters=hp))
+        rows.append(
+            dict(name=d['name'], views=' + '.join(d['views']), head=head, experts=d['n_experts'], hyper_parameters=hp)
+        )
     return pd.DataFrame(rows)

@@ -138,8 +138,12 @@ def _normalizers(norms:torch.Tensor, losses:torch.Tensor|None, kind:str, eps:flo
         L = torch.as_tensor(losses).detach().to(norms.device, torch.float64).reshape(-1)
         if len(L) != len(norms): raise ValueError(f"got {len(L)} losses for {len(norms)} gradients")
         bad = (~torch.isfinite(L) | (L < 0)).nonzero()
-        if len(bad): i = bad[0].item(); raise ValueError(f"loss of objective {i} is {L[i].item()}: cannot normalise by it")
-    s = dict(none=lambda: torch.ones_like(norms), l2=lambda: norms, loss=lambda: L, **{'loss+': lambda: L*norms})[kind]()
+        if len(bad):
+            i = bad[0].item()
+            raise ValueError(f"loss of objective {i} is {L[i].item()}: cannot normalise by it")
+    s = dict(none=lambda: torch.ones_like(norms), l2=lambda: norms, loss=lambda: L, **{'loss+': lambda: L * norms})[
+        kind
+    ]()
     return s.clamp_min(eps)
 
 def grad_normalizers(grads:torch.Tensor, # [n, P] one gradient per row
@@ -170,11 +174,14 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
                **kwargs # passed to `min_norm` (max_iter, tol, polish)
               ) -> dict:
     "MGDA on a gradient matrix: dict(weights, normalizers, cost, iters, gap)."
-    if grads.ndim != 2 or grads.shape[0] == 0: raise ValueError(f"need an [n, P] gradient matrix, got {tuple(grads.shape)}")
+    if grads.ndim != 2 or grads.shape[0] == 0:
+        raise ValueError(f"need an [n, P] gradient matrix, got {tuple(grads.shape)}")
     M = gram(grads).cpu()
     bad = (~torch.isfinite(M.diagonal())).nonzero()
     if len(bad): raise ValueError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
-    s = _normalizers(M.diagonal().clamp_min(0).sqrt(), None if losses is None else torch.as_tensor(losses).cpu(), normalization, eps)
+    s = _normalizers(
+        M.diagonal().clamp_min(0).sqrt(), None if losses is None else torch.as_tensor(losses).cpu(), normalization, eps
+    )
     r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
     dt = grads.dtype if grads.is_floating_point() else torch.float32
     return dict(weights=r['weights'].to(grads.device, dt), normalizers=s.to(grads.device, dt),

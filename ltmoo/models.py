@@ -114,7 +114,10 @@ def make_head(kind:str, in_features:int, num_classes:int, scale:float=1.0) -> nn
 # %% ../nbs/02_models.ipynb #c3dd78f0
 class LTNet(nn.Module):
     "A backbone and a classifier head; `features` exposes the backbone output."
-    def __init__(self, backbone:nn.Module, head:nn.Module): super().__init__(); self.backbone, self.head = backbone, head
+
+    def __init__(self, backbone: nn.Module, head: nn.Module):
+        super().__init__()
+        self.backbone, self.head = backbone, head
     def features(self, x): return self.backbone(x)
     def forward(self, x): return self.head(self.backbone(x))
 

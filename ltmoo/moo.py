@@ -18,7 +18,8 @@ __all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_ag
 class Aggregator:
     "Base class: turn per-objective losses (and gradients, when `needs_grads`) into loss weights or a combined gradient."
     needs_grads:bool = False # does `weigh` need the per-objective gradients of the shared parameters?
-    kind:str = 'weights' # 'weights': loss weights for one backward of Σ w_i L_i; 'gradient': the combined shared gradient
+    # 'weights': loss weights for one backward of Σ w_i L_i; 'gradient': the combined shared gradient
+    kind:str = 'weights'
     needs_reach:bool = False # does `weigh` take `common`, the gradient entries every objective reaches (PCGrad)?
     def weigh(self, grads:torch.Tensor|None, # [n, P] per-objective gradients (None unless `needs_grads`)
               losses:torch.Tensor # [n] detached objective values
@@ -28,12 +29,18 @@ class Aggregator:
     def __call__(self, grads, losses, common:torch.Tensor|None=None):
         "`weigh`, checked; `common` ([P] bool, None: every entry) goes to aggregators that `needs_reach`."
         out = self.weigh(grads, losses, common=common) if self.needs_reach else self.weigh(grads, losses)
-        if out['weights'].shape != losses.shape: raise ValueError(f"{self!r} returned {tuple(out['weights'].shape)} weights for {len(losses)} objectives")
-        if self.kind == 'gradient' and out.get('grad') is None: raise ValueError(f"{self!r} is a gradient aggregator but returned no gradient")
+        if out['weights'].shape != losses.shape:
+            raise ValueError(f"{self!r} returned {tuple(out['weights'].shape)} weights for {len(losses)} objectives")
+        if self.kind == 'gradient' and out.get('grad') is None:
+            raise ValueError(f"{self!r} is a gradient aggregator but returned no gradient")
         return dict(weights=out['weights'], grad=out.get('grad'), info=out.get('info', {}))
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state:dict): pass
-    def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.startswith('_'))})"
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.startswith('_'))})"
+        )
 
 AGGREGATORS = Registry('aggregator')
 
@@ -63,7 +70,8 @@ class Fixed(Aggregator):
     "User-given weights."
     def __init__(self, weights:list[float]): self.weights = list(weights)
     def weigh(self, grads, losses):
-        if len(self.weights) != len(losses): raise ValueError(f"fixed weights {self.weights} for {len(losses)} objectives")
+        if len(self.weights) != len(losses):
+            raise ValueError(f"fixed weights {self.weights} for {len(losses)} objectives")
         return dict(weights=losses.new_tensor(self.weights))
 
 # %% ../nbs/05_moo.ipynb #ddfee782
@@ -73,7 +81,8 @@ class MGDA(Aggregator):
     needs_grads = True
     def __init__(self, normalization:str='loss+', # 'none', 'l2', 'loss' or 'loss+' (GBG: 'loss+')
                  method:str='pgd', # min-norm solver: 'pgd' or 'fw'
-                 apply:str='raw', # 'raw': weights α on the raw losses (Sener, GBG); 'normalized': α_i/s_i (LibMTL's direction)
+                 # 'raw': weights α on the raw losses (Sener, GBG); 'normalized': α_i/s_i (LibMTL's direction)
+                 apply:str='raw',
                  **solver_kwargs # passed to `ltmoo.mgda.min_norm` (max_iter, tol, polish)
                 ):
         if apply not in ('raw', 'normalized'): raise ValueError(f"apply must be 'raw' or 'normalized', not '{apply}'")
@@ -93,7 +102,9 @@ def _conflicts(grads:torch.Tensor, common:torch.Tensor|None=None) -> torch.Tenso
 class PCGrad(Aggregator):
     "PCGrad (Yu et al., NeurIPS 2020), MOOSF's released GHOP: conflicting projections in random order; mean/sum."
     needs_grads, needs_reach, kind = True, True, 'gradient'
-    def __init__(self, generator:torch.Generator|None=None): self._gen = generator # CPU generator for the orders (None: torch's global one)
+    def __init__(self,
+                 generator:torch.Generator|None=None): # CPU generator for the orders (None: torch's global one)
+        self._gen = generator
     def project(self, grads:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "The projected gradients g'_i [n, P] and the number of projections made."
         n = len(grads)
@@ -129,18 +140,24 @@ class GHOP(Aggregator):
         C.fill_diagonal_(0)
         return grads - C @ grads
     def weigh(self, grads, losses):
-        return dict(weights=torch.ones_like(losses), grad=self.project(grads).mean(0), info=dict(conflicts=int(_conflicts(grads))))
+        return dict(
+            weights=torch.ones_like(losses),
+            grad=self.project(grads).mean(0),
+            info=dict(conflicts=int(_conflicts(grads))),
+        )
 
 # %% ../nbs/05_moo.ipynb #c90a800f
 @register_aggregator('hica')
 class HICA(Aggregator):
     "MOOSF's HICA: strategy loss weights from the agreement of per-strategy accuracy vectors."
-    def __init__(self, form:str='code', # 'code' (projection on the last strategy, no softmax) or 'paper' (cosine with the mean, softmax)
+    def __init__(self,
+                 form:str='code', # 'code' (projection on the last strategy, no softmax) or 'paper' (cosine, softmax)
                  eps:float=1e-5 # added to every accuracy in the code form
                 ):
         if form not in ('code', 'paper'): raise ValueError(f"HICA form must be 'code' or 'paper', not '{form}'")
         self.form, self.eps, self._acc, self._w = form, eps, None, None
-    def update(self, acc:torch.Tensor # [N, D] accuracy of each strategy (D = 3 sections for 'code', C classes for 'paper')
+    def update(self,
+               acc:torch.Tensor # [N, D] accuracy of each strategy (D = 3 sections for 'code', C classes for 'paper')
               ):
         "Set the current accuracy and recompute the weights."
         a = torch.as_tensor(acc, dtype=torch.float64).detach().cpu()
@@ -168,7 +185,8 @@ class Compose(Aggregator):
     def __init__(self, weighting:Aggregator, # a 'weights' aggregator applied first (e.g. HICA)
                  then:Aggregator # applied to the scaled losses and gradients (e.g. PCGrad)
                 ):
-        if weighting.kind != 'weights': raise ValueError(f"the first part of a composition must give weights, not {weighting!r}")
+        if weighting.kind != 'weights':
+            raise ValueError(f"the first part of a composition must give weights, not {weighting!r}")
         self.weighting, self.then = weighting, then
         self.needs_grads, self.kind = weighting.needs_grads or then.needs_grads, then.kind
         self.needs_reach = then.needs_reach
@@ -238,7 +256,9 @@ def _objective_grads(losses, shared, features, mode):
     if mode == 'batched':
         try: return _grads_batched(losses, shared)
         except RuntimeError as e:
-            warnings.warn(f"batched per-objective gradients failed ({str(e).splitlines()[0][:120]}); using one backward per objective")
+            warnings.warn(
+                f"batched per-objective gradients failed ({str(e).splitlines()[0][:120]}); using one backward per objective"
+            )
     return _grads_loop(losses, shared)
 
 def _unreached_mask(shared, unused):
@@ -266,13 +286,17 @@ def _common_entries(losses, shared, device) -> torch.Tensor:
     every = reach_matrix(losses, shared).all(0)
     return torch.repeat_interleave(every, torch.tensor([p.numel() for p in shared])).to(device)
 
+# %% ../nbs/05_moo.ipynb #6a2f3a7c
 def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (still attached to the graph)
                  shared:list[torch.nn.Parameter], # the shared parameters (backbone; all: pcgrad_scope='all')
                  aggregator:Aggregator|str='sum', # an `Aggregator` or its registry name
-                 extra:torch.Tensor|None=None, # a scalar added outside the multi-objective problem (e.g. GBG's SCL term)
+                 # a scalar added outside the multi-objective problem (e.g. GBG's SCL term)
+                 extra:torch.Tensor|None=None,
                  features:torch.Tensor|None=None, # the shared representation, for mode='features' (MGDA-UB)
                  mode:str='params', # 'params' (loop), 'batched' (one vmapped backward) or 'features' (MGDA-UB)
-                 reduce=None, # DDP: `f(L, G, mode) -> (L, G)` making this rank's values and gradients global (`ltmoo.distributed.RankShare`); None in one process
+                 # DDP: `f(L, G, mode) -> (L, G)` making this rank's values and gradients global
+                 # (`ltmoo.distributed.RankShare`); None in one process
+                 reduce=None,
                  others:list|None=None # the other parameters (heads): the last backward stops there (below)
                 ) -> dict:
     "Backward for n objectives through `aggregator`; leaves `.grad` on all parameters. Returns dict(weights, info, loss)."
@@ -280,7 +304,8 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     agg = make_aggregator(aggregator)
     losses = list(losses)
     L = _check_losses(losses)
-    if extra is not None and not torch.isfinite(extra.detach()).all(): raise FloatingPointError(f"extra loss is {extra.item()}")
+    if extra is not None and not torch.isfinite(extra.detach()).all():
+        raise FloatingPointError(f"extra loss is {extra.item()}")
     shared = [p for p in shared if p.requires_grad]
     info, G, common = dict(mode=mode if agg.needs_grads else 'none'), None, None
     if agg.needs_grads:
@@ -288,18 +313,28 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
             raise ValueError(f"{agg!r} combines parameter gradients; use mode='params' or 'batched', not 'features'")
         if not shared and mode != 'features': raise ValueError(f"{agg!r} needs the shared parameters (got none)")
         G, unused = _objective_grads(losses, shared, features, mode)
-        if reduce is not None: L, G = reduce(L, G, mode)       # DDP: the global losses and gradients, same on every rank
+        # DDP: the global losses and gradients, same on every rank
+        if reduce is not None: L, G = reduce(L, G, mode)
         bad = (~torch.isfinite(G).all(1)).nonzero()
         if len(bad): raise FloatingPointError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
         info['unused_shared'] = unused
         if getattr(agg, 'needs_reach', False) and mode != 'features': common = _common_entries(losses, shared, G.device)
     out = agg(G, L, common)
     w = out['weights'].detach().to(L)
-    total = sum(w[i]*l for i, l in enumerate(losses) if l.requires_grad) if any(l.requires_grad for l in losses) else None
+    total = (
+        sum(w[i] * l for i, l in enumerate(losses) if l.requires_grad) if any(l.requires_grad for l in losses) else None
+    )
     if extra is not None: total = extra if total is None else total + extra
     if total is None or not total.requires_grad: raise ValueError("no loss depends on trainable parameters")
-    if others is not None and G is not None and mode != 'features' and (extra is None or not extra.requires_grad) and reduce is None:
-        # the shared gradient is already known (Σ w_i g_i, or the aggregator's combined vector): back up to the heads only
+    if (
+        others is not None
+        and G is not None
+        and mode != 'features'
+        and (extra is None or not extra.requires_grad)
+        and reduce is None
+    ):
+        # the shared gradient is already known (Σ w_i g_i, or the aggregator's combined vector): back up to the heads
+        # only
         heads = [p for p in others if p.requires_grad]
         if heads: torch.autograd.backward(total, inputs=heads)   # none left when `shared` holds every parameter
         comb, k = (out['grad'] if agg.kind == 'gradient' else w.to(G) @ G).to(G), 0
@@ -314,7 +349,8 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     if agg.kind == 'gradient':
         delta, k = out['grad'].to(G) - w.to(G) @ G, 0     # replace Σ w_i g_i by the combined gradient on shared params
         for p in shared:
-            if p.grad is not None: p.grad += delta[k:k + p.numel()].view_as(p)   # None: no objective reached p, delta is 0
+            # None: no objective reached p, delta is 0
+            if p.grad is not None: p.grad += delta[k:k + p.numel()].view_as(p)
             k += p.numel()
     info.update(out['info'])
     return dict(weights=w, info=info, loss=total.detach())

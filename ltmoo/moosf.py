@@ -40,7 +40,8 @@ def holdout_split(train_y:torch.Tensor, # label of every training image
     "Sorted indices (into the training set) of a per-class random held-out slice of `holdout_sizes`."
     y = torch.as_tensor(train_y).long().cpu()
     counts = torch.bincount(y, minlength=num_classes)
-    if len(counts) > num_classes: raise ValueError(f"train labels go up to {len(counts)-1} but there are {num_classes} classes")
+    if len(counts) > num_classes:
+        raise ValueError(f"train labels go up to {len(counts) - 1} but there are {num_classes} classes")
     k = holdout_sizes(counts.tolist(), fraction)
     g = torch.Generator().manual_seed(seed)
     order = torch.argsort(y, stable=True)
@@ -52,7 +53,11 @@ def holdout_split(train_y:torch.Tensor, # label of every training image
 def _stack_preds(head_preds) -> torch.Tensor:
     "Predictions of every head as an [H, N] tensor (from a dict head → [N], a list, or a tensor)."
     if isinstance(head_preds, dict): head_preds = list(head_preds.values())
-    return torch.stack([torch.as_tensor(p) for p in head_preds]) if isinstance(head_preds, (list, tuple)) else torch.as_tensor(head_preds)
+    return (
+        torch.stack([torch.as_tensor(p) for p in head_preds])
+        if isinstance(head_preds, (list, tuple))
+        else torch.as_tensor(head_preds)
+    )
 
 def head_accuracy_table(head_preds, # dict head → [N] predictions, or an [H, N] tensor
                         targets:torch.Tensor, # [N] labels
@@ -114,7 +119,8 @@ def eoss_route(head_preds, # [H, N] predictions of every head (or a dict head �
     "Label-free EOSS: (fused predictions [N], chosen head [N]); agreement wins, else argmax_h table[h, ŷ_h]."
     P = _stack_preds(head_preds)
     T = torch.as_tensor(table).to(P.device)
-    if T.shape[0] != P.shape[0]: raise ValueError(f"table has {T.shape[0]} heads but there are {P.shape[0]} predictions")
+    if T.shape[0] != P.shape[0]:
+        raise ValueError(f"table has {T.shape[0]} heads but there are {P.shape[0]} predictions")
     score = T.gather(1, P)                                   # [H, N]: table[h, ŷ_h]
     head = score.argmax(0)                                   # first maximum: ties go to the earlier head
     agree = (P == P[0]).all(0)
@@ -169,6 +175,7 @@ def _uses_pcgrad(agg) -> bool:
     "Whether the aggregator's gradient combination is PCGrad (itself, or the last part of a composition)."
     return isinstance(agg, PCGrad) or (isinstance(agg, Compose) and _uses_pcgrad(agg.then))
 
+# %% ../nbs/10_moosf.ipynb #2539d2fe
 @register_method('moosf')
 class MOOSF(Method):
     "MOOSF: a shared backbone, one head per strategy, losses fused by an aggregator (HICA+PCGrad), EOSS output."
@@ -176,16 +183,19 @@ class MOOSF(Method):
                  strategies=('ce', 'bs'), # 2–5 strategy names (`ltmoo.losses.LOSSES`); the last is HICA's yardstick
                  preset:str|None='moosf', # strategy hyper-parameter preset (`ltmoo.losses.PRESETS`)
                  strategy_kw:dict|None=None, # per-strategy hyper-parameters, {name: {...}}
-                 aggregator:str|Aggregator='hica+pcgrad', # `ltmoo.moo` aggregator: 'hica+pcgrad' (the code), 'hica+ghop', 'sum', 'mgda', …
+                 # `ltmoo.moo` aggregator: 'hica+pcgrad' (the code), 'hica+ghop', 'sum', 'mgda', …
+                 aggregator:str|Aggregator='hica+pcgrad',
                  aggregator_kw:dict|None=None, # aggregator options
-                 hica_form:str='code', # HICA: 'code' (3 sections, projection on the last strategy) or 'paper' (Eqs. 9–11)
+                 # HICA: 'code' (3 sections, projection on the last strategy) or 'paper' (Eqs. 9–11)
+                 hica_form:str='code',
                  eoss:bool=True, # fuse the heads with EOSS at test time (False: mean of the heads' softmax)
                  eoss_source:str='train', # EOSS table: 'train' (plain training set), 'holdout', 'train_preds'
                  eoss_rule:str='recall', # route by the per-class 'recall' (A of Eq. 14) or 'precision' of each head
                  holdout_fraction:float=0.1, # share of each class held out with eoss_source='holdout'
                  pcgrad_scope:str='all', # PCGrad on 'all' parameters, heads too (the code), or 'backbone'
                  encoder_pass:str='per_view', # backbone once per view (the code's net.py), or 'concat'
-                 mode:str='params', # per-strategy gradients: 'params' (one backward each), 'batched' (one vmapped backward), 'features'
+                 # per-strategy gradients: 'params' (one backward each), 'batched' (one vmapped backward), 'features'
+                 mode:str='params',
                  conflict_every:int=0, # count gradient conflicts every k steps for aggregators that do not (0: never)
                  seed:int=0, # seed of the held-out slice
                  **kw):
@@ -194,10 +204,13 @@ class MOOSF(Method):
         if len(names) < 2:
             raise ValueError(f"MOOSF fuses at least 2 strategies, got {names}; use method 'single' for one")
         if len(set(names)) != len(names): raise ValueError(f"strategies must be distinct, got {names}")
-        for n in names: LOSSES.get(n)                                    # unknown names: KeyError listing the known ones
+        # unknown names: KeyError listing the known ones
+        for n in names: LOSSES.get(n)
         skw = dict(strategy_kw or {})
-        if set(skw) - set(names): raise ValueError(f"strategy_kw for {sorted(set(skw) - set(names))}, not among {names}")
-        if hica_form not in ('code', 'paper'): raise ValueError(f"hica_form must be 'code' or 'paper', got '{hica_form}'")
+        if set(skw) - set(names):
+            raise ValueError(f"strategy_kw for {sorted(set(skw) - set(names))}, not among {names}")
+        if hica_form not in ('code', 'paper'):
+            raise ValueError(f"hica_form must be 'code' or 'paper', got '{hica_form}'")
         if eoss_source not in _EOSS_SOURCES:
             raise UserError(f"eoss_source must be one of {_EOSS_SOURCES}, got '{eoss_source}'")
         if eoss_rule not in _EOSS_RULES: raise ValueError(f"eoss_rule must be one of {_EOSS_RULES}, got '{eoss_rule}'")
@@ -205,17 +218,25 @@ class MOOSF(Method):
             raise UserError(f"pcgrad_scope must be one of {_PCGRAD_SCOPES}, got '{pcgrad_scope}'")
         if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; use one of {MODES}")
         counts = [int(c) for c in cls_num_list]
-        if len(counts) != num_classes: raise ValueError(f"cls_num_list has {len(counts)} entries for {num_classes} classes")
+        if len(counts) != num_classes:
+            raise ValueError(f"cls_num_list has {len(counts)} entries for {num_classes} classes")
         hold = eoss_source == 'holdout'                        # with or without EOSS: MTL holds out what MOOSF does
         k_hold = sum(holdout_sizes(counts, holdout_fraction)) if hold else 0
-        super().__init__(backbone, {n: build_strategy(n, backbone, num_classes, counts, epochs, preset=preset, **skw.get(n, {}))
-                                    for n in names}, encoder_pass)
+        super().__init__(
+            backbone,
+            {
+                n: build_strategy(n, backbone, num_classes, counts, epochs, preset=preset, **skw.get(n, {}))
+                for n in names
+            },
+            encoder_pass,
+        )
         self.names, self.num_classes, self.cls_num_list = names, num_classes, counts
         self.hica_form, self.eoss, self.eoss_source, self.eoss_rule = hica_form, eoss, eoss_source, eoss_rule
         self.holdout_fraction, self.mode, self.conflict_every, self.seed = holdout_fraction, mode, conflict_every, seed
         self.pcgrad_scope = pcgrad_scope
         self.aggregator, self.aggregator_kw = aggregator, dict(aggregator_kw or {})
-        if isinstance(aggregator, str) and aggregator.startswith('hica'): self.aggregator_kw.setdefault('form', hica_form)
+        if isinstance(aggregator, str) and aggregator.startswith('hica'):
+            self.aggregator_kw.setdefault('form', hica_form)
         self.agg = self._make_agg()
         H, D = len(names), (3 if hica_form == 'code' else num_classes)
         self.register_buffer('holdout_idx', torch.full((k_hold,), -1, dtype=torch.long))
@@ -252,13 +273,17 @@ def _exclude_index(self:MOOSF, ctx=None) -> torch.Tensor:
         y = torch.as_tensor(ctx if torch.is_tensor(ctx) else ctx.data.train_y).long().cpu()
         counts = torch.bincount(y, minlength=self.num_classes).tolist()
         if counts != self.cls_num_list:
-            raise ValueError(f"training labels have class counts {counts[:8]}… but the method was built for {self.cls_num_list[:8]}…")
+            raise ValueError(
+                f"training labels have class counts {counts[:8]}… but the method was built for {self.cls_num_list[:8]}…"
+            )
         idx = holdout_split(y, self.num_classes, self.holdout_fraction, self.seed)
         if (self.holdout_idx >= 0).all() and not torch.equal(self.holdout_idx.cpu(), idx):
             raise ValueError("these training labels give a different held-out slice from the one in the model state")
         self.holdout_idx.copy_(idx)
     if (self.holdout_idx < 0).any():
-        raise RuntimeError("the EOSS held-out slice is not drawn yet: the trainer must call exclude_index(ctx) before training")
+        raise RuntimeError(
+            "the EOSS held-out slice is not drawn yet: the trainer must call exclude_index(ctx) before training"
+        )
     return self.holdout_idx.cpu().clone()
 
 def _train_mask(self:MOOSF, ctx) -> torch.Tensor:
@@ -283,10 +308,16 @@ def _train_step(self:MOOSF, views:list, y:torch.Tensor, epoch:int) -> dict:
     extra = {}
     if not self.agg.needs_grads and self.conflict_every and self._step % self.conflict_every == 0:
         extra['conflicts'] = strategy_conflicts(losses, shared)['conflicts']
-    if self.pcgrad_scope == 'all' and _uses_pcgrad(self.agg): shared, heads = shared + heads, []   # the released PCGrad
-    r = moo_backward(losses, shared, self.agg, features=feats['feat'] if self.mode == 'features' else None, mode=self.mode,
-                     reduce=ddp_reduce(len(y)),      # DDP: strategy losses and gradients reduced over the ranks first
-                     others=heads)                   # heads: the last backward stops there (ltmoo.moo)
+    if self.pcgrad_scope == 'all' and _uses_pcgrad(self.agg): shared, heads = shared + heads, []  # the released PCGrad
+    r = moo_backward(
+        losses,
+        shared,
+        self.agg,
+        features=feats['feat'] if self.mode == 'features' else None,
+        mode=self.mode,
+        reduce=ddp_reduce(len(y)),  # DDP: strategy losses and gradients reduced over the ranks first
+        others=heads,
+    )                   # heads: the last backward stops there (ltmoo.moo)
     self._step += 1
     L = torch.stack([l.detach() for l in losses])
     for k in ('conflicts', 'projections'):
@@ -327,7 +358,8 @@ MOOSF.head_logits, MOOSF.routing_table, MOOSF.predict = _head_logits, _routing_t
 def _holdout_predictions(self:MOOSF, ctx, batch_size:int=1000) -> tuple:
     "Every head's predictions on the held-out slice ([H, k]) and its labels ([k])."
     idx = self.exclude_index()
-    x, y = ctx.data.train_x, torch.as_tensor(ctx.data.train_y)[idx]   # indexed batch by batch (`LazyImages` decodes on demand)
+    # indexed batch by batch (`LazyImages` decodes on demand)
+    x, y = ctx.data.train_x, torch.as_tensor(ctx.data.train_y)[idx]
     was = self.training; self.eval()
     try:
         out = [[] for _ in self.names]
@@ -397,10 +429,18 @@ def _end_epoch(self:MOOSF, epoch:int, ctx=None, train_preds:dict|None=None) -> d
     return logs
 
 def _describe(self:MOOSF) -> dict:
-    return dict(super(MOOSF, self).describe(), aggregator=repr(self.agg), hica_form=self.hica_form if self.hica else None,
-                eoss=self.eoss, eoss_source=self.eoss_source if self.eoss else None, eoss_rule=self.eoss_rule,
-                holdout=len(self.holdout_idx), pcgrad_scope=self.pcgrad_scope if _uses_pcgrad(self.agg) else None,
-                mode=self.mode, seed=self.seed)
+    return dict(
+        super(MOOSF, self).describe(),
+        aggregator=repr(self.agg),
+        hica_form=self.hica_form if self.hica else None,
+        eoss=self.eoss,
+        eoss_source=self.eoss_source if self.eoss else None,
+        eoss_rule=self.eoss_rule,
+        holdout=len(self.holdout_idx),
+        pcgrad_scope=self.pcgrad_scope if _uses_pcgrad(self.agg) else None,
+        mode=self.mode,
+        seed=self.seed,
+    )
 
 MOOSF.holdout_predictions, MOOSF.train_predictions, MOOSF.update_eoss, MOOSF.end_epoch, MOOSF.describe = (
     _holdout_predictions, _train_predictions, _update_eoss, _end_epoch, _describe)

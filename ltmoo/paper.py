@@ -53,7 +53,8 @@ def _transcribe(paper:str, table:str, text:str) -> list:
     for l in lines[1:]:
         cells = [c.strip() for c in l.split('|')]
         row, vals = cells[0], cells[1:]
-        if len(vals) != len(cols): raise ValueError(f"{paper} Table {table}, row '{row}': {len(vals)} cells for {len(cols)} columns")
+        if len(vals) != len(cols):
+            raise ValueError(f"{paper} Table {table}, row '{row}': {len(vals)} cells for {len(cols)} columns")
         for c, v in zip(cols, vals):
             setting, metric = c.split(':')
             val, std = _num(v)
@@ -339,6 +340,7 @@ def heads_of(cfg:dict) -> list:
 def _write_rows(rows:list, path:Path):
     pd.DataFrame(rows).to_csv(path, index=False, lineterminator='\n')
 
+# %% ../nbs/14_paper.ipynb #6b618b47
 def fake_runs(root:str|Path, # folder standing in for `results/runs`
               cells:list, # (setting, key) or (setting, key, seeds) tuples
               seeds=(0,), # default seeds of a cell
@@ -365,11 +367,26 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
             for i, h in enumerate(heads): pcs[h] = target - 2 - i + shape + rng.randn(K) * 0.5
             def split(v):
                 return {k: (float(v[m].mean()) if m.any() else None) for k, m in masks.items()}
-            m = dict(acc=float(pcs['main'].mean()), **{f'acc_{k}': x for k, x in split(pcs['main']).items()},
-                     best_acc=float(pcs['main'].mean()) + 0.3, best_epoch=epochs - 2, epochs=epochs, epochs_done=epochs,
-                     complete=True, profile=profile, dataset=setting.split('-if')[0] + '_lt', imb_factor=parse_setting(setting)[1],
-                     data_source='fake', method=cfg.get('name', 'single'), seed=seed, wall_time_s=60. + seed,
-                     train_images_per_s=1000., commit=commit, hardware=hardware, torch='fake')
+            m = dict(
+                acc=float(pcs['main'].mean()),
+                **{f'acc_{k}': x for k, x in split(pcs['main']).items()},
+                best_acc=float(pcs['main'].mean()) + 0.3,
+                best_epoch=epochs - 2,
+                epochs=epochs,
+                epochs_done=epochs,
+                complete=True,
+                profile=profile,
+                dataset=setting.split('-if')[0] + '_lt',
+                imb_factor=parse_setting(setting)[1],
+                data_source='fake',
+                method=cfg.get('name', 'single'),
+                seed=seed,
+                wall_time_s=60.0 + seed,
+                train_images_per_s=1000.0,
+                commit=commit,
+                hardware=hardware,
+                torch='fake',
+            )
             for h in heads:
                 m[f'acc_head_{h}'] = float(pcs[h].mean())
                 m.update({f'acc_head_{h}_{k}': x for k, x in split(pcs[h]).items()})
@@ -382,7 +399,10 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
                 f = (e + 1) / epochs
                 row = dict(epoch=e, lr=0.1 if e < epochs - 1 else 0.001, train_loss=2.0 / (e + 1),
                            **{f'train_acc_{h}': 100 * f * 0.9 for h in heads})
-                row.update(test_acc=f * m['acc'], **{f'test_acc_{k}': (None if x is None else f * x) for k, x in split(pcs['main']).items()})
+                row.update(
+                    test_acc=f * m['acc'],
+                    **{f'test_acc_{k}': (None if x is None else f * x) for k, x in split(pcs['main']).items()},
+                )
                 for h in heads:
                     row[f'test_acc_{h}'] = f * m[f'acc_head_{h}']
                     row.update({f'test_acc_{h}_{k}': (None if x is None else f * x) for k, x in split(pcs[h]).items()})
@@ -398,7 +418,10 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
                     if cfg.get('name') == 'gbg':
                         G = K if cfg.get('grouping') == 'none' else min(int(cfg.get('n_groups', 4)), K)
                         w = rng.dirichlet(np.ones(G)); w[rng.rand(G) < 0.2] = np.nan; w = w / np.nansum(w)
-                        r.update({f'weights_{g}': w[g] for g in range(G)}, **{f'group_loss_{g}': rng.rand() for g in range(G)})
+                        r.update(
+                            {f'weights_{g}': w[g] for g in range(G)},
+                            **{f'group_loss_{g}': rng.rand() for g in range(G)},
+                        )
                     elif cfg.get('name') in ('moosf', 'mtl'):
                         n = len(heads)
                         if cfg['name'] == 'moosf' or mtl_conflicts:
@@ -410,12 +433,19 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
             if cfg.get('name') == 'gbg':
                 from ltmoo.grouping import save_groups
                 G = K if cfg.get('grouping') == 'none' else min(int(cfg.get('n_groups', 4)), K)
-                save_groups([g.tolist() for g in np.array_split(np.arange(K), G)], d/'groups.json', method=cfg.get('grouping', 'ncut'))
+                save_groups(
+                    [g.tolist() for g in np.array_split(np.arange(K), G)],
+                    d / 'groups.json',
+                    method=cfg.get('grouping', 'ncut'),
+                )
             if features:
                 n = 10 * K if K <= 10 else 2 * K
                 y = np.repeat(np.arange(K), n // K); centers = rng.randn(K, 16) * 3
                 feats = (centers[y] + rng.randn(len(y), 16)).astype(np.float16)
-                preds = {f'pred_{h}': np.where(rng.rand(len(y)) < 0.7, y, rng.randint(0, K, len(y))) for h in ['main', *heads]}
+                preds = {
+                    f'pred_{h}': np.where(rng.rand(len(y)) < 0.7, y, rng.randint(0, K, len(y)))
+                    for h in ['main', *heads]
+                }
                 np.savez_compressed(d/'features.npz', features=feats, labels=y, **preds)
             out.append(d)
     return out
@@ -470,7 +500,10 @@ def summarize_runs(runs:pd.DataFrame, # `collect_runs` output
             lines = []
             for (s, k) in bad.index:
                 r = runs[(runs.setting == s) & (runs.key == k)]
-                lines.append(f"{s}/{k}: " + '; '.join(f"{p} (seeds {', '.join(map(str, g.seed))})" for p, g in r.groupby('profile')))
+                lines.append(
+                    f"{s}/{k}: "
+                    + '; '.join(f"{p} (seeds {', '.join(map(str, g.seed))})" for p, g in r.groupby('profile'))
+                )
             raise ValueError("runs of different profiles in one grid cell — a table must not mix a pipeline check with "
                              "paper runs; move or delete one profile's run folders:\n  " + '\n  '.join(lines))
         profiles = sorted(set(runs.profile.dropna()))
@@ -478,7 +511,8 @@ def summarize_runs(runs:pd.DataFrame, # `collect_runs` output
             if len(profiles) > 1: raise ValueError(f"runs of several profiles ({', '.join(profiles)}): pass `profile=`")
             profile = profiles[0] if profiles else None
         keep = runs[runs.profile == profile]
-        if len(keep) < len(runs): log.info("left out %d runs of other profiles than '%s'", len(runs) - len(keep), profile)
+        if len(keep) < len(runs):
+            log.info("left out %d runs of other profiles than '%s'", len(runs) - len(keep), profile)
         if complete_only and 'complete' in keep:
             inc = keep[keep.complete.astype(str).str.lower() != 'true']
             if len(inc): log.warning("left out %d incomplete runs: %s", len(inc), ', '.join(inc.run_dir))
@@ -514,8 +548,11 @@ def single_key(strategy:str, catalogue:dict, preset:str|None='moosf') -> str|Non
 def fusion_key(kind:str, strategies:list, catalogue:dict) -> str|None:
     "The catalogue key of the MOOSF ('moosf') or MTL ('mtl') fusion of `strategies` (the authors' MOOSF variant)."
     def plain(v):
-        return kind == 'mtl' or (v.get('aggregator', 'hica+pcgrad') == 'hica+pcgrad' and v.get('hica_form', 'code') == 'code'
-                                 and v.get('eoss', True))
+        return kind == 'mtl' or (
+            v.get('aggregator', 'hica+pcgrad') == 'hica+pcgrad'
+            and v.get('hica_form', 'code') == 'code'
+            and v.get('eoss', True)
+        )
     c = [(k, v) for k, v in catalogue.items() if v.get('name') == kind and plain(v)]
     for k, v in c:
         if list(v.get('strategies', [])) == list(strategies): return k
@@ -536,10 +573,12 @@ def suggest_entry(row:str) -> str:
     return f"{kind}_{'_'.join(ss)}: {{name: {kind}, strategies: [{', '.join(ss)}]{extra}}}"
 
 # %% ../nbs/14_paper.ipynb #c422c641
-NOT_HERE = {'imagenet_lt': "ImageNet-LT: its images are not in this checkout (`fit` trains on them once they are under "
-                           "`external/`: `--set data.dataset=imagenet_lt`, see the README)",
-            'inat2018': "iNaturalist 2018: its images are not in this checkout (`fit` trains on them once they are under "
-                        "`external/`: `--set data.dataset=inat2018`, see the README)"}
+NOT_HERE = {
+    'imagenet_lt': "ImageNet-LT: its images are not in this checkout (`fit` trains on them once they are under "
+    "`external/`: `--set data.dataset=imagenet_lt`, see the README)",
+    'inat2018': "iNaturalist 2018: its images are not in this checkout (`fit` trains on them once they are under "
+    "`external/`: `--set data.dataset=inat2018`, see the README)",
+}
 RUNS_DIR = 'results/runs'
 
 def train_command(key:str, setting:str, seed:int=0, profile:str|None=None) -> str:
@@ -561,7 +600,9 @@ def fill_command(keys, setting:str, seeds=(0,), profile:str|None=None) -> str:
     if not keys: return 'no run key in params.yaml `methods`'
     lines = [train_command(k, setting, s, profile) for k in keys for s in seeds]
     if parse_setting(setting)[0] == 'cifar100':
-        lines.insert(0, 'ltmoo prepare-data --dataset cifar100 --source official   # CIFAR-100 images: not in shared/data')
+        lines.insert(
+            0, 'ltmoo prepare-data --dataset cifar100 --source official   # CIFAR-100 images: not in shared/data'
+        )
     return '\n'.join(lines)
 
 def commands_of(text:str) -> list:
@@ -607,7 +648,11 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
             n_any = 0
             for c in cols:
                 ps = c.paper_setting or psetting
-                pv, pstd = paper_value(paper, table, rw.get('paper_row', rw['row']), ps, c.paper, std=True) if (c.paper and ps) else (None, None)
+                pv, pstd = (
+                    paper_value(paper, table, rw.get('paper_row', rw['row']), ps, c.paper, std=True)
+                    if (c.paper and ps)
+                    else (None, None)
+                )
                 if pv is None and c.paper_fn is not None and ps: pv = c.paper_fn(rw.get('paper_row', rw['row']), ps)
                 if callable(c.ours): mean, std, n = c.ours(summary, key, setting)
                 elif c.ours: mean, std, n = _ours(summary, key, setting, c.ours)
@@ -617,7 +662,11 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
                 r[f'{c.label} paper std'] = np.nan if pstd is None else pstd
                 r[f'{c.label} ours'] = mean; r[f'{c.label} ours std'] = std
                 r[f'{c.label} Δ'] = mean - pv if (c.show_delta and pv is not None and np.isfinite(mean)) else np.nan
-            cell = summary[(summary.setting == setting) & (summary.key == key)] if (len(summary) and key) else summary.iloc[:0]
+            cell = (
+                summary[(summary.setting == setting) & (summary.key == key)]
+                if (len(summary) and key)
+                else summary.iloc[:0]
+            )
             c0 = cell.iloc[0] if len(cell) else None
             r.update(n=n_any, seeds='' if c0 is None else c0.seeds, profile='' if c0 is None else (c0.profile or ''),
                      hardware='' if c0 is None else c0.hardware, commit='' if c0 is None else c0.commits,
@@ -625,15 +674,22 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
             r['to fill'] = '' if n_any else (rw.get('why') or fill_command(key, setting, seeds))
             out.append(r)
     df = pd.DataFrame(out)
-    df.attrs.update(title=title or (f"{paper} {table}" if str(table).startswith('Fig') else f"{paper} Table {table}"),
-                    caption=caption, notes=list(notes), cols=[(c.label, c.fmt, c.ours is not None, c.show_delta) for c in cols], seeds=tuple(seeds),
-                    profile=summary.attrs.get('profile') if hasattr(summary, 'attrs') else None)
+    df.attrs.update(
+        title=title or (f"{paper} {table}" if str(table).startswith('Fig') else f"{paper} Table {table}"),
+        caption=caption,
+        notes=list(notes),
+        cols=[(c.label, c.fmt, c.ours is not None, c.show_delta) for c in cols],
+        seeds=tuple(seeds),
+        profile=summary.attrs.get('profile') if hasattr(summary, 'attrs') else None,
+    )
     return df
 
 # %% ../nbs/14_paper.ipynb #a3a4916e
 PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
                  None: 'no runs yet', 'test': 'unit-test runs'}
-SMOKE_BANNER = "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
+SMOKE_BANNER = (
+    "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
+)
 
 def profile_line(profile) -> str:
     "'*profile: smoke — pipeline check, not paper numbers*'."
@@ -663,7 +719,11 @@ def _section_md(g:pd.DataFrame, cols:list, same_profile:bool) -> list:
         has_o = bool(has_o and ran)
         has_d = bool(same_profile and has_d and has_p and has_o and g[f'{lab} Δ'].notna().any())
         keep.append((lab, fmt, has_p, has_o, has_d))
-        head += ([f'{lab} (paper)'] if has_p else []) + ([f'{lab} (ours)'] if has_o else []) + ([f'{lab} Δ'] if has_d else [])
+        head += (
+            ([f'{lab} (paper)'] if has_p else [])
+            + ([f'{lab} (ours)'] if has_o else [])
+            + ([f'{lab} Δ'] if has_d else [])
+        )
     show_n = ran and g.n[g.n > 0].nunique() > 1
     head += ['n'] if show_n else []
     lines = [_md_row(head), _md_row(['---'] * len(head))]
@@ -695,9 +755,16 @@ def _provenance_md(df:pd.DataFrame, profile) -> list:
     ns = sorted({int(n) for n in ran.n})
     hw = sorted({h for hs in ran.hardware for h in str(hs).split('; ') if h})
     src = sorted({s for s in ran.data if s}); com = sorted({c for cs in ran.commit for c in str(cs).split(', ') if c})
-    seeds = f"{ns[0]} seed{'s' if ns[0] > 1 else ''} per cell" if len(ns) == 1 else f"{ns[0]}–{ns[-1]} seeds per cell (column n)"
-    return ['', f"Ours — profile {profile or '–'}; {seeds}; hardware: {'; '.join(hw) or '–'}; data: {'; '.join(src) or '–'}; "
-                f"commits: {', '.join(c[:12] for c in com) or '–'}."]
+    seeds = (
+        f"{ns[0]} seed{'s' if ns[0] > 1 else ''} per cell"
+        if len(ns) == 1
+        else f"{ns[0]}–{ns[-1]} seeds per cell (column n)"
+    )
+    return [
+        '',
+        f"Ours — profile {profile or '–'}; {seeds}; hardware: {'; '.join(hw) or '–'}; data: {'; '.join(src) or '–'}; "
+        f"commits: {', '.join(c[:12] for c in com) or '–'}.",
+    ]
 
 def table_markdown(df:pd.DataFrame, caption:str|None=None, profile=None) -> str:
     "The markdown of a `compare_table` frame: banner and caption with the profile, a table per section, fill lines."
@@ -734,14 +801,21 @@ def _sections(settings):
 
 def gbg_table1(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 1: top-1 on CIFAR-10/100-LT, IF 100 and 50."
-    return compare_table('GBG', '1', summary, _gbg_rows('1'),
-                         _sections(['cifar10-if100', 'cifar10-if50', 'cifar100-if100', 'cifar100-if50']),
-                         [Col('Top-1', 'acc', 'top1')],
-                         caption="Top-1 accuracy (%) on CIFAR-10/100-LT, ResNet-32; ours: final-epoch accuracy.",
-                         notes=["The paper marks some rows as reproduced by the authors with a symbol lost in the text "
-                                "extraction. Its 'LDAM' is compared with our `ldam_drw` (LDAM-DRW, Cao et al.).",
-                                "BCL and GBG use GBG's recipe (batch 256, weight decay 5e-4, LR drops ×0.1/×0.01); CE, CB, "
-                                "LDAM-DRW the Cao et al. recipe."])
+    return compare_table(
+        'GBG',
+        '1',
+        summary,
+        _gbg_rows('1'),
+        _sections(['cifar10-if100', 'cifar10-if50', 'cifar100-if100', 'cifar100-if50']),
+        [Col('Top-1', 'acc', 'top1')],
+        caption="Top-1 accuracy (%) on CIFAR-10/100-LT, ResNet-32; ours: final-epoch accuracy.",
+        notes=[
+            "The paper marks some rows as reproduced by the authors with a symbol lost in the text "
+            "extraction. Its 'LDAM' is compared with our `ldam_drw` (LDAM-DRW, Cao et al.).",
+            "BCL and GBG use GBG's recipe (batch 256, weight decay 5e-4, LR drops ×0.1/×0.01); CE, CB, "
+            "LDAM-DRW the Cao et al. recipe.",
+        ],
+    )
 
 def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 2: top-1 on ImageNet-LT (ours need the images, not in this checkout)."
@@ -753,17 +827,34 @@ def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
 
 def gbg_table3(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 3: top-1 on iNaturalist 2018 (paper only)."
-    return compare_table('GBG', '3', summary, _gbg_rows('3', {}, None), [('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
-                         [Col('Top-1', 'acc', 'top1', fmt='.1f')], caption="Top-1 accuracy (%) on iNaturalist 2018.",
-                         notes=[NOT_HERE['inat2018'] + '.'])
+    return compare_table(
+        'GBG',
+        '3',
+        summary,
+        _gbg_rows('3', {}, None),
+        [('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
+        [Col('Top-1', 'acc', 'top1', fmt='.1f')],
+        caption="Top-1 accuracy (%) on iNaturalist 2018.",
+        notes=[NOT_HERE['inat2018'] + '.'],
+    )
 
 def gbg_table4(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 4: Many / Medium / Few on ImageNet-LT, ResNeXt-50 (paper only)."
-    return compare_table('GBG', '4', summary, _gbg_rows('4', {}, None), [('imagenet_lt-resnext50', 'ImageNet-LT, ResNeXt-50', 'imagenet_lt-resnext50')],
-                         [Col('Many', 'acc_many', 'many', fmt='.1f'), Col('Medium', 'acc_medium', 'medium', fmt='.1f'),
-                          Col('Few', 'acc_few', 'few', fmt='.1f'), Col('All', 'acc', 'top1', fmt='.1f')],
-                         caption="Accuracy (%) on the Many (>100 images) / Medium (20–100) / Few (<20) classes of ImageNet-LT.",
-                         notes=[NOT_HERE['imagenet_lt'] + '.'])
+    return compare_table(
+        'GBG',
+        '4',
+        summary,
+        _gbg_rows('4', {}, None),
+        [('imagenet_lt-resnext50', 'ImageNet-LT, ResNeXt-50', 'imagenet_lt-resnext50')],
+        [
+            Col('Many', 'acc_many', 'many', fmt='.1f'),
+            Col('Medium', 'acc_medium', 'medium', fmt='.1f'),
+            Col('Few', 'acc_few', 'few', fmt='.1f'),
+            Col('All', 'acc', 'top1', fmt='.1f'),
+        ],
+        caption="Accuracy (%) on the Many (>100 images) / Medium (20–100) / Few (<20) classes of ImageNet-LT.",
+        notes=[NOT_HERE['imagenet_lt'] + '.'],
+    )
 
 # %% ../nbs/14_paper.ipynb #014f0d64
 def _gap_to(ref_key:str, metric:str='acc'):
@@ -787,30 +878,55 @@ def gbg_table5(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
     "GBG Table 5: grouping strategies (paper: ImageNet-LT; ours: CIFAR-LT), mean ± std over seeds."
     keys = {'Random': 'gbg_random', 'Instance number': 'gbg_instance', 'GBG': 'gbg'}
     settings = settings or _settings_with(summary, list(keys.values()), ['cifar10-if100'])
-    return compare_table('GBG', '5', summary, _gbg_rows('5', keys), [(s, setting_label(s), None) for s in settings],
-                         [Col('ImageNet-LT R50', None, 'top1', 'imagenet_lt-resnet50'),
-                          Col('ImageNet-LT RX50', None, 'top1', 'imagenet_lt-resnext50'),
-                          Col('Top-1', 'acc'),
-                          Col('gap to GBG (R50)', None, paper_setting='imagenet_lt-resnet50', paper_fn=_paper_gap_to('5', 'GBG')),
-                          Col('gap to GBG', _gap_to('gbg'))],
-                         seeds=(0, 1, 2, 3, 4),
-                         caption="Grouping strategies: NCut on class-gradient similarity (GBG) against random groups and groups "
-                                 "by instance number, 4 groups each. **The paper runs this on ImageNet-LT; ours run on CIFAR-LT** "
-                                 "(ImageNet-LT is not runnable here), so compare the gaps to GBG, not the accuracies.",
-                         notes=["Paper: mean ± std over 5 fixed seeds; ours: mean ± std over our seeds (n). Random groups "
-                                "change with the run's seed."])
+    return compare_table(
+        'GBG',
+        '5',
+        summary,
+        _gbg_rows('5', keys),
+        [(s, setting_label(s), None) for s in settings],
+        [
+            Col('ImageNet-LT R50', None, 'top1', 'imagenet_lt-resnet50'),
+            Col('ImageNet-LT RX50', None, 'top1', 'imagenet_lt-resnext50'),
+            Col('Top-1', 'acc'),
+            Col('gap to GBG (R50)', None, paper_setting='imagenet_lt-resnet50', paper_fn=_paper_gap_to('5', 'GBG')),
+            Col('gap to GBG', _gap_to('gbg')),
+        ],
+        seeds=(0, 1, 2, 3, 4),
+        caption="Grouping strategies: NCut on class-gradient similarity (GBG) against random groups and groups "
+        "by instance number, 4 groups each. **The paper runs this on ImageNet-LT; ours run on CIFAR-LT** "
+        "(ImageNet-LT is not runnable here), so compare the gaps to GBG, not the accuracies.",
+        notes=[
+            "Paper: mean ± std over 5 fixed seeds; ours: mean ± std over our seeds (n). Random groups "
+            "change with the run's seed."
+        ],
+    )
 
 # %% ../nbs/14_paper.ipynb #8a848271
-_T6_KEYS = {'CE': 'ce', 'CE+GBG+MOO': 'gbg_ce', 'BCL': 'bcl', 'BCL+GBG': 'gbg_avg', 'BCL+MOO': 'gbg_nogroup', 'BCL+GBG+MOO': 'gbg'}
+_T6_KEYS = {
+    'CE': 'ce',
+    'CE+GBG+MOO': 'gbg_ce',
+    'BCL': 'bcl',
+    'BCL+GBG': 'gbg_avg',
+    'BCL+MOO': 'gbg_nogroup',
+    'BCL+GBG+MOO': 'gbg',
+}
 
 def gbg_table6(summary:pd.DataFrame, settings=('cifar10-if100',)) -> pd.DataFrame:
     "GBG Table 6: ablation of grouping (GBG) and MGDA (MOO) on CIFAR-10-LT IF 100."
-    return compare_table('GBG', '6', summary, _gbg_rows('6', _T6_KEYS), _sections(settings),
-                         [Col('Top-1', 'acc', 'top1'), Col('vs BCL', _gap_to('bcl'), paper_fn=_paper_gap_to('6', 'BCL'))],
-                         caption="Ablation on CIFAR-10-LT (IF=100), ResNet-32: grouping (GBG) and multi-objective "
-                                 "optimisation (MOO, MGDA) added to BCL and to CE.",
-                         notes=["BCL+GBG = `gbg_avg` (4 NCut groups, gradients averaged); BCL+MOO = `gbg_nogroup` (MGDA over "
-                                "every class); CE+GBG+MOO = `gbg_ce`. The paper's CE here (71.36) differs from its Table 1 (70.36)."])
+    return compare_table(
+        'GBG',
+        '6',
+        summary,
+        _gbg_rows('6', _T6_KEYS),
+        _sections(settings),
+        [Col('Top-1', 'acc', 'top1'), Col('vs BCL', _gap_to('bcl'), paper_fn=_paper_gap_to('6', 'BCL'))],
+        caption="Ablation on CIFAR-10-LT (IF=100), ResNet-32: grouping (GBG) and multi-objective "
+        "optimisation (MOO, MGDA) added to BCL and to CE.",
+        notes=[
+            "BCL+GBG = `gbg_avg` (4 NCut groups, gradients averaged); BCL+MOO = `gbg_nogroup` (MGDA over "
+            "every class); CE+GBG+MOO = `gbg_ce`. The paper's CE here (71.36) differs from its Table 1 (70.36)."
+        ],
+    )
 
 # %% ../nbs/14_paper.ipynb #2f2af9e2
 G_KEYS = {'1': 'gbg_g1', '2': 'gbg_g2', '4': 'gbg', '8': 'gbg_g8', 'K': 'gbg_gk'}
@@ -818,44 +934,74 @@ G_KEYS = {'1': 'gbg_g1', '2': 'gbg_g2', '4': 'gbg', '8': 'gbg_g8', 'K': 'gbg_gk'
 def gbg_fig4_table(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
     "The numbers of GBG Fig. 4: top-1 against the number of groups."
     settings = settings or _settings_with(summary, list(G_KEYS.values()), ['cifar10-if100'])
-    return compare_table('GBG', 'Fig. 4', summary, [dict(row=g, key=k) for g, k in G_KEYS.items()],
-                         [(s, setting_label(s), s) for s in settings],
-                         [Col('Top-1', 'acc', 'top1'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few')],
-                         caption="Top-1 (%) against the number of groups G (K = one group per class, i.e. MGDA over classes).",
-                         notes=["The paper's Fig. 4 values cannot be read from its text (only '81.3 80.0 77.6' survive, not tied "
-                                "to bars): the paper column is empty."])
+    return compare_table(
+        'GBG',
+        'Fig. 4',
+        summary,
+        [dict(row=g, key=k) for g, k in G_KEYS.items()],
+        [(s, setting_label(s), s) for s in settings],
+        [Col('Top-1', 'acc', 'top1'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few')],
+        caption="Top-1 (%) against the number of groups G (K = one group per class, i.e. MGDA over classes).",
+        notes=[
+            "The paper's Fig. 4 values cannot be read from its text (only '81.3 80.0 77.6' survive, not tied "
+            "to bars): the paper column is empty."
+        ],
+    )
 
 # %% ../nbs/14_paper.ipynb #5dfc0a32
-EXTRA_GBG = {'gbg': 'GBG (paper: NCut groups, MGDA, GAC sampler)', 'gbg_skip': "GBG as the authors' code: empty groups skipped, no GAC",
-             'gbg_fast': 'GBG with MGDA-UB on shared features (approximation)', 'ce_rs': 'CE + class-balanced resampling (Fig. 2)',
-             'ce': 'CE'}
-EXTRA_MOOSF = {'moosf_ce_bs': 'MOOSF(CE+BS), the code (HICA + PCGrad, EOSS)',
-               'moosf_paper_ce_bs': "MOOSF(CE+BS) with the paper's equations (HICA Eq. 9–11, GHOP Eq. 13)",
-               'moosf_mgda_ce_bs': 'CE+BS heads weighted by MGDA (beyond the papers)', 'mtl_ce_bs': 'MTL(CE+BS): plain sum',
-               'la': 'logit adjustment (single)', 'cb': 'class-balanced CE (single)'}
+EXTRA_GBG = {
+    'gbg': 'GBG (paper: NCut groups, MGDA, GAC sampler)',
+    'gbg_skip': "GBG as the authors' code: empty groups skipped, no GAC",
+    'gbg_fast': 'GBG with MGDA-UB on shared features (approximation)',
+    'ce_rs': 'CE + class-balanced resampling (Fig. 2)',
+    'ce': 'CE',
+}
+EXTRA_MOOSF = {
+    'moosf_ce_bs': 'MOOSF(CE+BS), the code (HICA + PCGrad, EOSS)',
+    'moosf_paper_ce_bs': "MOOSF(CE+BS) with the paper's equations (HICA Eq. 9–11, GHOP Eq. 13)",
+    'moosf_mgda_ce_bs': 'CE+BS heads weighted by MGDA (beyond the papers)',
+    'mtl_ce_bs': 'MTL(CE+BS): plain sum',
+    'la': 'logit adjustment (single)',
+    'cb': 'class-balanced CE (single)',
+}
 
 def extras_table(summary:pd.DataFrame, rows:dict, ref:str, paper:str='GBG', settings=None) -> pd.DataFrame:
     "Catalogue runs beyond the paper's tables, with their gap to `ref`."
     settings = settings or _settings_with(summary, list(rows), ['cifar10-if100'])
-    return compare_table(paper, 'extras', summary, [dict(row=v, key=k) for k, v in rows.items()], [(s, setting_label(s), None) for s in settings],
-                         [Col('All', 'acc'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few'),
-                          Col(f'vs {ref}', _gap_to(ref))],
-                         caption=f"Variants beyond the paper's tables (no paper numbers), against `{ref}`.",
-                         title=f"{paper}: beyond the paper")
+    return compare_table(
+        paper,
+        'extras',
+        summary,
+        [dict(row=v, key=k) for k, v in rows.items()],
+        [(s, setting_label(s), None) for s in settings],
+        [
+            Col('All', 'acc'),
+            Col('Many', 'acc_many'),
+            Col('Medium', 'acc_medium'),
+            Col('Few', 'acc_few'),
+            Col(f'vs {ref}', _gap_to(ref)),
+        ],
+        caption=f"Variants beyond the paper's tables (no paper numbers), against `{ref}`.",
+        title=f"{paper}: beyond the paper",
+    )
 
 # %% ../nbs/14_paper.ipynb #0682d2b7
 MOOSF_PAPER = ['cifar100-if10', 'cifar100-if50', 'cifar100-if100']
 MOOSF_SUBSTITUTE = ['cifar10-if10', 'cifar10-if50', 'cifar10-if100']
 
 def _moosf_sections(substitute=MOOSF_SUBSTITUTE):
-    return ([(s, f"{setting_label(s).replace(' IF=', ' IR=')} (paper setting)", s) for s in MOOSF_PAPER] +
-            [(s, f"{setting_label(s).replace(' IF=', ' IR=')} (substitute: CIFAR-100 images not available here)", None) for s in substitute])
+    return [(s, f"{setting_label(s).replace(' IF=', ' IR=')} (paper setting)", s) for s in MOOSF_PAPER] + [
+        (s, f"{setting_label(s).replace(' IF=', ' IR=')} (substitute: CIFAR-100 images not available here)", None)
+        for s in substitute
+    ]
 
 def _moosf_rows(table, catalogue):
     out = []
     for r in paper_rows('MOOSF', table):
         k = row_key(r, catalogue)
-        out.append(dict(row=r, key=k, why=None if k else f"no run key in params.yaml `methods` (add `{suggest_entry(r)}`)"))
+        out.append(
+            dict(row=r, key=k, why=None if k else f"no run key in params.yaml `methods` (add `{suggest_entry(r)}`)")
+        )
     return out
 
 def _singles_all(summary, key, setting, catalogue):
@@ -890,61 +1036,115 @@ def _paper_vs_mtl(row, ps):
     a, b = paper_value('MOOSF', '1', row, ps, 'all'), paper_value('MOOSF', '1', mtl, ps, 'all')
     return None if a is None or b is None else round(a - b, 4)
 
+# %% ../nbs/14_paper.ipynb #9e4914b8
 def _split_cols(fmt='.1f'):
     return [Col('Head', 'acc_many', 'head', fmt=fmt), Col('Medium', 'acc_medium', 'medium', fmt=fmt),
             Col('Tail', 'acc_few', 'tail', fmt=fmt), Col('All', 'acc', 'all', fmt=fmt)]
 
-_MOOSF_NOTES = ["Head/Medium/Tail = Many (>100 training images) / Medium (20–100) / Few (<20), counted on the run's own "
-                "training set. On full CIFAR-10-LT and on CIFAR-100-LT IR=10 the Few split is empty: Tail shows '–' (the paper "
-                "prints '-' for IR=10 too). The smoke profile trains on a per-class prefix of ≤2000 images, so its splits differ.",
-                "(+) = All − the mean All of the fused single strategies (the paper's definition); vs MTL = MOOSF All − MTL "
-                "All of the same strategies (for the paper: derived from its own Table 1 numbers)."]
+_MOOSF_NOTES = [
+    "Head/Medium/Tail = Many (>100 training images) / Medium (20–100) / Few (<20), counted on the run's own "
+    "training set. On full CIFAR-10-LT and on CIFAR-100-LT IR=10 the Few split is empty: Tail shows '–' (the paper "
+    "prints '-' for IR=10 too). The smoke profile trains on a per-class prefix of ≤2000 images, so its splits differ.",
+    "(+) = All − the mean All of the fused single strategies (the paper's definition); vs MTL = MOOSF All − MTL "
+    "All of the same strategies (for the paper: derived from its own Table 1 numbers).",
+]
 
 def moosf_table1(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 1: singles, MTL and MOOSF fusions on CIFAR-100-LT (+ the CIFAR-10-LT substitute)."
     cat = catalogue or load_catalogue()
-    return compare_table('MOOSF', '1', summary, _moosf_rows('1', cat), _moosf_sections(substitute),
-                         _split_cols() + [Col('(+)', _gain_singles(cat), 'gain', fmt='.1f'),
-                                          Col('vs MTL', _gain_mtl(cat), paper_fn=_paper_vs_mtl, fmt='.1f')],
-                         seeds=(0, 1, 2),
-                         caption="Accuracy (%) of single strategies, their MTL fusion (plain sum) and MOOSF fusion; paper: "
-                                 "CIFAR-100-LT, mean of 3 trials. Ours on CIFAR-10-LT are a substitute (no paper numbers).",
-                         notes=_MOOSF_NOTES + ["The paper's MOOSF(CE+BS) and MOOSF(BS+KPS) at IR=100 read 52.1/52.5 here and "
-                                               "51.1/51.5 in its Table 2; several printed (+) do not follow from its own "
-                                               "single rows (see `paper_gain_check`)."])
+    return compare_table(
+        'MOOSF',
+        '1',
+        summary,
+        _moosf_rows('1', cat),
+        _moosf_sections(substitute),
+        _split_cols()
+        + [
+            Col('(+)', _gain_singles(cat), 'gain', fmt='.1f'),
+            Col('vs MTL', _gain_mtl(cat), paper_fn=_paper_vs_mtl, fmt='.1f'),
+        ],
+        seeds=(0, 1, 2),
+        caption="Accuracy (%) of single strategies, their MTL fusion (plain sum) and MOOSF fusion; paper: "
+        "CIFAR-100-LT, mean of 3 trials. Ours on CIFAR-10-LT are a substitute (no paper numbers).",
+        notes=_MOOSF_NOTES
+        + [
+            "The paper's MOOSF(CE+BS) and MOOSF(BS+KPS) at IR=100 read 52.1/52.5 here and "
+            "51.1/51.5 in its Table 2; several printed (+) do not follow from its own "
+            "single rows (see `paper_gain_check`)."
+        ],
+    )
 
 def moosf_table2(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 2: two-strategy fusions, All and the gains δ1, δ2 over each strategy alone."
     cat = catalogue or load_catalogue()
-    return compare_table('MOOSF', '2', summary, _moosf_rows('2', cat), _moosf_sections(substitute),
-                         [Col('All', 'acc', 'all', fmt='.1f'), Col('δ1', _gain_singles(cat, 0), 'd1', fmt='.1f'),
-                          Col('δ2', _gain_singles(cat, 1), 'd2', fmt='.1f')], seeds=(0, 1, 2),
-                         caption="MOOSF with two strategies: All (%) and the gains δ1, δ2 over the first and second strategy "
-                                 "trained alone.",
-                         notes=["Rows without a catalogue key say which `methods:` entry would run them."])
+    return compare_table(
+        'MOOSF',
+        '2',
+        summary,
+        _moosf_rows('2', cat),
+        _moosf_sections(substitute),
+        [
+            Col('All', 'acc', 'all', fmt='.1f'),
+            Col('δ1', _gain_singles(cat, 0), 'd1', fmt='.1f'),
+            Col('δ2', _gain_singles(cat, 1), 'd2', fmt='.1f'),
+        ],
+        seeds=(0, 1, 2),
+        caption="MOOSF with two strategies: All (%) and the gains δ1, δ2 over the first and second strategy "
+        "trained alone.",
+        notes=["Rows without a catalogue key say which `methods:` entry would run them."],
+    )
 
+# %% ../nbs/14_paper.ipynb #af64b119
 def moosf_table3(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 3: fusions of 3, 4 and 5 strategies (+ our catalogue's fusions the paper does not list)."
     cat = catalogue or load_catalogue()
     rows = _moosf_rows('3', cat)
     have = {r['key'] for r in rows if r['key']} | {row_key(r, cat) for t in ('1', '2') for r in paper_rows('MOOSF', t)}
     for k, v in cat.items():
-        if v.get('name') == 'moosf' and len(v.get('strategies', [])) >= 3 and k not in have and fusion_key('moosf', v['strategies'], cat) == k:
-            rows.append(dict(row=f"MOOSF({'+'.join(_LABEL.get(s, s.upper()) for s in v['strategies'])}) — not in the paper", key=k))
-    return compare_table('MOOSF', '3', summary, rows, _moosf_sections(substitute),
-                         _split_cols() + [Col('(+)', _gain_singles(cat), fmt='.1f')], seeds=(0, 1, 2),
-                         caption="MOOSF with 3, 4 and 5 strategies (paper: All at IR=10 and 50; Head/Medium/Tail/All at IR=100).",
-                         notes=_MOOSF_NOTES[:1] + ["(+) (ours only) = All − the mean All of the fused single strategies.",
-                                                   "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its Head/Medium/Tail."])
+        if (
+            v.get('name') == 'moosf'
+            and len(v.get('strategies', [])) >= 3
+            and k not in have
+            and fusion_key('moosf', v['strategies'], cat) == k
+        ):
+            rows.append(
+                dict(
+                    row=f"MOOSF({'+'.join(_LABEL.get(s, s.upper()) for s in v['strategies'])}) — not in the paper",
+                    key=k,
+                )
+            )
+    return compare_table(
+        'MOOSF',
+        '3',
+        summary,
+        rows,
+        _moosf_sections(substitute),
+        _split_cols() + [Col('(+)', _gain_singles(cat), fmt='.1f')],
+        seeds=(0, 1, 2),
+        caption="MOOSF with 3, 4 and 5 strategies (paper: All at IR=10 and 50; Head/Medium/Tail/All at IR=100).",
+        notes=_MOOSF_NOTES[:1]
+        + [
+            "(+) (ours only) = All − the mean All of the fused single strategies.",
+            "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its Head/Medium/Tail.",
+        ],
+    )
 
 def moosf_table4(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
     "MOOSF Table 4: ImageNet-LT and iNaturalist 2018 (ours need the images, not in this checkout)."
     cat = catalogue or load_catalogue()
-    return compare_table('MOOSF', '4', summary, [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)],
-                         [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
-                          ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
-                         _split_cols() + [Col('(+)', None, 'gain', fmt='.1f')],
-                         caption="Accuracy (%) on ImageNet-LT and iNaturalist 2018.", notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'])
+    return compare_table(
+        'MOOSF',
+        '4',
+        summary,
+        [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)],
+        [
+            ('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
+            ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50'),
+        ],
+        _split_cols() + [Col('(+)', None, 'gain', fmt='.1f')],
+        caption="Accuracy (%) on ImageNet-LT and iNaturalist 2018.",
+        notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'],
+    )
 
 def moosf_table8(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
     "MOOSF Table 8 (appendix): more fusions on ImageNet-LT and iNaturalist 2018 (paper only)."
@@ -964,14 +1164,18 @@ def read_bench(bench_dir:str|Path='results/bench') -> list:
         try: j = json.loads(f.read_text())
         except json.JSONDecodeError: log.warning("%s is not JSON", f); continue
         rows = j.get('results') if isinstance(j, dict) else None
-        if not rows or not all(isinstance(r, dict) and {'model', 'kind', 'params', 'step_s'} <= set(r) for r in rows): continue
+        if not rows or not all(isinstance(r, dict) and {'model', 'kind', 'params', 'step_s'} <= set(r) for r in rows):
+            continue
         info = dict(j.get('info', {}))
         if j.get('profile'): info.setdefault('profile', j['profile'])   # written by `ltmoo bench`
         out.append((f.name, info, rows))
     return out
 
-BENCH_CMD = "`python tools/bench_moosf.py --device cuda --steps 50 --out results/bench/moosf_cuda.json` (or `--device cpu`)"
+BENCH_CMD = (
+    "`python tools/bench_moosf.py --device cuda --steps 50 --out results/bench/moosf_cuda.json` (or `--device cpu`)"
+)
 
+# %% ../nbs/14_paper.ipynb #cde5c79a
 def moosf_table9(bench_dir:str|Path='results/bench') -> pd.DataFrame:
     "MOOSF Table 9: complexity and training cost of singles and fusions; ours from tools/bench_moosf.py."
     bench = read_bench(bench_dir)
@@ -993,37 +1197,79 @@ def moosf_table9(bench_dir:str|Path='results/bench') -> pd.DataFrame:
         for r in rows:
             if id(r) not in used: out.append(_bench_row(sec, f"{r['model']} — not in the paper", r, fname, info))
     df = pd.DataFrame(out)
-    df.attrs.update(title='MOOSF Table 9', cols=[('MACs/img (M)', '.3f', True, False), ('time (min)', '.1f', False, False),
-                                                 ('step (ms)', '.1f', True, False), ('params (M)', '.4f', True, False),
-                                                 ('γ1', '.3f', True, True), ('γ2', '.3f', True, True), ('γ1/γ2', '.3f', True, True)], seeds=(0,),
-                    caption="Computational cost of single strategies and their MOOSF fusion on CIFAR-100-sized problems "
-                            "(ResNet-32, 100 classes). Paper: MACs (M), training time (min), γ1 = parameters fused / Σ "
-                            "singles, γ2 = training time fused / Σ singles. Ours: one process, random 32×32 batches of "
-                            f"{batch}, median of {steps} steps; γ2 from step times.",
-                    notes=["Our MACs count ResNet-32's convolutions and matrix products per image (training forward on all "
-                           "views the model needs); the paper's 6.554 M per strategy is not in the same unit, so no Δ.",
-                           "Time: the paper's column is minutes of a full training run; ours is the step time in ms "
-                           "(its own column)."],
-                    profile=profile)
+    df.attrs.update(
+        title='MOOSF Table 9',
+        cols=[
+            ('MACs/img (M)', '.3f', True, False),
+            ('time (min)', '.1f', False, False),
+            ('step (ms)', '.1f', True, False),
+            ('params (M)', '.4f', True, False),
+            ('γ1', '.3f', True, True),
+            ('γ2', '.3f', True, True),
+            ('γ1/γ2', '.3f', True, True),
+        ],
+        seeds=(0,),
+        caption="Computational cost of single strategies and their MOOSF fusion on CIFAR-100-sized problems "
+        "(ResNet-32, 100 classes). Paper: MACs (M), training time (min), γ1 = parameters fused / Σ "
+        "singles, γ2 = training time fused / Σ singles. Ours: one process, random 32×32 batches of "
+        f"{batch}, median of {steps} steps; γ2 from step times.",
+        notes=[
+            "Our MACs count ResNet-32's convolutions and matrix products per image (training forward on all "
+            "views the model needs); the paper's 6.554 M per strategy is not in the same unit, so no Δ.",
+            "Time: the paper's column is minutes of a full training run; ours is the step time in ms (its own column).",
+        ],
+        profile=profile,
+    )
     return df
 
+# %% ../nbs/14_paper.ipynb #94805aaa
 def _bench_row(sec, prow, r, fname, info):
     pv = lambda m: paper_value('MOOSF', '9', prow.split(' — ')[0], 'cifar100', m)
-    d = dict(section=sec, setting='cifar100', row=prow, run='' if r is None else f"{r['kind']}{'/' + r['mode'] if r.get('mode') else ''}")
-    vals = {} if r is None else {'MACs/img (M)': (r.get('macs_train') or np.nan) / 1e6, 'step (ms)': 1e3 * r['step_s'],
-                                 'params (M)': r['params'] / 1e6, 'γ1': r.get('gamma1', 1.0 if r['kind'] == 'single' else np.nan),
-                                 'γ2': r.get('gamma2', 1.0 if r['kind'] == 'single' else np.nan),
-                                 'γ1/γ2': r.get('gamma1_over_gamma2', 1.0 if r['kind'] == 'single' else np.nan)}
-    for lab, pm, delta in [('MACs/img (M)', 'macs_m', False), ('time (min)', 'time_min', False), ('step (ms)', None, False),
-                           ('params (M)', None, False), ('γ1', 'gamma1', True), ('γ2', 'gamma2', True), ('γ1/γ2', 'gamma1_over_gamma2', True)]:
+    d = dict(
+        section=sec,
+        setting='cifar100',
+        row=prow,
+        run='' if r is None else f"{r['kind']}{'/' + r['mode'] if r.get('mode') else ''}",
+    )
+    vals = (
+        {}
+        if r is None
+        else {
+            'MACs/img (M)': (r.get('macs_train') or np.nan) / 1e6,
+            'step (ms)': 1e3 * r['step_s'],
+            'params (M)': r['params'] / 1e6,
+            'γ1': r.get('gamma1', 1.0 if r['kind'] == 'single' else np.nan),
+            'γ2': r.get('gamma2', 1.0 if r['kind'] == 'single' else np.nan),
+            'γ1/γ2': r.get('gamma1_over_gamma2', 1.0 if r['kind'] == 'single' else np.nan),
+        }
+    )
+    for lab, pm, delta in [
+        ('MACs/img (M)', 'macs_m', False),
+        ('time (min)', 'time_min', False),
+        ('step (ms)', None, False),
+        ('params (M)', None, False),
+        ('γ1', 'gamma1', True),
+        ('γ2', 'gamma2', True),
+        ('γ1/γ2', 'gamma1_over_gamma2', True),
+    ]:
         p = pv(pm) if pm else None
         o = vals.get(lab, np.nan); o = np.nan if o is None else float(o)
         d[f'{lab} paper'] = np.nan if p is None else p; d[f'{lab} paper std'] = np.nan
         d[f'{lab} ours'] = o; d[f'{lab} ours std'] = np.nan
         d[f'{lab} Δ'] = o - p if (delta and p is not None and np.isfinite(o)) else np.nan
-    d.update(n=0 if r is None else 1, seeds='', profile=info.get('profile', '') if r is not None else '',
-             hardware=info.get('hardware', '') if r is not None else '', commit='', data='random tensors' if r else '',
-             **{'to fill': '' if r is not None else (BENCH_CMD if fname is None else 'not measured by this bench run (see its --pairs)')})
+    d.update(
+        n=0 if r is None else 1,
+        seeds='',
+        profile=info.get('profile', '') if r is not None else '',
+        hardware=info.get('hardware', '') if r is not None else '',
+        commit='',
+        data='random tensors' if r else '',
+        **{
+            'to fill': ''
+            if r is not None
+            else (BENCH_CMD if fname is None else 'not measured by this bench run (see its --pairs)')
+        },
+    )
     return d
 
 # %% ../nbs/14_paper.ipynb #3e2bfdbd
@@ -1041,7 +1287,9 @@ def no_runs_figure(title:str, message:str) -> Figure:
 
 def stamp_figure(fig:Figure, profile, note:str='') -> Figure:
     "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
-    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (f"; {note}" if note else '')
+    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (
+        f"; {note}" if note else ''
+    )
     fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
     if profile == 'smoke':
         fig.text(0.5, 1.0, 'SMOKE — not a paper result', ha='center', va='bottom', fontsize=10, weight='bold',
@@ -1069,14 +1317,28 @@ def read_csv(path) -> pd.DataFrame|None:
     try: return pd.read_csv(p)
     except pd.errors.EmptyDataError: return None
 
-_NICE = {'ce': 'CE', 'ce_rs': 'CE + resampling', 'cb': 'CB', 'ce_drw': 'CE-DRW', 'ldam_drw': 'LDAM-DRW', 'bs': 'BS', 'la': 'LA',
-         'kps': 'KPS', 'bcl': 'BCL', 'bcl_m': 'BCL', 'shike': 'SHIKE', 'ride': 'RIDE', 'main': 'fused'}
+_NICE = {
+    'ce': 'CE',
+    'ce_rs': 'CE + resampling',
+    'cb': 'CB',
+    'ce_drw': 'CE-DRW',
+    'ldam_drw': 'LDAM-DRW',
+    'bs': 'BS',
+    'la': 'LA',
+    'kps': 'KPS',
+    'bcl': 'BCL',
+    'bcl_m': 'BCL',
+    'shike': 'SHIKE',
+    'ride': 'RIDE',
+    'main': 'fused',
+}
 def nice(key:str) -> str:
     "Display name of a run key or head."
     return _NICE.get(key, key)
 
 # %% ../nbs/14_paper.ipynb #972479b6
-def fig_gradient_imbalance(records, # records.csv of gbg_fig2 (epoch, method, class, cos, norm[, n_train]), a frame, or None
+def fig_gradient_imbalance(
+    records, # records.csv of gbg_fig2 (epoch, method, class, cos, norm[, n_train]), a frame, or None
                            n_head:int=2, n_tail:int=2,
                            labels:dict|None=None # method → panel title
                           ) -> Figure:
@@ -1096,23 +1358,38 @@ def fig_gradient_imbalance(records, # records.csv of gbg_fig2 (epoch, method, cl
         order = (r.groupby('class')['n_train'].first().sort_values(ascending=False, kind='stable').index.tolist()
                  if 'n_train' in r else sorted(r['class'].unique()))
         pick = order[:n_head] + order[-n_tail:] if len(order) > n_head + n_tail else order
-        names = [f'head-{i}' for i in range(min(n_head, len(pick)))] + [f'tail-{i}' for i in range(len(pick) - min(n_head, len(pick)))]
+        names = [f'head-{i}' for i in range(min(n_head, len(pick)))] + [
+            f'tail-{i}' for i in range(len(pick) - min(n_head, len(pick)))
+        ]
         epochs = sorted(r['epoch'].unique()); x = np.arange(len(epochs)); w = 0.8 / len(pick)
         sub = r[r['class'].isin(pick)]
-        nmax = sub.groupby('epoch')['norm'].max().reindex(epochs).replace(0, np.nan)   # dots: ÷ the largest shown norm of the epoch
+        # dots: ÷ the largest shown norm of the epoch
+        nmax = sub.groupby('epoch')['norm'].max().reindex(epochs).replace(0, np.nan)
         ax2 = ax.twinx(); ax2.grid(False)
         for i, (c, nm) in enumerate(zip(pick, names)):
             rc = sub[sub['class'] == c].set_index('epoch').reindex(epochs)
-            ax.bar(x + (i - (len(pick) - 1) / 2) * w, rc['cos'], w, color=pal[i % 4], label=f'{nm} (class {c})', alpha=0.85)
-            ax2.plot(x + (i - (len(pick) - 1) / 2) * w, rc['norm'].to_numpy() / nmax.to_numpy(), 'o', ms=4, color=pal[i % 4], mec='k', mew=0.4)
-        ax.set_xticks(x); ax.set_xticklabels([str(e + 1) for e in epochs], rotation=90 if len(x) > 12 else 0, fontsize=7)
+            ax.bar(
+                x + (i - (len(pick) - 1) / 2) * w, rc['cos'], w, color=pal[i % 4], label=f'{nm} (class {c})', alpha=0.85
+            )
+            ax2.plot(
+                x + (i - (len(pick) - 1) / 2) * w,
+                rc['norm'].to_numpy() / nmax.to_numpy(),
+                'o',
+                ms=4,
+                color=pal[i % 4],
+                mec='k',
+                mew=0.4,
+            )
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(e + 1) for e in epochs], rotation=90 if len(x) > 12 else 0, fontsize=7)
         ax.set_xlabel('epoch'); ax.set_title(labels.get(m, m)); ax2.set_ylim(0, 1.1)
         ax2.set_ylabel('norm of class mean gradient ÷ epoch max (dots, no unit)', fontsize=7)
         ax.axhline(0, color='k', lw=0.5)
         ax.set_ylabel('cos(class gradient, batch gradient) (bars)', fontsize=8)
     from matplotlib.lines import Line2D
     hs, ls = axes[0].get_legend_handles_labels()
-    hs.append(Line2D([], [], marker='o', ls='', color='0.5', mec='k', mew=0.4)); ls.append('dots: gradient norm (right axis)')
+    hs.append(Line2D([], [], marker='o', ls='', color='0.5', mec='k', mew=0.4))
+    ls.append('dots: gradient norm (right axis)')
     fig.legend(hs, ls, fontsize=7, loc='lower center', ncol=min(5, len(hs)), frameon=False)
     fig.suptitle(title); fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
@@ -1132,8 +1409,10 @@ def imbalance_callback(records:list, # rows are appended here
                        index, # training-set indices of the measurement subset
                        num_classes:int, method_key:str,
                        sampling:str='uniform', # 'uniform' (CE) or 'balanced' (CE + resampling)
-                       every:int=10, epochs:int|None=None, # measure when (epoch+1) % every == 0, and after the last epoch
-                       batch_size:int=128, seed:int=0, on_record=None # f(records) after each measurement (e.g. write the CSV)
+                       # measure when (epoch+1) % every == 0, and after the last epoch
+                       every:int=10, epochs:int|None=None,
+                       # f(records) after each measurement (e.g. write the CSV)
+                       batch_size:int=128, seed:int=0, on_record=None
                       ):
     "A `fit` callback recording GBG Fig. 2's gradient imbalance (cosine to the batch gradient, class-gradient norm)."
     import torch
@@ -1143,7 +1422,11 @@ def imbalance_callback(records:list, # rows are appended here
         last = epochs is not None and epoch == epochs - 1
         if not ((epoch + 1) % max(1, every) == 0 or last or epoch == 0): return None
         y = torch.as_tensor(ctx.data.train_y)[idx]
-        head = method.strategies[method.name].head if hasattr(method, 'name') else next(iter(method.strategies.values())).head
+        head = (
+            method.strategies[method.name].head
+            if hasattr(method, 'name')
+            else next(iter(method.strategies.values())).head
+        )
         res = gradient_imbalance(method.backbone, head, ctx.data.train_x[idx], y, num_classes, transform=ctx.plain,
                                  device=ctx.device, batch_size=batch_size, sampling=sampling, seed=seed + epoch)
         counts = np.bincount(np.asarray(ctx.data.train_y), minlength=num_classes)
@@ -1171,8 +1454,11 @@ def fig_groups(summary:pd.DataFrame, settings=None) -> Figure:
         e = np.where(n > 1, e, np.nan)                         # a std needs two seeds: no caps from one
         line = ax.errorbar(x, y, yerr=None if np.isnan(e).all() else np.nan_to_num(e), marker='o', capsize=3,
                            label=f"{setting_label(s)} (ours, {int(n.max())} seed{'s' if n.max() > 1 else ''})")
-        pv = np.array([np.nan if (v := paper_value('GBG', 'Fig. 4', g, s, 'top1')) is None else v for g in G_KEYS], float)
-        if np.isfinite(pv).any(): ax.plot(x, pv, 'x', ms=8, color=line[0].get_color(), label=f"{setting_label(s)} (paper)")
+        pv = np.array(
+            [np.nan if (v := paper_value('GBG', 'Fig. 4', g, s, 'top1')) is None else v for g in G_KEYS], float
+        )
+        if np.isfinite(pv).any():
+            ax.plot(x, pv, 'x', ms=8, color=line[0].get_color(), label=f"{setting_label(s)} (paper)")
         seen += [*y[np.isfinite(y)], *pv[np.isfinite(pv)]]
         for xi in x[~np.isfinite(y)]: ax.annotate('no run', (xi, 0), xycoords=('data', 'axes fraction'), xytext=(0, 4),
                                                   textcoords='offset points', ha='center', fontsize=7, color='0.4')
@@ -1192,7 +1478,11 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     d = Path(run_dir); groups, rec = load_groups(d/'groups.json', with_meta=True)
     pc = read_csv(d/'per_class.csv')
     names = pc['name'].astype(str).tolist() if pc is not None and 'name' in pc else None
-    sim = np.asarray(rec['sim']) if 'sim' in rec else (np.load(d/'similarity.npy') if (d/'similarity.npy').exists() else None)
+    sim = (
+        np.asarray(rec['sim'])
+        if 'sim' in rec
+        else (np.load(d / 'similarity.npy') if (d / 'similarity.npy').exists() else None)
+    )
     set_style()
     if sim is not None: return plot_similarity(sim, groups, names, title=title)
     K = sum(len(g) for g in groups)
@@ -1202,14 +1492,24 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     order = np.argsort(-counts, kind='stable')
     fig = Figure(figsize=(min(12, 3 + 0.12 * K), 3.4)); ax = fig.subplots()
     import seaborn as sns
-    pal = sns.color_palette('colorblind', max(len(groups), 1)) if len(groups) <= 10 else sns.color_palette('husl', len(groups))
+
+    pal = (
+        sns.color_palette('colorblind', max(len(groups), 1))
+        if len(groups) <= 10
+        else sns.color_palette('husl', len(groups))
+    )
     ax.bar(np.arange(K), counts[order], color=[pal[gid[c]] for c in order], width=0.9)
     ax.set_yscale('log'); ax.set_xlabel('class (ordered head → tail)'); ax.set_ylabel('training images')
     if K <= 20:
-        ax.set_xticks(np.arange(K)); ax.set_xticklabels([names[c] if names else str(c) for c in order], rotation=60, fontsize=7)
+        ax.set_xticks(np.arange(K))
+        ax.set_xticklabels([names[c] if names else str(c) for c in order], rotation=60, fontsize=7)
     from matplotlib.patches import Patch
     if len(groups) <= 12:
-        ax.legend(handles=[Patch(color=pal[i], label=f'group {i} ({len(g)})') for i, g in enumerate(groups)], fontsize=7, ncol=2)
+        ax.legend(
+            handles=[Patch(color=pal[i], label=f'group {i} ({len(g)})') for i, g in enumerate(groups)],
+            fontsize=7,
+            ncol=2,
+        )
     ax.set_title(f"{title}: {len(groups)} groups (this run's groups.json has no similarity matrix)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -1217,7 +1517,10 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
 def fig_mgda_weights(run_dir, title:str='GBG: MGDA weights per group') -> Figure:
     "Mean MGDA weight of every group per epoch (and how often the group is absent from a batch)."
     st = read_csv(Path(run_dir)/'steps.csv') if run_dir is not None else None
-    cols = sorted([c for c in (st.columns if st is not None else []) if re.fullmatch(r'weights_\d+', c)], key=lambda c: int(c.split('_')[1]))
+    cols = sorted(
+        [c for c in (st.columns if st is not None else []) if re.fullmatch(r'weights_\d+', c)],
+        key=lambda c: int(c.split('_')[1]),
+    )
     if st is None or not cols:
         return no_runs_figure(title, fill_command('gbg', 'cifar10-if100') + ' (steps.csv with weights_0..G-1)')
     set_style()
@@ -1280,7 +1583,8 @@ def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
         ax.scatter(*v[0], color=pal[i], s=14, marker='^', depthshade=False)      # epoch 1
         ax.scatter(*v[-1], color=pal[i], s=28, depthshade=False)                  # last epoch
     allv = np.concatenate(allv)
-    for j, setlim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):    # a constant split still gets a readable axis
+    # a constant split still gets a readable axis
+    for j, setlim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):
         setlim(*_span(np.nanmin(allv[:, j]), np.nanmax(allv[:, j])))
     ax.set_xlabel(labels[0], fontsize=8); ax.set_ylabel(labels[1], fontsize=8); ax.set_zlabel(labels[2], fontsize=8)
     ax.text2D(0.02, 0.02, '▲ epoch 1   ● last epoch', transform=ax.transAxes, fontsize=7)
@@ -1342,7 +1646,10 @@ def fig_conflicts(runs:dict, # label → run folder (or None)
         v = pd.to_numeric(st[c], errors='coerce')
         g = (v > 0).groupby(st['epoch']).mean() * 100 if kind == 'rate' else v.groupby(st['epoch']).mean()
         data[lab] = g
-    if not data: return no_runs_figure(title, (command or 'runs with steps.csv') + ('; missing: ' + ', '.join(missing) if missing else ''))
+    if not data:
+        return no_runs_figure(
+            title, (command or 'runs with steps.csv') + ('; missing: ' + ', '.join(missing) if missing else '')
+        )
     fig = Figure(figsize=(7.6, 3.4)); ax = fig.subplots()
     for lab, g in data.items(): ax.plot(g.index + 1, g.values, marker='o' if len(g) < 30 else None, ms=3, label=lab)
     for lab in missing: ax.plot([], [], ' ', label=lab)
@@ -1352,7 +1659,12 @@ def fig_conflicts(runs:dict, # label → run folder (or None)
     fig.tight_layout()
     return fig
 
-def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None, pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl'))) -> Figure:
+def fig_vs_mtl(
+    summary: pd.DataFrame,
+    setting: str,
+    catalogue: dict | None = None,
+    pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl')),
+) -> Figure:
     "MOOSF Fig. 4c: All of MTL and MOOSF fusions of the same strategies (ours; the paper's as markers)."
     cat = catalogue or load_catalogue(); title = f'MOOSF Fig. 4c: MOOSF vs MTL, {setting_label(setting)}'
     keys = [(fusion_key('mtl', list(p), cat), fusion_key('moosf', list(p), cat)) for p in pairs]
@@ -1362,12 +1674,25 @@ def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None, pair
     set_style()
     fig = Figure(figsize=(5.6, 3.4)); ax = fig.subplots(); x = np.arange(len(pairs)); w = 0.38
     for j, (lab, col) in enumerate([('MTL (ours)', '#949494'), ('MOOSF (ours)', '#0173b2')]):
-        y = [v[j][0] for v in vals]; e = [v[j][1] if v[j][2] > 1 else np.nan for v in vals]   # std: two seeds or more
-        ax.bar(x + (j - 0.5) * w, y, w, yerr=None if np.isnan(e).all() else np.nan_to_num(e), capsize=3, label=lab, color=col)
+        y = [v[j][0] for v in vals]; e = [v[j][1] if v[j][2] > 1 else np.nan for v in vals]  # std: two seeds or more
+        ax.bar(
+            x + (j - 0.5) * w,
+            y,
+            w,
+            yerr=None if np.isnan(e).all() else np.nan_to_num(e),
+            capsize=3,
+            label=lab,
+            color=col,
+        )
     for j, kind in enumerate(['MTL', 'MOOSF']):
-        pv = [paper_value('MOOSF', '1', f"{kind}({'+'.join(_LABEL.get(s, s.upper()) for s in p)})", setting, 'all') for p in pairs]
+        pv = [
+            paper_value('MOOSF', '1', f"{kind}({'+'.join(_LABEL.get(s, s.upper()) for s in p)})", setting, 'all')
+            for p in pairs
+        ]
         if any(v is not None for v in pv):
-            ax.plot(x + (j - 0.5) * w, [np.nan if v is None else v for v in pv], 'kx', ms=7, label='paper' if j else None)
+            ax.plot(
+                x + (j - 0.5) * w, [np.nan if v is None else v for v in pv], 'kx', ms=7, label='paper' if j else None
+            )
     ax.set_xticks(x); ax.set_xticklabels(['+'.join(_LABEL.get(s, s.upper()) for s in p) for p in pairs])
     ax.set_xlabel('fused strategies'); ax.set_ylabel('top-1 accuracy (%)'); ax.legend(fontsize=7)
     lo = np.nanmin([v[j][0] for v in vals for j in (0, 1)] + [100])
@@ -1378,12 +1703,18 @@ def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None, pair
 # %% ../nbs/14_paper.ipynb #f7ff4905
 def fig_tsne(panels:dict, # label → run folder (or None)
              title:str='MOOSF Fig. 5: t-SNE of test features', max_points:int=2000, seed:int=0, command:str='',
-             threads:int|None=1 # OpenMP/BLAS threads for t-SNE (1: the same embedding on any machine, no spinning on a busy CPU)
+             # OpenMP/BLAS threads for t-SNE (1: the same embedding on any machine, no spinning on a busy CPU)
+             threads:int|None=1
             ) -> Figure:
     "t-SNE of each run's test features, one panel per run, coloured by class."
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
-    got = {lab: np.load(Path(d)/'features.npz') for lab, d in panels.items() if d is not None and (Path(d)/'features.npz').exists()}
+
+    got = {
+        lab: np.load(Path(d) / 'features.npz')
+        for lab, d in panels.items()
+        if d is not None and (Path(d) / 'features.npz').exists()
+    }
     if not got:
         return no_runs_figure(title, (command or '') + '\n(features.npz: written by fit(..., save_features=True), the '
                               "train notebook's `save_features` parameter)")
@@ -1391,14 +1722,26 @@ def fig_tsne(panels:dict, # label → run folder (or None)
     fig = Figure(figsize=(3.3 * len(panels), 3.5)); axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (lab, d) in zip(axes, panels.items()):
         ax.set_xticks([]); ax.set_yticks([]); ax.set_title(lab, fontsize=9)
-        if lab not in got: ax.text(0.5, 0.5, 'no features.npz', ha='center', va='center', transform=ax.transAxes); continue
+        if lab not in got:
+            ax.text(0.5, 0.5, 'no features.npz', ha='center', va='center', transform=ax.transAxes)
+            continue
         z = got[lab]; X, y = z['features'].astype(np.float32), z['labels']
         idx = np.sort(np.random.RandomState(seed).choice(len(y), min(max_points, len(y)), replace=False))
         with threadpool_limits(threads):
-            emb = TSNE(n_components=2, init='pca', random_state=seed, perplexity=min(30, max(5, len(idx) // 4))).fit_transform(X[idx])
+            emb = TSNE(
+                n_components=2, init='pca', random_state=seed, perplexity=min(30, max(5, len(idx) // 4))
+            ).fit_transform(X[idx])
         K = int(y.max()) + 1
-        sc = ax.scatter(emb[:, 0], emb[:, 1], c=y[idx], cmap='tab10' if K <= 10 else 'viridis', vmin=0, vmax=max(K - 1, 1),
-                        s=3, linewidths=0)
+        sc = ax.scatter(
+            emb[:, 0],
+            emb[:, 1],
+            c=y[idx],
+            cmap='tab10' if K <= 10 else 'viridis',
+            vmin=0,
+            vmax=max(K - 1, 1),
+            s=3,
+            linewidths=0,
+        )
         ax.set_xlabel('t-SNE 1', fontsize=8); ax.set_ylabel('t-SNE 2', fontsize=8)
         pc = read_csv(Path(panels[lab])/'per_class.csv')
         names = pc['name'].astype(str).tolist() if pc is not None and 'name' in pc else [str(c) for c in range(K)]
@@ -1419,7 +1762,9 @@ def fig_tsne(panels:dict, # label → run folder (or None)
 MOOSF_SINGLES = ['ce', 'ce_drw', 'ldam_drw', 'bs', 'kps', 'bcl_m', 'shike']
 MOOSF_PAIRS = [('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl')]
 
-def pick_setting(runs:pd.DataFrame, keys, prefer=('cifar100-if100', 'cifar10-if100'), default:str='cifar10-if100') -> str:
+def pick_setting(
+    runs: pd.DataFrame, keys, prefer=('cifar100-if100', 'cifar10-if100'), default: str = 'cifar10-if100'
+) -> str:
     "The first setting of `prefer` with a run of any of `keys`, else `default`."
     for s in prefer:
         if len(runs) and ((runs.setting == s) & runs.key.isin(list(keys))).any(): return s
@@ -1429,15 +1774,18 @@ def gbg_figures(runs:pd.DataFrame, summary:pd.DataFrame, fig2_records=None, sett
     "Every GBG figure: {stem: Figure}."
     s = setting or pick_setting(runs, ['gbg'], ('cifar10-if100', 'cifar100-if100'))
     gd = (runs_of(runs, 'gbg', s) or [None])[0]
-    out = {'gbg_fig2_gradient_imbalance': fig_gradient_imbalance(fig2_records),
-           'gbg_fig4_groups': fig_groups(summary),
-           'gbg_groups': fig_gbg_groups(gd, f'GBG groups (no paper figure), {setting_label(s)}'),
-           'gbg_mgda_weights': fig_mgda_weights(gd, f'GBG MGDA weights per group (no paper figure), {setting_label(s)}')}
+    out = {
+        'gbg_fig2_gradient_imbalance': fig_gradient_imbalance(fig2_records),
+        'gbg_fig4_groups': fig_groups(summary),
+        'gbg_groups': fig_gbg_groups(gd, f'GBG groups (no paper figure), {setting_label(s)}'),
+        'gbg_mgda_weights': fig_mgda_weights(gd, f'GBG MGDA weights per group (no paper figure), {setting_label(s)}'),
+    }
     prof = summary.attrs.get('profile') if hasattr(summary, 'attrs') else None
     return {k: stamp_figure(f, prof) for k, f in out.items()}
 
 def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=None, setting:str|None=None,
-                  tsne_points:int=2000 # points per t-SNE panel (Barnes-Hut t-SNE of 2000 points takes ~20 s on one CPU core)
+                  # points per t-SNE panel (Barnes-Hut t-SNE of 2000 points takes ~20 s on one CPU core)
+                  tsne_points:int=2000
                  ) -> dict:
     "Every MOOSF figure: {stem: Figure}."
     cat = catalogue or load_catalogue()
@@ -1453,21 +1801,46 @@ def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=N
     for p in MOOSF_PAIRS:
         mk = fusion_key('moosf', list(p), cat); sk = [single_key(x, cat) for x in p]
         ser = {f'{nice(k)} alone': (runs_of(runs, k, s), 'main') for k in sk if k}
-        ser[f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in p)}) fused"] = (runs_of(runs, mk, s) if mk else [], 'main')
-        out[f"moosf_fig3_{'_'.join(p)}"] = fig_freq_bars(ser, f"MOOSF Fig. 3: before/after fusion, {'+'.join(_LABEL.get(x, x.upper()) for x in p)}, {sl}",
-                                                          cmd(sk + [mk]))
+        ser[f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in p)}) fused"] = (
+            runs_of(runs, mk, s) if mk else [],
+            'main',
+        )
+        out[f"moosf_fig3_{'_'.join(p)}"] = fig_freq_bars(
+            ser,
+            f"MOOSF Fig. 3: before/after fusion, {'+'.join(_LABEL.get(x, x.upper()) for x in p)}, {sl}",
+            cmd(sk + [mk]),
+        )
     fused = [k for k in cat if cat[k].get('name') == 'moosf' and fusion_key('moosf', cat[k]['strategies'], cat) == k]
     fused = sorted(fused, key=lambda k: (len(cat[k]['strategies']), k))
-    out['moosf_fig4a_conflict_rate'] = fig_conflicts({f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in cat[k]['strategies'])})": first(k) for k in fused},
-                                                     f'MOOSF Fig. 4a: gradient-conflict rate by number of fused strategies, {sl}', 'rate', cmd(fused))
+    out['moosf_fig4a_conflict_rate'] = fig_conflicts(
+        {f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in cat[k]['strategies'])})": first(k) for k in fused},
+        f'MOOSF Fig. 4a: gradient-conflict rate by number of fused strategies, {sl}',
+        'rate',
+        cmd(fused),
+    )
     mo, mt = fusion_key('moosf', ['ce', 'bs'], cat), fusion_key('mtl', ['ce', 'bs'], cat)
-    out['moosf_fig4b_conflicts'] = fig_conflicts({'MOOSF(CE+BS)': first(mo), 'MTL(CE+BS)': first(mt)},
-                                                 f'MOOSF Fig. 4b: gradient conflicts during training, {sl}', 'mean', cmd([mo, mt]))
+    out['moosf_fig4b_conflicts'] = fig_conflicts(
+        {'MOOSF(CE+BS)': first(mo), 'MTL(CE+BS)': first(mt)},
+        f'MOOSF Fig. 4b: gradient conflicts during training, {sl}',
+        'mean',
+        cmd([mo, mt]),
+    )
     out['moosf_fig4c_vs_mtl'] = fig_vs_mtl(summary, s, cat)
-    out['moosf_fig4d_trajectories'] = fig_trajectories({'CE head': (first(mo), 'ce'), 'BS head': (first(mo), 'bs'),
-                                                        'MOOSF fused (EOSS)': (first(mo), 'main'), 'MTL(CE+BS)': (first(mt), 'main')},
-                                                       f'MOOSF Fig. 4d: heads and fusion, {sl}', cmd([mo, mt]))
-    out['moosf_fig5_tsne'] = fig_tsne({'CE': first('ce'), 'BS': first('bs'), 'MTL(CE+BS)': first(mt), 'MOOSF(CE+BS)': first(mo)},
-                                      f'MOOSF Fig. 5: t-SNE of test features, {sl}', max_points=tsne_points, command=cmd(['ce', 'bs', mt, mo]))
+    out['moosf_fig4d_trajectories'] = fig_trajectories(
+        {
+            'CE head': (first(mo), 'ce'),
+            'BS head': (first(mo), 'bs'),
+            'MOOSF fused (EOSS)': (first(mo), 'main'),
+            'MTL(CE+BS)': (first(mt), 'main'),
+        },
+        f'MOOSF Fig. 4d: heads and fusion, {sl}',
+        cmd([mo, mt]),
+    )
+    out['moosf_fig5_tsne'] = fig_tsne(
+        {'CE': first('ce'), 'BS': first('bs'), 'MTL(CE+BS)': first(mt), 'MOOSF(CE+BS)': first(mo)},
+        f'MOOSF Fig. 5: t-SNE of test features, {sl}',
+        max_points=tsne_points,
+        command=cmd(['ce', 'bs', mt, mo]),
+    )
     prof = summary.attrs.get('profile') if hasattr(summary, 'attrs') else None
     return {k: stamp_figure(f, prof) for k, f in out.items()}

@@ -21,8 +21,8 @@ def set_style():
     sns.set_theme(context='paper', style='whitegrid', palette='colorblind', font_scale=1.1)
     plt.rcParams.update({'svg.hashsalt': 'ltmoo', 'figure.dpi': 100, 'savefig.dpi': 150, 'svg.fonttype': 'path'})
 
-def save_figure(fig, stem:str|Path, formats=('png', 'svg')) -> list[Path]:
-    "Save `fig` as `stem.png` and `stem.svg` with deterministic bytes."
+def save_figure(fig, stem:str|Path, formats=('png',)) -> list[Path]:
+    "Save `fig` as `stem.<format>` for each of `formats` (PNG: one format per figure for DVC) with deterministic bytes."
     stem = Path(stem); stem.parent.mkdir(parents=True, exist_ok=True)
     plt.rcParams['svg.hashsalt'] = 'ltmoo'
     out = []

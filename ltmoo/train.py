@@ -14,11 +14,32 @@ from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve, UserError, user_errors)
 from .config import validate_run, parse_overrides
-from .data import load_data, make_gpu_data, GPUData, VIEWS, SAMPLERS, batches, LazyImages, ViewDataset, device_views, CIFAR_MEAN, CIFAR_STD
+from ltmoo.data import (
+    load_data,
+    make_gpu_data,
+    GPUData,
+    VIEWS,
+    SAMPLERS,
+    batches,
+    LazyImages,
+    ViewDataset,
+    device_views,
+    CIFAR_MEAN,
+    CIFAR_STD,
+)
 from .models import make_backbone
 from .method import build_method
 from .metrics import summarize
-from .distributed import DistEnv, Stepper, predict_sharded, check_same, init_distributed, destroy_distributed, ShardedBatchSampler, barrier
+from ltmoo.distributed import (
+    DistEnv,
+    Stepper,
+    predict_sharded,
+    check_same,
+    init_distributed,
+    destroy_distributed,
+    ShardedBatchSampler,
+    barrier,
+)
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
@@ -229,12 +250,16 @@ class _Reindexed:
     "An `IndexSampler` over the rows `rows` of the training set, giving epochs as indices into the whole set."
     def __init__(self, sampler, rows): self.sampler, self.rows = sampler, rows
     def __len__(self): return len(self.sampler)
-    def epoch_indices(self, epoch:int, seed:int=0) -> torch.Tensor: return self.rows[self.sampler.epoch_indices(epoch, seed)]
+
+    def epoch_indices(self, epoch: int, seed: int = 0) -> torch.Tensor:
+        return self.rows[self.sampler.epoch_indices(epoch, seed)]
 
 def _make_loader(data, dc:dict, method, sampler, batch_size:int, seed:int, dev):
     "The streamed training path: `ViewDataset` + `ShardedBatchSampler` (global batches, GAC, keys) + `DataLoader`."
     lazy = data.train_x
-    vds = ViewDataset(lazy.root, lazy.paths, data.train_y, method.views, lazy.size, lazy.resize, bool(dc.get('randaugment', False)))
+    vds = ViewDataset(
+        lazy.root, lazy.paths, data.train_y, method.views, lazy.size, lazy.resize, bool(dc.get('randaugment', False))
+    )
     bsamp = ShardedBatchSampler(sampler, batch_size, seed=seed, extend=method.extend_batch, keys=True)
     nw = dc.get('num_workers'); nw = min(8, os.cpu_count() or 1) if nw is None else int(nw)
     loader = torch.utils.data.DataLoader(vds, batch_sampler=bsamp, num_workers=nw, pin_memory=dev.type == 'cuda',
@@ -284,7 +309,9 @@ def _run_json(st:dict) -> dict:
 def _open_state(ckpt:Path|None, resume:bool, key:str, stale:str, dev, env) -> tuple:
     "The checkpoint to resume (or None) and, when starting afresh, why the old one (if any) is set aside."
     found = bool(ckpt and resume and (ckpt/'last.pt').exists())
-    check_same(found, "whether last.pt exists (every rank must see the checkpoint: put train.ckpt_dir on a shared filesystem)")
+    check_same(
+        found, "whether last.pt exists (every rank must see the checkpoint: put train.ckpt_dir on a shared filesystem)"
+    )
     if not found: return None, ('resume=False' if ckpt and (ckpt/'last.pt').exists() else 'a fresh run')
     path = ckpt/'last.pt'
     try: st = load_checkpoint(path, dev)
@@ -331,13 +358,17 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
             for d in dict.fromkeys(p for p in (out_dir, ckpt) if p is not None): locks.enter_context(RunLock(d))
         return _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale)
 
+# %% ../nbs/11_train.ipynb #04a5d34f
 def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale) -> dict:
     dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
-    if data is None: data = load_data(**cfg['data'])                 # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
+    # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
+    if data is None: data = load_data(**cfg['data'])
     K, epochs = data.num_classes, int(tc['epochs'])
     backbone = make_backbone(tc.get('model', 'resnet32'))
-    method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, K, data.cls_num_list, epochs).to(dev)
+    method = build_method(
+        cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, K, data.cls_num_list, epochs
+    ).to(dev)
     opt = torch.optim.SGD(method.parameters(), lr=tc['lr'], momentum=tc.get('momentum', 0.9),
                           weight_decay=tc.get('weight_decay', 2e-4), nesterov=tc.get('nesterov', False))
     stepper = Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
@@ -350,14 +381,16 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
     sampler = SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y[train_idx])
     bs = int(tc['batch_size'])
     mean, std = getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD)
-    streamed = isinstance(data.train_x, LazyImages)        # ImageNet-LT / iNat: a DataLoader; CIFAR: the device-resident path
+    # ImageNet-LT / iNat: a DataLoader; CIFAR: the device-resident path
+    streamed = isinstance(data.train_x, LazyImages)
     gpu = None
     if streamed:
         dev_only = {k: v for k, v in cfg.get('data', {}).items() if k in ('autoaugment', 'cutout', 'curriculum') and v}
         if dev_only:
             raise UserError(f"data keys {sorted(dev_only)} apply to the CIFAR device path only; image-list datasets "
                             "take `data.randaugment` (set them to null/0 in the dataset's recipe)")
-    if streamed: loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
+    if streamed:
+        loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
     else: gpu = make_gpu_data(data, cfg.get('data', {}), dev, mean, std)
     curriculum = getattr(gpu, 'curriculum', None)                 # CUDA (Ahn et al.): per-class augmentation levels
     key = _config_key(cfg)
@@ -378,7 +411,10 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
     history, best = st['history'], tuple(st['best'])
     pc_hist, steps_log = st.setdefault('pc_history', []), st.setdefault('steps', [])
     start = st['epoch'] + 1
-    check_same(start, "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)")
+    check_same(
+        start,
+        "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)",
+    )
     if progress is None: progress = ('lines' if _under_papermill() else True) if tc.get('progress', True) else False
     lines, bar_on = progress == 'lines' and env.is_main, progress is True and env.is_main
     bound = tc.get('loss_bound', 1000.0)
@@ -416,7 +452,8 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
             steps = ((*gpu.batch(method.extend_batch(idx.to(dev), epoch, g_dev), method.views, g_dev), False)
                      for idx in batches(order, bs, drop_last=False))
         for views, y, sharded in steps:
-            try: r = stepper(views, y, epoch, sharded=sharded)   # zero_grad, train_step, opt.step (DDP: this rank's shard)
+            # zero_grad, train_step, opt.step (DDP: this rank's shard)
+            try: r = stepper(views, y, epoch, sharded=sharded)
             except FloatingPointError as e:
                 raise Diverged(f"epoch {epoch}, step {n_steps + 1}: {e}; {_kept(ckpt, epoch)}") from None
             if r is None: continue                 # DDP only: a global batch smaller than the world size
@@ -435,7 +472,8 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         row.update(_scalar_logs(method.end_epoch(epoch, ctx, train_preds) or {}))
         ep_pc = []
         if epoch == epochs - 1 or (epoch + 1) % int(tc.get('eval_every', 1)) == 0:
-            tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)   # DDP: split over the ranks, gathered
+            # DDP: split over the ranks, gathered
+            tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)
             s = summarize(tp['main'], data.test_y, data.cls_num_list, 'test_acc')
             row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
             for k, p in tp.items():
@@ -460,6 +498,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
             if out_dir: _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
     return _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs)
 
+# %% ../nbs/11_train.ipynb #36596032
 def _kept(ckpt, epoch:int) -> str:
     if not (ckpt and epoch): return "nothing was saved"
     return f"the last checkpoint ({ckpt/'last.pt'}, epoch {epoch - 1}) is kept"
@@ -513,8 +552,10 @@ def run_config(profile:str|None=None, method:str='ce', overrides:dict|None=None,
     m = copy.deepcopy(methods[method])
     m = deep_update(m, (rec.get('families') or {}).get(method_family(m), {}))   # e.g. GBG's ImageNet settings
     m = deep_update(m, (rec.get('methods') or {}).get(method, {}))               # and this run's own
-    m = deep_update(m, copy.deepcopy((over.get('methods') or {}).get(method, {})))   # `--set methods.<run>.…` wins over the recipe
-    cfg['data'] = deep_update(deep_update(cfg['data'], rec.get('data', {})), m.pop('data', {}) or {})   # e.g. BCL's RandAugment
+    # `--set methods.<run>.…` wins over the recipe
+    m = deep_update(m, copy.deepcopy((over.get('methods') or {}).get(method, {})))
+    # e.g. BCL's RandAugment
+    cfg['data'] = deep_update(deep_update(cfg['data'], rec.get('data', {})), m.pop('data', {}) or {})
     cfg['data'] = deep_update(cfg['data'], over.get('data', {}))
     cfg['train'] = deep_update(cfg['train'], rec.get('train', {}))                # the dataset's recipe
     cfg['train'] = deep_update(cfg['train'], m.pop('train', {}) or {})            # the run's own recipe (e.g. GBG's)
@@ -555,7 +596,8 @@ def main(argv=None):
     a = train_parser().parse_args(argv)
     cfg = run_config(_profile_arg(a.profile), a.method, parse_overrides(a.set), a.params)
     own = not torch.distributed.is_initialized()
-    env = init_distributed(device=cfg['train'].get('device'))   # under torchrun: join the process group (ltmoo.distributed)
+    # under torchrun: join the process group (ltmoo.distributed)
+    env = init_distributed(device=cfg['train'].get('device'))
     progress = {'auto': None, 'bar': True, 'lines': 'lines', 'off': False}['off' if a.no_progress else a.progress]
     try:
         m = fit(cfg, resolve(a.out) if not Path(a.out).is_absolute() else Path(a.out), resume=not a.no_resume,

@@ -27,4 +27,5 @@ fi
 kj=.venv/share/jupyter/kernels/python3/kernel.json
 grep -q '"display_name": "python3"' "$kj" 2>/dev/null ||
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name python3 >/dev/null
+bash tools/vendor_vega.sh   # vega for `dvc plots show` offline (npm registry; skipped without npm)
 .venv/bin/python -c "import torch, torchvision, ltmoo; print('ltmoo', ltmoo.__version__, '| torch', torch.__version__, '| torchvision', torchvision.__version__, '| cuda', torch.cuda.is_available())"

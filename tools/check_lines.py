@@ -1,0 +1,24 @@
+"""Exported code keeps to 120 characters a line (issue #14): fail naming each longer line of ltmoo/*.py.
+
+Not counted: what nbdev writes itself (the module docstring from the notebook's title, `__all__`), and lines inside
+string literals (docstrings, the papers' tables in ltmoo/paper.py, messages), which cannot be wrapped without
+changing the text. Usage: python tools/check_lines.py [--max 120]"""
+import io, sys, tokenize
+from pathlib import Path
+
+N = int(sys.argv[sys.argv.index('--max') + 1]) if '--max' in sys.argv else 120
+root = Path(__file__).resolve().parents[1]
+bad = []
+for f in sorted((root/'ltmoo').glob('*.py')):
+    if f.name == '_modidx.py': continue
+    text = f.read_text(); lines = text.split('\n')
+    strings = set()
+    for t in tokenize.generate_tokens(io.StringIO(text).readline):
+        if t.type == tokenize.STRING or t.type == getattr(tokenize, 'FSTRING_MIDDLE', -1):
+            if t.start[0] != t.end[0]: strings |= set(range(t.start[0], t.end[0] + 1))
+            elif len(lines[t.start[0] - 1]) - len(t.string) <= N: strings.add(t.start[0])   # the literal is the long part
+    for i, l in enumerate(lines, 1):
+        if len(l) <= N or i in strings or l.startswith('__all__ ='): continue
+        bad.append(f'{f.relative_to(root)}:{i}: {len(l)} characters')
+print('\n'.join(bad) if bad else f'ltmoo/*.py: no code line over {N} characters')
+sys.exit(1 if bad else 0)
