@@ -514,9 +514,10 @@ def summarize_runs(runs:pd.DataFrame, # `collect_runs` output
         if len(keep) < len(runs):
             log.info("left out %d runs of other profiles than '%s'", len(runs) - len(keep), profile)
         if complete_only and 'complete' in keep:
-            inc = keep[keep.complete.astype(str).str.lower() != 'true']
+            done = keep.complete.astype(str).str.lower().isin(('true', '1', '1.0'))   # metrics.json: 0/1; older: bool
+            inc = keep[~done]
             if len(inc): log.warning("left out %d incomplete runs: %s", len(inc), ', '.join(inc.run_dir))
-            keep = keep[keep.complete.astype(str).str.lower() == 'true']
+            keep = keep[done]
     else: keep = runs
     metrics = [c for c in keep.columns if c.startswith('acc')] + [c for c in _SUMMARY_METRICS if c in keep]
     rows = []
