@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
 import torch
-from .core import load_params, read_params, resolve_profile, hardware, write_json, resolve, user_errors
+from .core import load_params, read_params, resolve_profile, hardware, write_json, resolve, user_errors, UserError
 import yaml
 
 # %% auto #0
-__all__ = ['prepare_data', 'profile_info', 'bench', 'main']
+__all__ = ['STEP_METHODS', 'prepare_data', 'profile_info', 'bench', 'bench_runs', 'step_table', 'main']
 
 # %% ../nbs/13_cli.ipynb #783ce199
 def prepare_data(datasets=None, source:str|None=None, root:str|None=None, params:str='params.yaml') -> list:
@@ -51,6 +51,41 @@ def bench(out_dir:str='results/bench', profile:str|None=None, params:str='params
         d = json.loads(path.read_text()); d['profile'] = profile; write_json(d, path)
     return [p for _, p in runs]
 
+STEP_METHODS = ('ce', 'bcl', 'gbg', 'moosf_ce_bs')
+
+def bench_runs(runs:list, # numbers of stacked CE runs, e.g. [1, 4, 16]
+               out_dir:str='results/bench', profile:str|None=None, steps:int=5, warmup:int=2,
+               methods=STEP_METHODS) -> dict:
+    "Per-step cost (host syncs, kernel launches, images/s) of `methods` and of N stacked CE runs (tools/bench_step.py)."
+    import subprocess
+    if str(profile).endswith('.json'): profile = json.loads(resolve(profile).read_text())['profile']
+    profile = profile or profile_info()['profile']
+    if not runs or min(runs) < 1: raise UserError(f"--runs takes numbers of runs ≥ 1, e.g. 1,4,16; got {runs}")
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    out = resolve(out_dir); out.mkdir(parents=True, exist_ok=True); path = out/f'step_{dev}.json'
+    cmd = [sys.executable, str(resolve('tools/bench_step.py')), '--device', dev, '--profile', profile,
+           '--methods', ','.join(methods), '--batched', ','.join(map(str, runs)), '--steps', str(steps),
+           '--warmup', str(warmup), '--out', str(path)] + (['--paper-ce'] if dev == 'cuda' else [])
+    subprocess.run(cmd, check=True)
+    return json.loads(path.read_text())
+
+def step_table(d:dict) -> str:
+    "`bench_runs`'s result as a table: a row per method and per number of stacked CE runs."
+    h = (f"per-step cost on {d['device']} ({d['hardware']}), profile {d['profile']}, torch {d['torch']}\n"
+         f"{'run':<18}{'host syncs':>11}{'kernel ops':>12}{'img/s per run':>15}{'img/s total':>13}")
+    rows = [h]
+    for m, r in d['methods'].items():
+        rows.append(f"{m:<18}{r.get('syncs_per_step', '–'):>11}{r.get('kernel_ops_per_step', '–'):>12}"
+                    f"{r.get('images_per_s', '–'):>15}{r.get('images_per_s', '–'):>13}" if 'error' not in r
+                    else f"{m:<18}  error: {r['error'][:80]}")
+    for n, r in d.get('batched', {}).items():
+        name = f"ce stacked ×{n}"
+        rows.append(f"{name:<18}{r.get('syncs_per_step', '–'):>11}{r.get('kernel_ops_per_step', '–'):>12}"
+                    f"{r.get('images_per_s_per_run', '–'):>15}{r.get('images_per_s_total', '–'):>13}"
+                    if 'error' not in r else f"{name:<18}  error: {r['error'][:80]}")
+    if d.get('paper_ce'): rows.append(f"one paper-scale CE run: {d['paper_ce']}")
+    return '\n'.join(rows)
+
 @user_errors()
 def main(argv=None):
     "`ltmoo <subcommand>`; a user error is one line on stderr and exit code 2."
@@ -66,6 +101,8 @@ def main(argv=None):
     c.add_argument('--out', default='results/bench')
     c.add_argument('--profile', help="default: params.yaml's `profile`")
     c.add_argument('--params', default='params.yaml')
+    c.add_argument('--runs', help='e.g. 1,4,16: per-step cost of CE, BCL, GBG, MOOSF and of N stacked CE runs')
+    c.add_argument('--steps', type=int, default=5)
     d = sub.add_parser('ddp-report',
                        help='the torchrun runs beside their single-process twins (tables/ddp, figures/ddp)')
     d.add_argument('--ddp', default='results/ddp'); d.add_argument('--runs', default='results/runs')
@@ -83,6 +120,10 @@ def main(argv=None):
         info = profile_info(args.params)
         if args.out: write_json(info, resolve(args.out))
         print(json.dumps(info))
+    elif args.cmd == 'bench' and args.runs:
+        try: runs = [int(x) for x in args.runs.split(',') if x.strip()]
+        except ValueError: raise UserError(f"--runs {args.runs!r}: expected numbers like 1,4,16") from None
+        print(step_table(bench_runs(runs, args.out, args.profile, args.steps)))
     elif args.cmd == 'bench':
         for p in bench(args.out, args.profile, args.params): print(p)
     elif args.cmd == 'ddp-report':

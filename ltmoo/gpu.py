@@ -4,7 +4,8 @@
 
 # %% ../nbs/18_gpu.ipynb #56d7730c
 from __future__ import annotations
-import os, sys, io, re, csv, json, time, shutil, signal, tarfile, argparse, subprocess, datetime, tempfile, copy
+import os, sys, io, re, csv, json, warnings, time, shutil, signal, tarfile, argparse, subprocess, datetime
+import tempfile, copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import resolve, load_params, write_json, git_commit, code_hash
@@ -14,8 +15,8 @@ from .core import UserError
 __all__ = ['TABLE1', 'TABLE6', 'SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', 'CARRY_DIR', 'CARRY_FILES',
            'DEVICE_WHEELS', 'WHEEL_PLATFORMS', 'if_name', 'Job', 'window_queue', 'read_run', 'is_finished', 'Task',
            'run_tasks', 'smoke', 'plan_archives', 'write_archive', 'pack_window', 'import_results',
-           'prepare_window_data', 'window', 'download_wheels', 'tree_bytes', 'prepare_carry', 'tree_bytes_under',
-           'main', 'import_main']
+           'prepare_window_data', 'plan_queue', 'window', 'download_wheels', 'tree_bytes', 'prepare_carry',
+           'tree_bytes_under', 'main', 'import_main']
 
 # %% ../nbs/18_gpu.ipynb #f061ba4f
 TABLE1 = ('ce', 'cb', 'ldam_drw', 'bcl', 'gbg', 'bs', 'kps', 'moosf_ce_bs', 'mtl_ce_bs')   # GBG Table 1, MOOSF subst.
@@ -135,7 +136,7 @@ def smoke(methods:list, # keys of `methods` in params.yaml
           out:str|Path|None=None, # run folders go to out/<method>; default a temporary folder
           params:str='params.yaml', data=None, # an `LTData` to use instead of loading (tests)
           log=print) -> list:
-    "Train every method for one epoch of a small subset and evaluate once; one dict per method, failures recorded."
+    "Train every method (`batched:a+b`: runs a and b stacked) for one epoch of a subset, evaluate once; failures kept."
     import traceback
     from ltmoo.train import run_config, fit
     over = overrides if overrides is not None else SMOKE_OVERRIDES
@@ -144,8 +145,17 @@ def smoke(methods:list, # keys of `methods` in params.yaml
     for m in methods:
         t0 = time.time(); row = dict(method=m)
         try:
-            cfg = run_config(profile, m, copy.deepcopy(over), params)
-            r = fit(cfg, root/m, data=data, resume=False, progress=False)
+            if m.startswith('batched:'):           # e.g. 'batched:ce+ldam_drw': those runs stacked (ltmoo.batched)
+                from ltmoo.batched import fit_batched
+                names = m.split(':', 1)[1].split('+')
+                cfgs = [run_config(profile, n, copy.deepcopy(over), params) for n in names]
+                rs = fit_batched(cfgs, [root/'batched'/n for n in names], data=data, resume=False, progress=False)
+                bad = [r['error'] for r in rs if 'error' in r]
+                if bad: raise RuntimeError(bad[0])
+                cfg, r = cfgs[0], dict(acc=min(float(r['acc']) for r in rs))
+            else:
+                cfg = run_config(profile, m, copy.deepcopy(over), params)
+                r = fit(cfg, root/m, data=data, resume=False, progress=False)
             row.update(ok=True, acc=round(float(r['acc']), 2), amp=cfg['train'].get('amp', 'none'))
         except Exception as e:
             row.update(ok=False, error=f"{type(e).__name__}: {e}".splitlines()[0][:300],
@@ -380,6 +390,43 @@ class _Log:
         print(line, flush=True); self.f.write(line + '\n'); self.f.flush()
     def close(self): self.f.close()
 
+# %% ../nbs/18_gpu.ipynb #9118a4a8
+def plan_queue(jobs:list, # `Job`s in priority order
+               profile:str, sets:list|None=None, # the recipe and the kit's extra `--set` items
+               batch_max:int=8, # at most this many runs in one stacked group (1: no batching)
+               pending:Path|None=None, # results/pending: a run resumes in the kind of trainer that started it
+               params:str='params.yaml') -> list:
+    "The queue as tasks: lists of `Job`s that train stacked (`ltmoo.batched`), one at its first job's place, or Jobs."
+    from ltmoo.train import run_config
+    from ltmoo.batched import batch_key
+    from ltmoo.config import parse_overrides
+    if batch_max <= 1: return list(jobs)
+    keyed = []
+    for j in jobs:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                bk = batch_key(run_config(profile, j.run, parse_overrides([*j.overrides(), *(sets or [])]), params))
+        except UserError: bk = None
+        pend = (pending/j.key) if pending is not None else None
+        if bk is not None and pend is not None and _history_rows(pend):   # resumes: in a group at its epoch, of
+            if read_run(pend).get('trainer') != 'batched': bk = None          # batched runs; a single run alone
+            else: bk += f"@{_history_rows(pend)}"
+        keyed.append((j, bk))
+    out, open_ = [], {}
+    for j, bk in keyed:
+        if bk is None: out.append(j); continue
+        grp = open_.get(bk)
+        if grp is None or len(grp) >= batch_max: grp = open_[bk] = []; out.append(grp)
+        grp.append(j)
+    return [g[0] if isinstance(g, list) and len(g) == 1 else g for g in out]
+
+def _batch_argv(jobs:list, dirs:list, profile:str, sets:list) -> list:
+    "`python -m ltmoo.batched` for a group (the data overrides are common to the group, the seeds per run)."
+    common = [s for s in jobs[0].overrides() if not s.startswith('train.seed=')]
+    return [sys.executable, '-m', 'ltmoo.batched', '--profile', profile, '--no-progress', '--stale', 'restart',
+            *[x for j, d in zip(jobs, dirs) for x in ('--run', f"{j.run}:{j.seed}:{d}")], '--set', *common, *sets]
+
 # %% ../nbs/18_gpu.ipynb #b6e54559
 def window(budget:float=540, # seconds for the whole window, from start to the last archive
            out:str|Path='gpu-window-out', # where the archives, manifest.json and kit.log go ($OUT on the GPU machine)
@@ -394,7 +441,8 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
            grace:float=10, redo:bool=False, # also re-run cells that results/runs already holds finished
            work:str|Path|None=None, # the kit's scratch folder (default: a temporary one)
            min_left:float=20, # start no queued run with less time than this before the deadline
-           smoke_methods:list|None=None # smoke only these (default: every method of the queue's grid)
+           smoke_methods:list|None=None, # smoke only these (default: every method of the queue's grid)
+           batch_max:int=8 # runs of one recipe stacked in one process (`plan_queue`; 1: a process per run)
           ) -> dict:
     "The GPU window: prepare data, smoke every method, bench, then paper-scale runs from the queue; archives in `out`."
     t0 = time.time(); root = resolve('.'); out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
@@ -403,7 +451,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
     commit = _commit(root); cpus = os.cpu_count() or 1
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
     meta = dict(kit=1, started=started, commit=commit, code_hash=code_hash(), host=_hardware(), profile=profile,
-                grid=grid, budget_s=budget, k=k, sets=sets or [])
+                grid=grid, budget_s=budget, k=k, sets=sets or [], batch_max=batch_max)
     man = dict(meta, phases={})
     def save(): write_json(man, out/'manifest.json')
     log(f"window: budget {budget:g} s, k={k}, profile {profile}, commit {commit}, {meta['host'].get('gpu', 'no GPU')}")
@@ -419,7 +467,9 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
         raise UserError(f"unknown run(s) {', '.join(missing)}; params.yaml defines: {', '.join(sorted(p['methods']))}")
     # (a) smoke: a few steps and one evaluation of every method, in parallel groups, failures recorded
     ts = time.time(); smoke_s = min(120., 0.2 * budget) if smoke_s is None else smoke_s
-    groups = _groups(list(smoke_methods or g['methods']), min(8, cpus)) if smoke_s > 0 else []
+    sm = list(smoke_methods or g['methods'])
+    if batch_max > 1 and smoke_methods is None and {'ce', 'kps'} <= set(sm): sm.append('batched:ce+kps')
+    groups = _groups(sm, min(8, cpus)) if smoke_s > 0 else []
     sm_sets = smoke_sets if smoke_sets is not None else SMOKE_SETS
     env = _env(max(1, cpus // max(1, len(groups))), root, commit)
     tasks = [Task(f'smoke-{i}', _smoke_argv(ms, work/'smoke'/str(i), profile, sm_sets), work/'logs'/f'smoke-{i}.log',
@@ -452,20 +502,44 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
         if not redo and is_finished(have) and read_run(have).get('profile') == profile:
             skipped.append((j.key, 'already finished in results/runs')); continue
         jobs.append(j)
-    tasks, resumed = [], []
-    env = _env(max(1, cpus // k), root, commit)
-    for j in jobs:
+    resumed, env, sets = [], _env(max(1, cpus // k), root, commit), list(sets or [])
+    def folder(j):
         d = work/'runs'/j.key; pend = root/'results'/'pending'/j.key
         if pend.exists() and not d.exists(): shutil.copytree(pend, d); resumed.append(j.key)
-        lf = work/'logs'/f"{j.key.replace('/', '_')}.log"
-        tasks.append(Task(j.key, _train_argv(j, d, profile, list(sets or [])), lf, done=lambda rc, d=d: is_finished(d),
-                          env=env))
-    log(f"queue: {len(tasks)} runs ({len(resumed)} resumed from results/pending), {len(skipped)} skipped; "
+        return d
+    def single(j):
+        d = folder(j)
+        return Task(j.key, _train_argv(j, d, profile, sets), work/'logs'/f"{j.key.replace('/', '_')}.log",
+                    done=lambda rc, d=d: is_finished(d), env=env)
+    tasks, members = [], {}
+    for t in plan_queue(jobs, profile, sets, batch_max, root/'results'/'pending'):
+        if not isinstance(t, list): tasks.append(single(t)); members[t.key] = [t]; continue
+        ds = [folder(j) for j in t]; key = f"batch-{len(tasks)}:{t[0].key}+{len(t) - 1}"
+        tasks.append(Task(key, _batch_argv(t, ds, profile, sets), work/'logs'/f"batch-{len(tasks)}.log",
+                          done=lambda rc, ds=ds: all(is_finished(d) for d in ds), env=env))
+        members[key] = t
+    log(f"queue: {len(jobs)} runs in {len(tasks)} tasks ({sum(len(m) > 1 for m in members.values())} stacked "
+        f"groups), {len(resumed)} resumed from results/pending, {len(skipped)} skipped; "
         f"{deadline - time.time():.0f} s left")
-    st = run_tasks(tasks, k=k, deadline=deadline, grace=grace, min_left=min_left, log=log)
+    tst = run_tasks(tasks, k=k, deadline=deadline, grace=grace, min_left=min_left, log=log)
+    st = {}                                          # per run: its task's status, `finished` only if the run is
+    for t in tasks:
+        for j in members[t.key]:
+            s_ = dict(tst[t.key])
+            if s_['status'] == 'finished' and not is_finished(work/'runs'/j.key): s_['status'] = 'failed'
+            elif s_['status'] == 'failed' and is_finished(work/'runs'/j.key): s_['status'] = 'finished'
+            if len(members[t.key]) > 1: s_['batched'] = dict(task=t.key, runs=len(members[t.key]))
+            st[j.key] = s_
+    retry = [j for t in tasks if len(members[t.key]) > 1 and tst[t.key]['status'] == 'failed'
+             for j in members[t.key] if not is_finished(work/'runs'/j.key)]
+    if retry and deadline - time.time() > min_left:      # a failed group: its runs one per process
+        log(f"stacked group failed: {len(retry)} run(s) again, one per process")
+        for j, r in run_tasks([single(j) for j in retry], k=k, deadline=deadline, grace=grace, min_left=min_left,
+                              log=log).items():
+            st[j] = dict(r, retried_after_batch_failure=True)
     runs_dir = work/'runs'
-    finished = [t.key for t in tasks if st[t.key]['status'] == 'finished']
-    pending = [t.key for t in tasks if st[t.key]['status'] == 'stopped' and (runs_dir/t.key/'last.pt').exists()]
+    finished = [j.key for j in jobs if st.get(j.key, {}).get('status') == 'finished']
+    pending = [j.key for j in jobs if st.get(j.key, {}).get('status') == 'stopped' and (runs_dir/j.key/'last.pt').exists()]
     for key in finished:
         m = read_run(runs_dir/key)
         rows_h = list(csv.DictReader((runs_dir/key/'history.csv').read_text().splitlines()))
@@ -473,7 +547,8 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
                         profile=profile,
                         wall_time_s=m.get('wall_time_s'), hardware=m.get('hardware'),
                         train_time_s_all_windows=round(sum(float(r.get('epoch_time_s') or 0) for r in rows_h), 1),
-                        resumed_from_pending=key in resumed, concurrent_runs=k, status=st[key]),
+                        resumed_from_pending=key in resumed, concurrent_runs=k, status=st[key],
+                        batched_runs=st[key].get('batched', {}).get('runs', 1)),
                    runs_dir/key/'gpu_window.json')
     man['runs'] = {key: dict(st[key], resumed=key in resumed) for key in st}
     man['skipped'] = dict(skipped); man['phases']['queue_s'] = round(time.time() - tq, 1)
@@ -558,6 +633,7 @@ def _parser():
     w.add_argument('--reserve', type=float, default=25); w.add_argument('--grace', type=float, default=10)
     w.add_argument('--redo', action='store_true'); w.add_argument('--work')
     w.add_argument('--min-left', type=float, default=20); w.add_argument('--smoke-methods', nargs='*')
+    w.add_argument('--batch-max', type=int, default=8, help='runs of one recipe stacked in one process (1: none)')
     s = sub.add_parser('smoke', help='a few steps and one evaluation of each method, failures recorded')
     s.add_argument('--methods', nargs='*'); s.add_argument('--profile', default='smoke')
     s.add_argument('--set', dest='sets', nargs='*', default=[]); s.add_argument('--out'); s.add_argument('--json')
@@ -578,7 +654,7 @@ def main(argv=None) -> int:
     try:
         if a.cmd == 'window':
             m = window(a.budget, a.out, a.k, a.profile, a.grid, a.methods, a.sets, a.smoke_s, a.smoke_sets, a.bench_s,
-                       a.reserve, a.grace, a.redo, a.work, a.min_left, a.smoke_methods)
+                       a.reserve, a.grace, a.redo, a.work, a.min_left, a.smoke_methods, a.batch_max)
             return 0 if 'data_error' not in m else 1
         if a.cmd == 'smoke':
             from ltmoo.config import parse_overrides

@@ -14,8 +14,8 @@ from .core import Registry, UserError
 from .models import make_head, ResNetCifar
 
 # %% auto #0
-__all__ = ['LOSSES', 'PRESETS', 'register_loss', 'resolve_switch', 'class_weight_matrix', 'Strategy', 'ClsStrategy', 'CE',
-           'cb_weights', 'CB', 'CEDRW', 'ldam_margins', 'LDAMDRW', 'log_prior', 'BalancedSoftmax', 'LogitAdjust',
+__all__ = ['LOSSES', 'PRESETS', 'register_loss', 'resolve_switch', 'one_hot', 'class_weight_matrix', 'Strategy', 'ClsStrategy',
+           'CE', 'cb_weights', 'CB', 'CEDRW', 'ldam_margins', 'LDAMDRW', 'log_prior', 'BalancedSoftmax', 'LogitAdjust',
            'kps_scales', 'KPS', 'bal_scl_loss', 'BCL', 'ShallowExpert', 'SHIKE', 'RIDE', 'build_strategy',
            'strategy_table']
 
@@ -40,6 +40,11 @@ def _terms(per_sample, weight=None, extra=None, norm:str='weights') -> dict:
     "A `loss_terms` dict: unit weights and a zero extra term unless given; `norm`: ÷ Σw ('weights') or ÷ n ('batch')."
     return dict(per_sample=per_sample, weight=torch.ones_like(per_sample) if weight is None else weight,
                 extra=per_sample.new_zeros(()) if extra is None else extra, norm=norm)
+
+def one_hot(y:torch.Tensor, # [n] class indices
+            num_classes:int, dtype=torch.float) -> torch.Tensor:
+    "`F.one_hot(y, num_classes)` as `dtype`, without its range check (a host sync on a GPU)."
+    return torch.zeros(len(y), num_classes, dtype=dtype, device=y.device).scatter_(1, y[:, None], 1)
 
 def class_weight_matrix(head:nn.Module) -> torch.Tensor:
     "The (C, in) weights of a linear or cosine classifier, one row per class."
@@ -185,7 +190,7 @@ class LDAMDRW(_DRW, ClsStrategy):
         self.s = s
         self.register_buffer('margins', ldam_margins(cls_num_list, max_m), persistent=False)
     def loss_terms(self, out, y, epoch):
-        z = out['logits'] - F.one_hot(y, self.num_classes).to(out['logits'].dtype) * self.margins[y][:, None]
+        z = out['logits'] - one_hot(y, self.num_classes, out['logits'].dtype) * self.margins[y][:, None]
         return _terms(F.cross_entropy(self.s*z, y, reduction='none'), self.class_weights(epoch)[y])
 
 # %% ../nbs/03_losses.ipynb #42375b54
@@ -260,7 +265,7 @@ class KPS(ClsStrategy):
     def loss_terms(self, out, y, epoch):
         z = (
             out['logits'] * self.class_scales
-            - F.one_hot(y, self.num_classes).to(out['logits'].dtype) * self.margins[y][:, None]
+            - one_hot(y, self.num_classes, out['logits'].dtype) * self.margins[y][:, None]
         )
         return _terms(F.cross_entropy(self.sample_scales(y, epoch)[:, None] * z, y, reduction='none'))
 
@@ -411,9 +416,9 @@ class SHIKE(Strategy):
         if self.balanced(epoch):
             return _terms(sum(F.cross_entropy(z + self.log_n, y, reduction='none') for z in out['rt_logits']))
         Z = out['expert_logits']; E = len(Z)
-        tgt = F.one_hot(y, self.num_classes).bool()
+        tgt = one_hot(y, self.num_classes, torch.bool)
         avg, mx = Z.mean(0), Z.max(0).values
-        hard = F.one_hot(avg.masked_fill(tgt, -self.s).argmax(1), self.num_classes).bool()
+        hard = one_hot(avg.masked_fill(tgt, -self.s).argmax(1), self.num_classes, torch.bool)
         teacher = F.softmax(torch.where(hard, avg, mx.masked_fill(tgt, 0.)), dim=1)
         div = Z[0].numel() if self.kl_reduction == 'mean' else len(y)     # 'mean' = PyTorch's default ÷B·C
         kl = lambda logp, q: F.kl_div(logp, q, reduction='sum') / div
@@ -459,7 +464,7 @@ class RIDE(_DRW, Strategy):
         Z, w = out['expert_logits'], self.class_weights(epoch)
         T = self.div_t if epoch >= self.drw_epoch else torch.ones_like(self.div_t)
         mean_q = F.softmax(Z.mean(0).detach() / T, 1)
-        marg = F.one_hot(y, self.num_classes).to(Z.dtype) * (self.s*self.margins[y])[:, None]
+        marg = one_hot(y, self.num_classes, Z.dtype) * (self.s*self.margins[y])[:, None]
         ce = sum(F.cross_entropy(z - marg, y, reduction='none') for z in Z)
         div = sum(F.kl_div(F.log_softmax(z / T, 1), mean_q, reduction='batchmean') for z in Z)
         return _terms(ce, w[y], self.diversity * T.mean()**2 * div)

@@ -86,11 +86,11 @@ def predict_all(method, x_uint8, device, plain, batch_size:int=1000, features:bo
     out, feats = {}, []
     for i in range(0, len(x_uint8), batch_size):
         x = plain(x_uint8[i:i+batch_size].to(device))
-        if features: feats.append(method.backbone(x).half().cpu())
-        for k, v in method.predict(x).items(): out.setdefault(k, []).append(v.argmax(1).cpu())
+        if features: feats.append(method.backbone(x).half())
+        for k, v in method.predict(x).items(): out.setdefault(k, []).append(v.argmax(1))
     method.train(was)
-    preds = {k: torch.cat(v) for k, v in out.items()}
-    return (preds, torch.cat(feats)) if features else preds
+    preds = {k: torch.cat(v).cpu() for k, v in out.items()}        # one copy to the host per head
+    return (preds, torch.cat(feats).cpu()) if features else preds
 
 # %% ../nbs/11_train.ipynb #bb56361e
 class CheckpointError(UserError):
@@ -370,7 +370,8 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, K, data.cls_num_list, epochs
     ).to(dev)
     opt = torch.optim.SGD(method.parameters(), lr=tc['lr'], momentum=tc.get('momentum', 0.9),
-                          weight_decay=tc.get('weight_decay', 2e-4), nesterov=tc.get('nesterov', False))
+                          weight_decay=tc.get('weight_decay', 2e-4), nesterov=tc.get('nesterov', False),
+                          **({'fused': True} if dev.type == 'cuda' else {}))   # CUDA: one kernel per step
     stepper = Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
                       sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False))   # ltmoo.distributed
     ctx = Context(data=data, device=dev, out_dir=out_dir if env.is_main else None, cfg=cfg)   # only rank 0 writes
@@ -442,7 +443,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
             row.update(_scalar_logs(curriculum.update(method, gpu, g_dev, rows=train_idx) or {}, 'cuda_'))
         row.update(_scalar_logs(method.start_epoch(epoch, ctx) or {}))
         method.train()
-        order = train_idx[sampler.epoch_indices(epoch, seed)]
+        order = train_idx[sampler.epoch_indices(epoch, seed)].to(dev)   # one copy per epoch, batches sliced there
         loss_sum, n_steps, preds, ep_steps, n_img = torch.zeros((), device=dev), 0, {}, [], 0
         if streamed:                               # the DataLoader path: this rank's shard of each global batch
             bsamp.set_epoch(epoch)

@@ -10,71 +10,22 @@ device) + `Stepper` (zero_grad, `train_step`, optimizer step), with the run's ow
   indexing and `masked_select`, `unique`, `equal`, and `.tolist()`/`.numpy()`/`.cpu()` seen at the Python level;
 - kernel-launching ops per step from `torch.profiler`: CUDA kernels on a GPU; on a CPU, leaf aten ops that do work
   (views, `empty` and other metadata-only ops excluded);
-- images/s of the timed steps (median step time); with `--runs 1,4,16`, the aggregate images/s of N concurrent
-  processes of `--runs-method` (each its own process, started together after warm-up);
+- images/s of the timed steps (median step time); with `--batched 1,4,16`, the same for N runs of `--runs-method`
+  stacked in one network (`ltmoo.batched`: one step trains all N), per run and in aggregate; with `--runs 1,4,16`,
+  the aggregate images/s of N concurrent processes of `--runs-method` (started together after warm-up);
 - with `--paper-ce`, the wall time of one paper-scale CE run (`python -m ltmoo.train --profile paper --method ce`).
 
     python tools/bench_step.py --device cpu --steps 3 --out results/bench/step_cpu.json
-    python tools/bench_step.py --device cuda --runs 1,4,16 --paper-ce --out bench_cuda.json
+    python tools/bench_step.py --device cuda --batched 1,4,16 --runs 1,4 --paper-ce --out bench_cuda.json
 """
 from __future__ import annotations
 import argparse, json, os, sys, time, statistics, subprocess, tempfile, warnings, copy
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository, without an install (GPU machine)
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.overrides import TorchFunctionMode
 
 METHODS = ('ce', 'bcl', 'gbg', 'moosf_ce_bs')
-SYNC_ATEN = {'aten::_local_scalar_dense', 'aten::nonzero', 'aten::masked_select', 'aten::unique', 'aten::_unique',
-             'aten::_unique2', 'aten::unique_dim', 'aten::unique_consecutive', 'aten::equal', 'aten::nonzero_static'}
-SYNC_PY = {'tolist', 'numpy', 'cpu'}
-NO_KERNEL = {'aten::empty', 'aten::empty_strided', 'aten::view', 'aten::as_strided', 'aten::t', 'aten::transpose',
-             'aten::expand', 'aten::permute', 'aten::_reshape_alias', 'aten::unsqueeze', 'aten::squeeze', 'aten::select',
-             'aten::slice', 'aten::detach', 'aten::alias', 'aten::lift_fresh', 'aten::resize_', 'aten::set_',
-             'aten::_unsafe_view', 'aten::result_type', 'aten::size', 'aten::stride', 'aten::split', 'aten::unbind',
-             'aten::narrow', 'aten::view_as', 'aten::expand_as', 'aten::empty_like', 'aten::unfold', 'aten::diagonal',
-             'aten::_local_scalar_dense', 'aten::is_nonzero', 'aten::item', 'aten::chunk', 'aten::split_with_sizes',
-             'aten::as_strided_', 'aten::numpy_T', 'aten::resolve_conj', 'aten::resolve_neg', 'aten::_has_compatible_shallow_copy_type'}
-
-
-class SyncCounter:
-    "Count the calls of a step that would block the host on a GPU (a CPU proxy; on CUDA use the sync debug mode)."
-    def __init__(self): self.n, self.by = 0, {}
-    def hit(self, name):
-        self.n += 1; self.by[name] = self.by.get(name, 0) + 1
-    def __enter__(self):
-        c = self
-        class _D(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                name = func._schema.name
-                if name in SYNC_ATEN: c.hit(name)
-                elif name in ('aten::index', 'aten::index_put', 'aten::index_put_', 'aten::_index_put_impl_'):
-                    idx = args[1] if len(args) > 1 else []
-                    if any(torch.is_tensor(i) and i.dtype == torch.bool for i in (idx or [])): c.hit(name + '(bool)')
-                return func(*args, **(kwargs or {}))
-        class _F(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                n = getattr(func, '__name__', '')
-                if n in SYNC_PY: c.hit(n)
-                return func(*args, **(kwargs or {}))
-        self._modes = [_F(), _D()]
-        for m in self._modes: m.__enter__()
-        return self
-    def __exit__(self, *exc):
-        for m in reversed(self._modes): m.__exit__(*exc)
-
-
-def kernel_ops(prof, cuda:bool) -> int:
-    "CUDA kernels, or (CPU) leaf aten ops that do work, in a profile."
-    ev = prof.events()
-    if cuda: return sum(1 for e in ev if e.device_type == torch.autograd.DeviceType.CUDA)
-    n = 0
-    for e in ev:
-        if not e.name.startswith('aten::') or e.name in NO_KERNEL: continue
-        if any(c.name.startswith('aten::') for c in e.cpu_children): continue
-        n += 1
-    return n
+from ltmoo.perf import SyncCounter, kernel_ops   # the CPU proxies, tested in nbs/21_perf
 
 
 def load_bench_data(cfg):
@@ -169,6 +120,64 @@ def bench_method(method, profile, device, steps, warmup, profiler=True, batch=No
     return info
 
 
+def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:int, profiler:bool=True,
+                  batch:int|None=None) -> dict:
+    "`n` runs of `method` (seeds 0…n-1) stacked (`ltmoo.batched.batched_step`): syncs, kernel ops, images/s."
+    from ltmoo.train import run_config
+    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched
+    dev = torch.device(device); cuda = dev.type == 'cuda'
+    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
+    over = {'train': {'device': device, 'progress': False}}
+    if batch: over['train']['batch_size'] = batch
+    cfgs = [run_config(profile, method, {**over, 'train': {**over['train'], 'seed': s}}) for s in range(n)]
+    why = why_not_batched(cfgs[0])
+    if why: return dict(error=f"not batchable: {why}")
+    tc = cfgs[0]['train']; data, src = load_bench_data(cfgs[0]); cache = {}
+    runs = [_Run(c, None, data, dev, cache) for c in cfgs]
+    sb = stack_backbones([r.method.backbone for r in runs])
+    opt = torch.optim.SGD(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], lr=0.01,
+                          momentum=0.9, weight_decay=tc.get('weight_decay', 2e-4), **({'fused': True} if cuda else {}))
+    epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)
+    for r in runs:
+        r.g = (torch.Generator(device=dev) if cuda else torch.Generator()).manual_seed(r.seed)
+        r.method.start_epoch(epoch, r.ctx); r.method.train()
+    bs = int(tc['batch_size']); keep = torch.ones(n, device=dev)
+    orders = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(r.seed)).to(dev) for r in runs]
+    dtype = {'none': None, 'bf16': torch.bfloat16}.get(tc.get('amp', 'none'))
+    st = dict(i=0)
+    def step():
+        i = st['i'] % max(1, len(orders[0]) // bs); st['i'] += 1
+        batched_step(sb, runs, opt, [o[i * bs:(i + 1) * bs] for o in orders], epoch, keep, dtype,
+                     bool(tc.get('channels_last')))
+    for _ in range(warmup): step()
+    sync(); ts = []
+    for _ in range(steps):
+        t = time.perf_counter(); step(); sync(); ts.append(time.perf_counter() - t)
+    med = statistics.median(ts)
+    info = dict(runs=n, batch_size=bs, amp=tc.get('amp', 'none'), data=src, step_ms=round(1e3 * med, 2),
+                images_per_s_per_run=round(bs / med, 1), images_per_s_total=round(n * bs / med, 1))
+    k = max(1, min(3, steps))
+    if cuda:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always'); torch.cuda.set_sync_debug_mode('warn')
+            try:
+                for _ in range(k): step()
+                sync()
+            finally: torch.cuda.set_sync_debug_mode(0)
+        info['syncs_per_step'] = round(sum('synchroniz' in str(x.message) for x in w) / k, 1)
+    else:
+        with SyncCounter() as c:
+            for _ in range(k): step()
+        info['syncs_per_step'] = round(c.n / k, 1)
+    if profiler:
+        acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+        with torch.profiler.profile(activities=acts) as prof:
+            for _ in range(k): step()
+            sync()
+        info['kernel_ops_per_step'] = round(kernel_ops(prof, cuda) / k, 1)
+    return info
+
+
 def child(a):
     "One of N concurrent processes: warm up, wait for the others, time `--seconds`, print images/s."
     step, info = setup(a.runs_method, a.profile, a.device, a.batch)
@@ -213,6 +222,7 @@ def main(argv=None):
     ap.add_argument('--methods', default=','.join(METHODS)); ap.add_argument('--steps', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=3); ap.add_argument('--batch', type=int)
     ap.add_argument('--runs', default='', help='e.g. 1,4,16: aggregate images/s of N concurrent processes')
+    ap.add_argument('--batched', default='', help='e.g. 1,4,16: N runs stacked in one network (ltmoo.batched)')
     ap.add_argument('--runs-method', default='ce'); ap.add_argument('--seconds', type=float, default=5)
     ap.add_argument('--paper-ce', action='store_true', help='also time one paper-scale CE run (GPU)')
     ap.add_argument('--no-profiler', action='store_true'); ap.add_argument('--budget', type=float)
@@ -226,7 +236,7 @@ def main(argv=None):
     t0 = time.time(); left = lambda: float('inf') if a.budget is None else a.budget - (time.time() - t0)
     from ltmoo.core import hardware, git_commit
     out = dict(device=a.device, hardware=hardware(), torch=torch.__version__, commit=git_commit(), profile=a.profile,
-               torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={})
+               torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={}, batched={})
     for m in [m for m in a.methods.split(',') if m]:
         if left() < 10: out['methods'][m] = dict(skipped='budget'); continue
         try: out['methods'][m] = bench_method(m, a.profile, a.device, a.steps, a.warmup, not a.no_profiler, a.batch)
@@ -235,6 +245,12 @@ def main(argv=None):
     ce = out['methods'].get('ce', {}).get('images_per_s')
     for m, r in out['methods'].items():
         if ce and r.get('images_per_s'): r['cost_per_image_vs_ce'] = round(ce / r['images_per_s'], 2)
+    for n in [int(x) for x in a.batched.split(',') if x]:
+        if left() < 10: out['batched'][n] = dict(skipped='budget'); continue
+        try: out['batched'][n] = bench_batched(n, a.runs_method, a.profile, a.device, a.steps, a.warmup,
+                                               not a.no_profiler, a.batch)
+        except Exception as e: out['batched'][n] = dict(error=f"{type(e).__name__}: {e}".splitlines()[0][:300])
+        print(f"{a.runs_method} stacked x{n}: {json.dumps(out['batched'][n])}", flush=True)
     for n in [int(x) for x in a.runs.split(',') if x]:
         if left() < a.seconds + 30: out['runs'][n] = dict(skipped='budget'); continue
         out['runs'][n] = concurrent(a, n); print(f"{a.runs_method} x{n}: {json.dumps(out['runs'][n])}", flush=True)

@@ -10,7 +10,8 @@
 # and the CUDA 13 libraries the torch wheel links against (same sonames), come from .venv. First run: about 1.5 min
 # to download and install, then the smoke; later runs reuse the folder.
 # Settings: LTMOO_COMPAT_TORCH (2.11.0), LTMOO_COMPAT_TORCHVISION (0.26.0), LTMOO_COMPAT_DIR (the cache folder),
-# LTMOO_COMPAT_JOBS (parallel smoke processes, 2), LTMOO_COMPAT_METHODS (default: every method of grids.paper).
+# LTMOO_COMPAT_JOBS (parallel smoke processes, 2), LTMOO_COMPAT_METHODS (default: every method of grids.paper, and
+# batched:ce+kps, CE and KPS stacked in one network as the kit trains them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
@@ -39,6 +40,7 @@ print(f"ci_torch_compat: torch {torch.__version__} ({torch.__file__}), torchvisi
 EOF
 T1=$(date +%s)
 METHODS=${LTMOO_COMPAT_METHODS:-$("$PY" -c 'from ltmoo.core import load_params; print(" ".join(load_params("smoke")["grids"]["paper"]["methods"]))')}
+[ -n "${LTMOO_COMPAT_METHODS:-}" ] || METHODS="$METHODS batched:ce+kps"   # two runs stacked (ltmoo.batched)
 read -r -a ALL <<< "$METHODS"
 SETS=(train.model=resnet8 data.train_subset=120 data.test_subset=50 train.epochs=1 train.batch_size=64 train.warmup_epochs=1
       'train.milestones=[]' 'train.lr_factors=[]')
