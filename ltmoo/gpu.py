@@ -390,7 +390,7 @@ class _Log:
         print(line, flush=True); self.f.write(line + '\n'); self.f.flush()
     def close(self): self.f.close()
 
-# %% ../nbs/18_gpu.ipynb #9118a4a8
+# %% ../nbs/18_gpu.ipynb #4e22059f
 def plan_queue(jobs:list, # `Job`s in priority order
                profile:str, sets:list|None=None, # the recipe and the kit's extra `--set` items
                batch_max:int=8, # at most this many runs in one stacked group (1: no batching)

@@ -83,17 +83,9 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
                       data=src, model=tc.get('model', 'resnet32'))
 
 
-def bench_method(method, profile, device, steps, warmup, profiler=True, batch=None) -> dict:
-    dev = torch.device(device); cuda = dev.type == 'cuda'
-    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
-    t0 = time.time(); step, info = setup(method, profile, device, batch); info['setup_s'] = round(time.time() - t0, 2)
-    for _ in range(warmup): step()
-    sync(); ts, n = [], 0
-    for _ in range(steps):
-        t = time.perf_counter(); n += step(); sync(); ts.append(time.perf_counter() - t)
-    med = statistics.median(ts)
-    info.update(step_ms=round(1e3 * med, 2), images_per_s=round(info['batch_size'] / med, 1))
-    k = max(1, min(3, steps))
+def step_costs(step, cuda:bool, sync, k:int, profiler:bool=True) -> dict:
+    "Host syncs (CUDA: the sync debug mode; CPU: `ltmoo.perf`'s proxy) and kernel-launching ops per call of `step`."
+    info = {}
     if cuda:
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter('always')
@@ -117,6 +109,20 @@ def bench_method(method, profile, device, steps, warmup, profiler=True, batch=No
             sync()
         info['kernel_ops_per_step'] = round(kernel_ops(prof, cuda) / k, 1)
         info['kernel_ops'] = 'CUDA kernels' if cuda else 'leaf aten ops doing work (CPU)'
+    return info
+
+
+def bench_method(method, profile, device, steps, warmup, profiler=True, batch=None) -> dict:
+    dev = torch.device(device); cuda = dev.type == 'cuda'
+    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
+    t0 = time.time(); step, info = setup(method, profile, device, batch); info['setup_s'] = round(time.time() - t0, 2)
+    for _ in range(warmup): step()
+    sync(); ts, n = [], 0
+    for _ in range(steps):
+        t = time.perf_counter(); n += step(); sync(); ts.append(time.perf_counter() - t)
+    med = statistics.median(ts)
+    info.update(step_ms=round(1e3 * med, 2), images_per_s=round(info['batch_size'] / med, 1))
+    info.update(step_costs(step, cuda, sync, max(1, min(3, steps)), profiler))
     return info
 
 
@@ -156,25 +162,7 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
     med = statistics.median(ts)
     info = dict(runs=n, batch_size=bs, amp=tc.get('amp', 'none'), data=src, step_ms=round(1e3 * med, 2),
                 images_per_s_per_run=round(bs / med, 1), images_per_s_total=round(n * bs / med, 1))
-    k = max(1, min(3, steps))
-    if cuda:
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always'); torch.cuda.set_sync_debug_mode('warn')
-            try:
-                for _ in range(k): step()
-                sync()
-            finally: torch.cuda.set_sync_debug_mode(0)
-        info['syncs_per_step'] = round(sum('synchroniz' in str(x.message) for x in w) / k, 1)
-    else:
-        with SyncCounter() as c:
-            for _ in range(k): step()
-        info['syncs_per_step'] = round(c.n / k, 1)
-    if profiler:
-        acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
-        with torch.profiler.profile(activities=acts) as prof:
-            for _ in range(k): step()
-            sync()
-        info['kernel_ops_per_step'] = round(kernel_ops(prof, cuda) / k, 1)
+    info.update(step_costs(step, cuda, sync, max(1, min(3, steps)), profiler))
     return info
 
 
