@@ -436,7 +436,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
            sets:list|None=None, # extra `--set` items for every queued run (tests: a tiny recipe)
            smoke_s:float|None=None, # seconds for the smoke of every method (default: 20% of the budget, at most 120)
            smoke_sets:list|None=None, # `--set` items of the smoke runs (default: one epoch of 512 images)
-           bench_s:float=0, # seconds for tools/bench_step.py after the smoke (0: no bench)
+           bench_s:float=45, # seconds for tools/bench_step.py after the smoke, N stacked CE runs included (0: none)
            reserve:float=25, # seconds kept at the end for SIGTERM, waiting and packing
            grace:float=10, redo:bool=False, # also re-run cells that results/runs already holds finished
            work:str|Path|None=None, # the kit's scratch folder (default: a temporary one)
@@ -489,8 +489,8 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
     # bench (cheap, optional)
     if bench_s > 0 and deadline - time.time() > bench_s + 60:
         tb = time.time(); bj = work/'bench.json'
-        bt = Task('bench', [sys.executable, str(root/'tools'/'bench_step.py'), '--out', str(bj), '--budget',
-                            str(bench_s)], work/'logs'/'bench.log', env=_env(cpus, root, commit))
+        bt = Task('bench', [sys.executable, str(root/'tools'/'bench_step.py'), '--out', str(bj), '--batched', '1,4,16',
+                            '--budget', str(bench_s)], work/'logs'/'bench.log', env=_env(cpus, root, commit))
         bst = run_tasks([bt], k=1, deadline=tb + bench_s + 10, grace=grace, log=log)['bench']
         man['bench'] = json.loads(bj.read_text()) if bj.exists() else dict(error=bst.get('status'), tail=_tail(bt.log))
         man['phases']['bench_s'] = round(time.time() - tb, 1); save()
@@ -629,7 +629,7 @@ def _parser():
     w.add_argument('-k', '--k', type=int, default=6); w.add_argument('--profile', default='paper')
     w.add_argument('--grid', default='paper'); w.add_argument('--methods', nargs='*')
     w.add_argument('--set', dest='sets', nargs='*', default=[]); w.add_argument('--smoke-s', type=float)
-    w.add_argument('--smoke-set', dest='smoke_sets', nargs='*'); w.add_argument('--bench-s', type=float, default=0)
+    w.add_argument('--smoke-set', dest='smoke_sets', nargs='*'); w.add_argument('--bench-s', type=float, default=45)
     w.add_argument('--reserve', type=float, default=25); w.add_argument('--grace', type=float, default=10)
     w.add_argument('--redo', action='store_true'); w.add_argument('--work')
     w.add_argument('--min-left', type=float, default=20); w.add_argument('--smoke-methods', nargs='*')

@@ -225,6 +225,13 @@ def main(argv=None):
     from ltmoo.core import hardware, git_commit
     out = dict(device=a.device, hardware=hardware(), torch=torch.__version__, commit=git_commit(), profile=a.profile,
                torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={}, batched={})
+    # the stacked runs first: with a short --budget, the measurement that decides the kit's --batch-max
+    for n in [int(x) for x in a.batched.split(',') if x]:
+        if left() < 10: out['batched'][n] = dict(skipped='budget'); continue
+        try: out['batched'][n] = bench_batched(n, a.runs_method, a.profile, a.device, a.steps, a.warmup,
+                                               not a.no_profiler, a.batch)
+        except Exception as e: out['batched'][n] = dict(error=f"{type(e).__name__}: {e}".splitlines()[0][:300])
+        print(f"{a.runs_method} stacked x{n}: {json.dumps(out['batched'][n])}", flush=True)
     for m in [m for m in a.methods.split(',') if m]:
         if left() < 10: out['methods'][m] = dict(skipped='budget'); continue
         try: out['methods'][m] = bench_method(m, a.profile, a.device, a.steps, a.warmup, not a.no_profiler, a.batch)
@@ -233,12 +240,6 @@ def main(argv=None):
     ce = out['methods'].get('ce', {}).get('images_per_s')
     for m, r in out['methods'].items():
         if ce and r.get('images_per_s'): r['cost_per_image_vs_ce'] = round(ce / r['images_per_s'], 2)
-    for n in [int(x) for x in a.batched.split(',') if x]:
-        if left() < 10: out['batched'][n] = dict(skipped='budget'); continue
-        try: out['batched'][n] = bench_batched(n, a.runs_method, a.profile, a.device, a.steps, a.warmup,
-                                               not a.no_profiler, a.batch)
-        except Exception as e: out['batched'][n] = dict(error=f"{type(e).__name__}: {e}".splitlines()[0][:300])
-        print(f"{a.runs_method} stacked x{n}: {json.dumps(out['batched'][n])}", flush=True)
     for n in [int(x) for x in a.runs.split(',') if x]:
         if left() < a.seconds + 30: out['runs'][n] = dict(skipped='budget'); continue
         out['runs'][n] = concurrent(a, n); print(f"{a.runs_method} x{n}: {json.dumps(out['runs'][n])}", flush=True)
