@@ -73,16 +73,12 @@ def step_table(d:dict) -> str:
     "`bench_runs`'s result as a table: a row per method and per number of stacked CE runs."
     h = (f"per-step cost on {d['device']} ({d['hardware']}), profile {d['profile']}, torch {d['torch']}\n"
          f"{'run':<18}{'host syncs':>11}{'kernel ops':>12}{'img/s per run':>15}{'img/s total':>13}")
-    rows = [h]
-    for m, r in d['methods'].items():
-        rows.append(f"{m:<18}{r.get('syncs_per_step', '–'):>11}{r.get('kernel_ops_per_step', '–'):>12}"
-                    f"{r.get('images_per_s', '–'):>15}{r.get('images_per_s', '–'):>13}" if 'error' not in r
-                    else f"{m:<18}  error: {r['error'][:80]}")
-    for n, r in d.get('batched', {}).items():
-        name = f"ce stacked ×{n}"
-        rows.append(f"{name:<18}{r.get('syncs_per_step', '–'):>11}{r.get('kernel_ops_per_step', '–'):>12}"
-                    f"{r.get('images_per_s_per_run', '–'):>15}{r.get('images_per_s_total', '–'):>13}"
-                    if 'error' not in r else f"{name:<18}  error: {r['error'][:80]}")
+    def row(name, r, per, total):
+        if 'error' in r: return f"{name:<18}  error: {r['error'][:80]}"
+        return (f"{name:<18}{r.get('syncs_per_step', '–'):>11}{r.get('kernel_ops_per_step', '–'):>12}"
+                f"{r.get(per, '–'):>15}{r.get(total, '–'):>13}")
+    rows = [h] + [row(m, r, 'images_per_s', 'images_per_s') for m, r in d['methods'].items()]
+    rows += [row(f"ce stacked ×{n}", r, 'images_per_s_per_run', 'images_per_s_total') for n, r in d.get('batched', {}).items()]
     if d.get('paper_ce'): rows.append(f"one paper-scale CE run: {d['paper_ce']}")
     return '\n'.join(rows)
 

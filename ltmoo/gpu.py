@@ -409,9 +409,9 @@ def plan_queue(jobs:list, # `Job`s in priority order
                 bk = batch_key(run_config(profile, j.run, parse_overrides([*j.overrides(), *(sets or [])]), params))
         except UserError: bk = None
         pend = (pending/j.key) if pending is not None else None
-        if bk is not None and pend is not None and _history_rows(pend):   # resumes: in a group at its epoch, of
-            if read_run(pend).get('trainer') != 'batched': bk = None          # batched runs; a single run alone
-            else: bk += f"@{_history_rows(pend)}"
+        done = _history_rows(pend) if bk is not None and pend is not None else 0
+        if done:                    # resumes: in a group of batched runs at its epoch; a single run alone
+            bk = f"{bk}@{done}" if read_run(pend).get('trainer') == 'batched' else None
         keyed.append((j, bk))
     out, open_ = [], {}
     for j, bk in keyed:

@@ -828,34 +828,19 @@ def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
 
 def gbg_table3(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 3: top-1 on iNaturalist 2018 (paper only)."
-    return compare_table(
-        'GBG',
-        '3',
-        summary,
-        _gbg_rows('3', {}, None),
-        [('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
-        [Col('Top-1', 'acc', 'top1', fmt='.1f')],
-        caption="Top-1 accuracy (%) on iNaturalist 2018.",
-        notes=[NOT_HERE['inat2018'] + '.'],
-    )
+    return compare_table('GBG', '3', summary, _gbg_rows('3', {}, None),
+                         [('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
+                         [Col('Top-1', 'acc', 'top1', fmt='.1f')], caption="Top-1 accuracy (%) on iNaturalist 2018.",
+                         notes=[NOT_HERE['inat2018'] + '.'])
 
 def gbg_table4(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 4: Many / Medium / Few on ImageNet-LT, ResNeXt-50 (paper only)."
-    return compare_table(
-        'GBG',
-        '4',
-        summary,
-        _gbg_rows('4', {}, None),
-        [('imagenet_lt-resnext50', 'ImageNet-LT, ResNeXt-50', 'imagenet_lt-resnext50')],
-        [
-            Col('Many', 'acc_many', 'many', fmt='.1f'),
-            Col('Medium', 'acc_medium', 'medium', fmt='.1f'),
-            Col('Few', 'acc_few', 'few', fmt='.1f'),
-            Col('All', 'acc', 'top1', fmt='.1f'),
-        ],
-        caption="Accuracy (%) on the Many (>100 images) / Medium (20–100) / Few (<20) classes of ImageNet-LT.",
-        notes=[NOT_HERE['imagenet_lt'] + '.'],
-    )
+    cols = [Col(t, k, s, fmt='.1f') for t, k, s in (('Many', 'acc_many', 'many'), ('Medium', 'acc_medium', 'medium'),
+                                                     ('Few', 'acc_few', 'few'), ('All', 'acc', 'top1'))]
+    return compare_table('GBG', '4', summary, _gbg_rows('4', {}, None),
+                         [('imagenet_lt-resnext50', 'ImageNet-LT, ResNeXt-50', 'imagenet_lt-resnext50')], cols,
+                         caption="Accuracy (%) on the Many (>100 images) / Medium (20–100) / Few (<20) classes of "
+                                 "ImageNet-LT.", notes=[NOT_HERE['imagenet_lt'] + '.'])
 
 # %% ../nbs/14_paper.ipynb #014f0d64
 def _gap_to(ref_key:str, metric:str='acc'):

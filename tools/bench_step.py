@@ -130,7 +130,7 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
                   batch:int|None=None) -> dict:
     "`n` runs of `method` (seeds 0…n-1) stacked (`ltmoo.batched.batched_step`): syncs, kernel ops, images/s."
     from ltmoo.train import run_config
-    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched
+    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched, sgd
     dev = torch.device(device); cuda = dev.type == 'cuda'
     sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
     over = {'train': {'device': device, 'progress': False}}
@@ -141,8 +141,7 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
     tc = cfgs[0]['train']; data, src = load_bench_data(cfgs[0]); cache = {}
     runs = [_Run(c, None, data, dev, cache) for c in cfgs]
     sb = stack_backbones([r.method.backbone for r in runs])
-    opt = torch.optim.SGD(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], lr=0.01,
-                          momentum=0.9, weight_decay=tc.get('weight_decay', 2e-4), **({'fused': True} if cuda else {}))
+    opt = sgd(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], {**tc, 'lr': 0.01}, cuda)
     epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)
     for r in runs:
         r.g = (torch.Generator(device=dev) if cuda else torch.Generator()).manual_seed(r.seed)
