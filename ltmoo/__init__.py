@@ -7,6 +7,9 @@ __version__ = "0.1.0"
 __all__ = []
 
 # %% ../nbs/index.ipynb #3c1cf805
+from .numerics import pin_cpu_numerics as _pin
+_pin(); del _pin   # before any tensor operation: the same float32 kernels on every x86-64 CPU (nbs/22_numerics)
+
 _LAZY = dict(fit='train', run_config='train', load_params='core', load_data='data',
              GBG='gbg', MOOSF='moosf', MTL='moosf', mgda_weights='mgda', moo_backward='moo',
              LOSSES='losses', METHODS='method', AGGREGATORS='moo',

@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import UserError, seed_everything, rng_state, atomic_save, write_json, run_info, resolve, user_errors
 from .config import validate_run, parse_overrides
+from .numerics import numerics_fingerprint
 from .models import ResNetCifar, _ShortcutA, make_backbone
 from .method import build_method
 from .losses import Strategy
@@ -342,7 +343,7 @@ def _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_f
             r.st.update(epoch=epoch, train_time_s=r.st.get('train_time_s', 0.) + t_train,
                         n_img=r.st.get('n_img', 0) + n_img)
             r.st.update(model=r.method.state_dict(), optimizer=r.opt.state_dict(), rng=rng_state(), config_key=r.key,
-                        threads=torch.get_num_threads(),
+                        threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
                         curriculum=r.curriculum.state_dict() if r.curriculum is not None else None)
             if r.ckpt: atomic_save(r.st, r.ckpt/'last.pt')
             if r.out_dir: T._write_state(r.out_dir, r.st); write_json(T._run_json(r.st), r.out_dir/'run.json')

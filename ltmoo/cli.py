@@ -109,6 +109,7 @@ def main(argv=None):
     sub.add_parser('gpu', help='the GPU-window kit: window | smoke | queue | prepare-carry (ltmoo.gpu)',
                    add_help=False)
     sub.add_parser('summary', help='one row per run: results/summary.csv and summary.json', add_help=False)
+    sub.add_parser('numerics', help="this machine's CPU numerics: kernel pins, CPU, fingerprint (nbs/22_numerics)")
     args, rest = ap.parse_known_args(argv)
     if args.cmd == 'prepare-data':
         for p in prepare_data(args.dataset, args.source, args.root, args.params): print(p)
@@ -137,5 +138,9 @@ def main(argv=None):
     elif args.cmd == 'summary':
         from ltmoo.train import main as train_main
         train_main(['summary', *rest])
+    elif args.cmd == 'numerics':
+        if rest: raise UserError(f"ltmoo numerics takes no arguments, got: {' '.join(rest)}")
+        from ltmoo.numerics import numerics_info
+        print(json.dumps(numerics_info()))
 
 if __name__ == '__main__' and '__file__' in globals(): main()  # not when run as a notebook

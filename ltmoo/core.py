@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from .numerics import cpu_model, numerics_info
 
 # %% auto #0
 __all__ = ['PIPELINE_OUTPUTS', 'UserError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
@@ -192,18 +193,17 @@ def hardware() -> str:
     "A one-line description of the device the run uses."
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    return f"CPU {cpu_model()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 def run_info() -> dict:
-    "Commit, versions and hardware, saved beside every run (scikit-learn's version from its metadata: no import)."
+    "Commit, versions, hardware and CPU numerics, saved beside every run (scikit-learn's version from its metadata)."
     import torchvision
     from importlib.metadata import version, PackageNotFoundError
     try: skl = version('scikit-learn')
     except PackageNotFoundError: skl = None
     return dict(commit=git_commit(), hardware=hardware(), python=platform.python_version(),
                 torch=torch.__version__, torchvision=torchvision.__version__, numpy=np.__version__,
-                sklearn=skl, platform=platform.platform())
+                sklearn=skl, platform=platform.platform(), numerics=numerics_info())
 
 # %% ../nbs/00_core.ipynb #640faf62
 def atomic_save(obj, path:str|Path):

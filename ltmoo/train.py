@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve, UserError, user_errors)
 from .config import validate_run, parse_overrides
+from .numerics import numerics_fingerprint
 from ltmoo.data import (
     load_data,
     make_gpu_data,
@@ -170,8 +171,8 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
     return moves[0][0]/STALE_DIR
 
 # %% ../nbs/11_train.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics', 'method', 'gbg',
-                 'moosf', 'distributed', 'train')
+TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
+                 'method', 'gbg', 'moosf', 'distributed', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound')
 _NOT_DATA = ('num_workers', 'check_files')
 _CODE_CACHE = {}
@@ -409,6 +410,10 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
             warnings.warn(f"{ckpt/'last.pt'} was trained with {st['threads']} torch threads, this process has "
                           f"{torch.get_num_threads()}: the resumed run will not match an uninterrupted one bit for bit "
                           f"(set train.threads: {st['threads']})")
+        if dev.type == 'cpu' and st.get('numerics') not in (None, numerics_fingerprint()):
+            warnings.warn(f"{ckpt/'last.pt'} was trained on a CPU that computes differently (numerics fingerprint "
+                          f"{st['numerics']}, here {numerics_fingerprint()}): the resumed run will not match an "
+                          "uninterrupted one bit for bit (see nbs/22_numerics)")
     history, best = st['history'], tuple(st['best'])
     pc_hist, steps_log = st.setdefault('pc_history', []), st.setdefault('steps', [])
     start = st['epoch'] + 1
@@ -492,7 +497,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         if lines: print(_epoch_line(cfg, epoch, epochs, row, times), flush=True)
         if env.is_main and (ckpt or out_dir):
             st.update(model=method.state_dict(), optimizer=opt.state_dict(), rng=rng_state(), config_key=key,
-                      threads=torch.get_num_threads(),
+                      threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
                       curriculum=curriculum.state_dict() if curriculum is not None else None,
                       **stepper.state_dict())
             if ckpt: atomic_save(st, ckpt/'last.pt')

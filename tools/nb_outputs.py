@@ -15,9 +15,14 @@ write and on check (the repository path -> `<repo>`, temporary paths -> `<tmp>`,
 streams (progress bars, warnings) are not kept. A cell whose output is legitimately variable (a timing, a wall clock)
 carries the cell tag `variable` (or the directive `#| variable`): `--write` keeps no output for it and `--check`
 ignores it. Images are written but only their presence is compared (their bytes depend on the font stack).
+
+Machines: float32 results depend on the CPU's kernels. `import ltmoo` pins them to the AVX2 branch (nbs/22_numerics), and
+`--write` records, per notebook, the numerics fingerprint its outputs were made with (nbs/outputs-numerics.json).
+`--check` compares the text exactly where this machine's fingerprint is the recorded one; where it is not (the pins could
+not make this CPU compute alike), it compares the text with every number masked, and says so, with the fingerprints.
 """
 from __future__ import annotations
-import argparse, difflib, os, re, subprocess, sys, time
+import argparse, difflib, json, os, re, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -28,6 +33,8 @@ SEED = ("import random as _r, numpy as _np\n_r.seed(0); _np.random.seed(0)\n"
         "try:\n    import torch as _t; _t.manual_seed(0)\nexcept ImportError: pass\ndel _r, _np")
 _re_tmp = re.compile(r'(/private)?/(tmp|var/folders)/[^\s\'",)\]]*')
 _re_addr = re.compile(r'0x[0-9a-f]{6,16}')
+RECORD = NBS/'outputs-numerics.json'   # notebook -> the numerics fingerprint its committed outputs were made with
+_re_num = re.compile(r'(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
 SLOW = ('11_train', '14_paper', '15_distributed', '01_data', '17_config', 'index', '18_gpu', '19_runner')   # by measured time
 
 
@@ -36,6 +43,15 @@ def normalise(text:str) -> str:
     text = text.replace(str(ROOT), '<repo>')
     text = _re_tmp.sub('<tmp>', text)
     return _re_addr.sub('0x…', text)
+
+
+def mask_numbers(text:str) -> str:
+    "The text with every number replaced by `#` (what is compared on a machine that computes differently)."
+    return _re_num.sub('#', text)
+
+
+def read_record() -> dict:
+    return json.loads(RECORD.read_text()) if RECORD.exists() else {}
 
 
 def _flags():
@@ -111,11 +127,13 @@ def _text(outputs) -> str:
 
 
 def execute(path:Path):
-    "Run notebook `path` as nbdev_test does; returns (nb, error or None, seconds)."
+    "Run notebook `path` as nbdev_test does; returns (nb, error or None, seconds, numerics fingerprint)."
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
     from nbdev.process import extract_directives
     os.environ['IN_TEST'] = '1'
+    from ltmoo.numerics import numerics_fingerprint
+    fp = numerics_fingerprint()      # no random state used: the notebook runs as it would without it
     flags = _flags()
     t0 = time.time()
     nb = read_nb(path)
@@ -135,7 +153,7 @@ def execute(path:Path):
                 err = f'cell {c.idx_} (id {c.get("id", "?")}) raised {type(sh.exc).__name__}: {sh.exc}'
                 break
     finally: os.chdir(cwd)
-    return nb, err, time.time() - t0
+    return nb, err, time.time() - t0, fp
 
 
 def _committed(path:Path):
@@ -156,9 +174,9 @@ def _rel(path:Path) -> str:
     except ValueError: return str(path)
 
 
-def write(path:Path) -> str:
-    nb, err, dt = execute(path)
-    if err: return f'{_rel(path)}: not written: {err}'
+def write(path:Path) -> tuple[str, str|None]:
+    nb, err, dt, fp = execute(path)
+    if err: return f'{_rel(path)}: not written: {err}', None
     from execnb.nbio import write_nb
     for c in nb.cells:
         if c.cell_type != 'code': continue
@@ -168,23 +186,30 @@ def write(path:Path) -> str:
     write_nb(nb, path)
     subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(path)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
-    return f'{_rel(path)}: written ({dt:.0f} s)'
+    return f'{_rel(path)}: written ({dt:.0f} s, numerics {fp})', fp
 
 
 def check(path:Path) -> tuple[bool, str]:
     old = _committed(path)
-    nb, err, dt = execute(path)
+    nb, err, dt, fp = execute(path)
     rel = _rel(path)
     if err: return False, f'{rel}: {err}'
-    bad = []
+    rec = read_record().get(path.name)
+    exact = rec in (None, fp)
+    bad, masked = [], 0
     for i, (a, b) in enumerate(zip(old.cells, nb.cells)):
         if a.cell_type != 'code' or _variable(a): continue
         ta, tb = _text(_clean_outputs(a.get('outputs'))), _text(_clean_outputs(b.get('outputs')))
+        if not exact and ta != tb:
+            masked += 1; ta, tb = mask_numbers(ta), mask_numbers(tb)
         if ta != tb:
             diff = list(difflib.unified_diff(ta.splitlines(), tb.splitlines(), 'committed', 'now', lineterm='', n=1))
             bad.append(f'{rel}: cell {i} (id {a.get("id", "?")}): committed output differs\n    '
                        + '\n    '.join(diff[2:12]) + ('\n    …' if len(diff) > 12 else ''))
-    return not bad, '\n'.join(bad) if bad else f'{rel}: outputs match ({dt:.0f} s)'
+    if bad: return False, '\n'.join(bad)
+    if exact: return True, f'{rel}: outputs match ({dt:.0f} s)'
+    return True, (f'{rel}: outputs match with their numbers masked ({dt:.0f} s; {masked} cells differ in numbers only): this'
+                  f' machine computes float32 differently (numerics {fp} here, {rec} where they were written)')
 
 
 def main(argv=None):
@@ -199,6 +224,7 @@ def main(argv=None):
     missing = [str(p) for p in nbs if not p.exists()]
     if missing: print(f'error: no such notebook: {", ".join(missing)}', file=sys.stderr); return 2
     os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import ltmoo    # pins the CPU kernels in os.environ (nbs/22_numerics) before the fork server imports torch
     t0 = time.time()
     fn = write if a.write else check
     ok = True
@@ -211,10 +237,15 @@ def main(argv=None):
     ctx.set_forkserver_preload(['torch', 'torchvision', 'numpy', 'pandas', 'matplotlib.pyplot', 'sklearn.cluster',
                                 'execnb.shell', 'nbdev.process', 'fastcore.test', 'IPython'])
     with ProcessPoolExecutor(max_workers=a.jobs, max_tasks_per_child=1, mp_context=ctx) as ex:
-        for fut in as_completed([ex.submit(fn, p) for p in nbs]):      # report each notebook as it finishes
+        futs = {ex.submit(fn, p): p for p in nbs}
+        for fut in as_completed(futs):      # report each notebook as it finishes
             r = fut.result()
             if a.check: ok &= r[0]; r = r[1]
-            else: ok &= ': written' in r
+            else:
+                r, fp = r; ok &= fp is not None
+                if fp is not None:
+                    rec = read_record(); rec[futs[fut].name] = fp
+                    RECORD.write_text(json.dumps(dict(sorted(rec.items())), indent=1) + '\n')
             print(r, flush=True)
     print(f'{len(nbs)} notebooks {"checked" if a.check else "executed"} in {time.time() - t0:.0f} s'
           + ('' if ok else ' — FAILED'))
