@@ -153,6 +153,9 @@ class Train(Section):
     loss_bound: Optional[Float] = Field(1000.0, gt=0,
                                         description="stop when an epoch's loss passes this x the first's (null: off)")
     threads: Optional[Int] = Field(None, ge=1, description="torch CPU threads (null: torch's default, recorded)")
+    finite_check: Literal['auto', 'step', 'epoch'] = Field(
+        'auto', description="NaN/inf loss checks: each step at once | once per epoch (no host sync a step) | auto: "
+                            "per epoch for a single strategy on one GPU")
 
     @model_validator(mode='after')
     def _check(self, info:ValidationInfo):

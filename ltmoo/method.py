@@ -4,25 +4,52 @@
 
 # %% ../nbs/08_method.ipynb #49a7f7e7
 from __future__ import annotations
+import contextlib
 import torch
 import torch.nn as nn
 from .core import Registry, UserError
 from .losses import build_strategy
 
 # %% auto #0
-__all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'check_finite', 'combine_views', 'cat_features', 'Method',
-           'Single', 'build_method']
+__all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'DeferredFinite', 'deferred_finite', 'check_finite',
+           'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
 
 # %% ../nbs/08_method.ipynb #c71c2e1f
 METHODS = Registry('method')
 register_method = METHODS.register
 ENCODER_PASSES = ('concat', 'per_view')
 
+def _not_finite(what:str, values:list) -> str:
+    return f"{what} is {values} (not finite); lower the learning rate or check the data"
+
+class DeferredFinite:
+    "Finite checks kept on the device and done once, at the end of the epoch: no host sync in the step."
+    def __init__(self): self.items, self.step = [], 0
+    def add(self, loss:torch.Tensor, what:str): self.items.append((self.step, what, loss.detach()))
+    def first_bad(self) -> tuple|None:
+        "(step, message) of the first non-finite loss recorded, else None: one host sync (two when there is one)."
+        if not self.items: return None
+        ok = torch.stack([torch.isfinite(l).all() for _, _, l in self.items])
+        if bool(ok.all()): return None
+        step, what, l = self.items[int((~ok).nonzero()[0, 0])]
+        return step, _not_finite(what, l.flatten()[:4].tolist())
+
+_DEFERRED = []   # the active DeferredFinite logs, innermost last
+
+@contextlib.contextmanager
+def deferred_finite(log:DeferredFinite|None):
+    "Inside, `check_finite` records into `log` instead of checking at once (None: it checks at once, as outside)."
+    if log is None:
+        yield None; return
+    _DEFERRED.append(log)
+    try: yield log
+    finally: _DEFERRED.pop()
+
 def check_finite(loss:torch.Tensor, what:str):
-    "Raise a `FloatingPointError` naming `what` if `loss` is NaN or infinite."
+    "Raise a `FloatingPointError` naming `what` if `loss` is NaN or infinite; inside `deferred_finite`, record it."
+    if _DEFERRED: return _DEFERRED[-1].add(loss, what)
     if not torch.isfinite(loss).all():
-        raise FloatingPointError(f"{what} is {loss.detach().flatten()[:4].tolist()} (not finite); "
-                                 "lower the learning rate or check the data")
+        raise FloatingPointError(_not_finite(what, loss.detach().flatten()[:4].tolist()))
 
 def combine_views(strategies) -> tuple:
     "The longest view list; the others must be its prefixes."

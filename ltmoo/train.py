@@ -29,7 +29,7 @@ from ltmoo.data import (
     CIFAR_STD,
 )
 from .models import make_backbone
-from .method import build_method
+from .method import build_method, Single, DeferredFinite, deferred_finite
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,
@@ -47,8 +47,8 @@ except ImportError: fcntl = None     # not POSIX: no run-folder lock
 # %% auto #0
 __all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
            'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
-           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
-           'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
+           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'deferred_checks',
+           'method_family', 'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -173,7 +173,8 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
 # %% ../nbs/11_train.ipynb #288fc95c
 TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
                  'method', 'gbg', 'moosf', 'distributed', 'train')
-_NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound')
+_NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
+               'finite_check')
 _NOT_DATA = ('num_workers', 'check_files')
 _CODE_CACHE = {}
 
@@ -434,7 +435,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
                                                        threads=torch.get_num_threads(), world_size=env.world_size)]
     bar = tqdm(range(start, epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not bar_on,
                initial=start, total=epochs)
-    ran, times = 0, []
+    ran, times, deferred = 0, [], deferred_checks(tc, dev, method, env)
     for epoch in bar:
         if stop_after is not None and ran >= stop_after: break
         te = time.time()
@@ -457,19 +458,25 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         else:                                      # the device path: global batches, GAC, views on the device
             steps = ((*gpu.batch(method.extend_batch(idx.to(dev), epoch, g_dev), method.views, g_dev), False)
                      for idx in batches(order, bs, drop_last=False))
-        for views, y, sharded in steps:
-            # zero_grad, train_step, opt.step (DDP: this rank's shard)
-            try: r = stepper(views, y, epoch, sharded=sharded)
-            except FloatingPointError as e:
-                raise Diverged(f"epoch {epoch}, step {n_steps + 1}: {e}; {_kept(ckpt, epoch)}") from None
-            if r is None: continue                 # DDP only: a global batch smaller than the world size
-            logs, y = r.logs, r.y
-            loss_sum += r.loss; n_steps += 1; n_img += r.n
-            for k, p in logs.get('preds', {}).items(): preds.setdefault(k, ([], []))[0].append(p); preds[k][1].append(y)
-            extra = {k: v for k, v in logs.items() if k not in ('loss', 'preds')}
-            if extra and env.is_main: ep_steps.append(dict(epoch=epoch, step=n_steps, **_scalar_logs(extra)))
+        flog = DeferredFinite() if deferred else None   # train.finite_check: NaN checks at the epoch's end
+        with deferred_finite(flog):
+            for views, y, sharded in steps:
+                # zero_grad, train_step, opt.step (DDP: this rank's shard)
+                if flog is not None: flog.step = n_steps + 1
+                try: r = stepper(views, y, epoch, sharded=sharded)
+                except FloatingPointError as e:
+                    raise Diverged(f"epoch {epoch}, step {n_steps + 1}: {e}; {_kept(ckpt, epoch)}") from None
+                if r is None: continue                 # DDP only: a global batch smaller than the world size
+                logs, y = r.logs, r.y
+                loss_sum += r.loss; n_steps += 1; n_img += r.n
+                for k, p in logs.get('preds', {}).items():
+                    preds.setdefault(k, ([], []))[0].append(p); preds[k][1].append(y)
+                extra = {k: v for k, v in logs.items() if k not in ('loss', 'preds')}
+                if extra and env.is_main: ep_steps.append(dict(epoch=epoch, step=n_steps, **_scalar_logs(extra)))
         if dev.type == 'cuda': torch.cuda.synchronize()
         t_train = time.time() - te
+        bad = flog.first_bad() if flog is not None else None
+        if bad: raise Diverged(f"epoch {epoch}, step {bad[0]}: {bad[1]}; {_kept(ckpt, epoch)}")
         train_preds = {k: (torch.cat(p), torch.cat(t)) for k, (p, t) in preds.items()}
         train_preds, loss_sum = stepper.end_epoch(train_preds, loss_sum)   # DDP: every rank's predictions and loss
         row['train_loss'] = (loss_sum / max(n_steps, 1)).item()
@@ -505,6 +512,12 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
     return _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs)
 
 # %% ../nbs/11_train.ipynb #36596032
+def deferred_checks(tc:dict, dev:torch.device, method, env) -> bool:
+    "`train.finite_check`: True to check the losses once per epoch ('epoch'), False for each step at once ('step')."
+    fc = tc.get('finite_check', 'auto')
+    if fc == 'auto': return dev.type == 'cuda' and not env.ddp and isinstance(method, Single)   # its only sync
+    return fc == 'epoch'
+
 def _kept(ckpt, epoch:int) -> str:
     if not (ckpt and epoch): return "nothing was saved"
     return f"the last checkpoint ({ckpt/'last.pt'}, epoch {epoch - 1}) is kept"

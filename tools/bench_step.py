@@ -52,9 +52,10 @@ def _stepper_cls():
 
 def setup(method:str, profile:str, device:str, batch:int|None=None):
     "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
-    from ltmoo.train import run_config, Context
+    from ltmoo.train import run_config, Context, deferred_checks
     from ltmoo.models import make_backbone
-    from ltmoo.method import build_method
+    from ltmoo.method import build_method, DeferredFinite, deferred_finite
+    from ltmoo.distributed import DistEnv
     import ltmoo.data as D
     over = {'train': {'device': device, 'progress': False}}
     if batch: over['train']['batch_size'] = batch
@@ -73,14 +74,15 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     g = torch.Generator(device=dev).manual_seed(0)
     order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))
     bs = int(tc['batch_size']); state = dict(i=0)
+    deferred = deferred_checks(tc, dev, m, DistEnv())    # as fit does on this device (train.finite_check)
     def step():
         i = state['i'] % max(1, len(order) // bs); state['i'] += 1
         idx = order[i * bs:(i + 1) * bs]
         views, y = gpu.batch(m.extend_batch(idx.to(dev), epoch, g), m.views, g)
-        r = st(views, y, epoch)
+        with deferred_finite(DeferredFinite() if deferred else None): r = st(views, y, epoch)
         return r.n if r is not None else len(y)
     return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
-                      data=src, model=tc.get('model', 'resnet32'))
+                      data=src, model=tc.get('model', 'resnet32'), finite_check='epoch' if deferred else 'step')
 
 
 def step_costs(step, cuda:bool, sync, k:int, profiler:bool=True) -> dict:
