@@ -33,8 +33,9 @@ def check_run(d:Path, tol:float) -> tuple[bool, str]:
     num = ri.get('numerics') or {}
     rec, threads = num.get('fingerprint'), num.get('threads') or ri.get('threads')
     now = numerics_fingerprint(threads)
-    same = {f: committed(d/f) == ((d/f).read_bytes() if (d/f).exists() else None) for f in FILES}
-    m0, m1 = json.loads(committed(d/'metrics.json') or b'{}'), json.loads((d/'metrics.json').read_text())
+    old = {f: committed(d/f) for f in FILES}                      # one `git show` per file
+    same = {f: old[f] == ((d/f).read_bytes() if (d/f).exists() else None) for f in FILES}
+    m0, m1 = json.loads(old['metrics.json'] or b'{}'), json.loads((d/'metrics.json').read_text())
     delta = {k: round(m1[k] - m0[k], 4) for k in sorted(m0) if isinstance(m0.get(k), (int, float))
              and isinstance(m1.get(k), (int, float)) and m1[k] != m0[k]}
     if rec in (None, now):
@@ -44,8 +45,8 @@ def check_run(d:Path, tol:float) -> tuple[bool, str]:
     bad = []
     if m1.get('complete') != 1: bad.append('not complete')
     if set(m1) != set(m0): bad.append(f'keys differ: {sorted(set(m1) ^ set(m0))}')
-    if abs(m1.get('acc', float('nan')) - m0.get('acc', float('nan'))) <= tol: pass
-    else: bad.append(f"top-1 {m1.get('acc')} vs committed {m0.get('acc')} (more than {tol} points apart)")
+    if not abs(m1.get('acc', float('nan')) - m0.get('acc', float('nan'))) <= tol:   # NaN (no top-1) fails too
+        bad.append(f"top-1 {m1.get('acc')} vs committed {m0.get('acc')} (more than {tol} points apart)")
     head = (f'{d}: this machine computes float32 differently (numerics {now} at {threads} threads, {rec} where the run '
             f'was committed): not comparable bit for bit; differences {delta or "none"}')
     return not bad, head + ('; FAILED: ' + '; '.join(bad) if bad else f'; within {tol} points')
