@@ -11,30 +11,35 @@ import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 from .data import _rand, _randint
+from .core import host_plan, host_to_device
 
 # %% auto #0
 __all__ = ['AA_RANGES', 'AA_SIGNED', 'AA_FILL', 'CIFAR10_POLICY', 'AA_OPS', 'CUDA_OPS', 'group_rows', 'apply_grouped', 'shear',
-           'translate', 'solarize', 'aa_params', 'autoaugment', 'pil_filter', 'gaussian_blur', 'resize_crop',
-           'solarize_add', 'cuda_value', 'cuda_params', 'cuda_augment', 'Curriculum']
+           'translate', 'autocontrast', 'solarize', 'aa_params', 'autoaugment', 'pil_filter', 'gaussian_blur',
+           'resize_crop', 'solarize_add', 'cuda_value', 'cuda_params', 'cuda_augment', 'Curriculum']
 
 # %% ../nbs/16_augment.ipynb #d9ce65a6
 def group_rows(codes:torch.Tensor # int64 [B] on the CPU, one code per image, -1 = nothing to do
               ) -> list:
-    "(code, rows) for every distinct code >= 0, rows as a CPU LongTensor."
-    keep = codes >= 0
-    if not bool(keep.any()): return []
-    return [(int(c), torch.nonzero(codes == c).flatten()) for c in torch.unique(codes[keep])]
+    "(code, rows) for every distinct code >= 0, rows as a CPU LongTensor: host work (`ltmoo.core.host_plan`)."
+    with host_plan():
+        keep = codes >= 0
+        if not bool(keep.any()): return []
+        return [(int(c), torch.nonzero(codes == c).flatten()) for c in torch.unique(codes[keep])]
 
 def apply_grouped(x:torch.Tensor, # uint8 [B,C,H,W], any device
-                  codes:torch.Tensor, # int64 [B] on the CPU (-1: leave the image alone)
+                  codes:torch.Tensor, # int64 [B], best on the CPU (-1: leave the image alone)
                   fn # fn(code, images) -> images of the same shape and dtype
                  ) -> torch.Tensor:
     "A copy of `x` where every group of images sharing a code went through `fn(code, group)` once."
+    if codes.device.type != 'cpu': codes = codes.cpu()     # a host sync: draw the codes on a CPU generator instead
     groups = group_rows(codes)
     if not groups: return x
+    with host_plan(): rows, sizes = torch.cat([r for _, r in groups]), [len(r) for _, r in groups]
+    # every group's rows in one copy that does not make the host wait (pinned memory, non_blocking)
+    rows = host_to_device(rows, x.device)
     out = x.clone()
-    for c, rows in groups:
-        r = rows.to(x.device)
+    for (c, _), r in zip(groups, rows.split(sizes)):
         out[r] = fn(c, out[r])
     return out
 
@@ -83,6 +88,15 @@ def translate(x:torch.Tensor, t:float, # uint8 [B,C,H,W]; offset in pixels (PIL'
     return TF.affine(x, angle=0., translate=[-d, 0] if axis == 0 else [0, -d], scale=1., shear=[0., 0.],
                      interpolation=_NEAREST, fill=fill)
 
+def autocontrast(x:torch.Tensor # uint8 [B,C,H,W]
+                ) -> torch.Tensor:
+    "torchvision's `autocontrast` (each channel stretched to 0..255; a flat channel kept) with no boolean mask."
+    xf = x.float()
+    lo, hi = xf.amin((-2, -1), keepdim=True), xf.amax((-2, -1), keepdim=True)
+    flat = hi == lo
+    scale = torch.where(flat, 1.0, (hi - lo) * (1.0 / 255))
+    return (xf - torch.where(flat, 0.0, lo)).div_(scale).clamp_(0, 255).to(x.dtype)
+
 def solarize(x:torch.Tensor, threshold:float) -> torch.Tensor:
     "Invert the pixels >= threshold (PIL's `ImageOps.solarize`; a threshold above 255 changes nothing)."
     return x if threshold > 255 else TF.solarize(x, threshold)
@@ -95,7 +109,7 @@ AA_OPS = {   # name -> f(images, signed value)
     'color': lambda x, v: TF.adjust_saturation(x, 1 + v), 'posterize': lambda x, v: TF.posterize(x, int(v)),
     'solarize': lambda x, v: solarize(x, v), 'contrast': lambda x, v: TF.adjust_contrast(x, 1 + v),
     'sharpness': lambda x, v: TF.adjust_sharpness(x, 1 + v), 'brightness': lambda x, v: TF.adjust_brightness(x, 1 + v),
-    'autocontrast': lambda x, v: TF.autocontrast(x), 'equalize': lambda x, v: TF.equalize(x),
+    'autocontrast': lambda x, v: autocontrast(x), 'equalize': lambda x, v: TF.equalize(x),
     'invert': lambda x, v: TF.invert(x)}
 
 # %% ../nbs/16_augment.ipynb #8ffbf085
@@ -165,7 +179,7 @@ CUDA_OPS = (   # (name, f(images, value), lo, hi, signed): MOOSF's / CUDA_LTR's 
     ('EdgeEnhance', lambda x, v: pil_filter(x, (-1, -1, -1, -1, 10, -1, -1, -1, -1), 2), 0, 1, False),
     ('Detail', lambda x, v: pil_filter(x, (0, -1, 0, -1, 10, -1, 0, -1, 0), 6), 0, 1, False),
     ('Smooth', lambda x, v: pil_filter(x, (1, 1, 1, 1, 5, 1, 1, 1, 1), 13), 0, 1, False),
-    ('AutoContrast', lambda x, v: TF.autocontrast(x), 0, 1, False),
+    ('AutoContrast', lambda x, v: autocontrast(x), 0, 1, False),
     ('Equalize', lambda x, v: TF.equalize(x), 0, 1, False),
     ('Invert', lambda x, v: TF.invert(x), 0, 1, False),
     ('GaussianBlur', gaussian_blur, 0, 2, False),
@@ -202,10 +216,12 @@ def cuda_augment(x:torch.Tensor, # uint8 [B,3,H,W], any device
                  params:dict|None=None # the draws (`cuda_params`), drawn here if None
                 ) -> torch.Tensor:
     "CUDA's augmentation: image b gets levels[b] random operations of magnitude levels[b], grouped per step."
-    lv = torch.as_tensor(levels).long().cpu().clamp(0, max_level)
+    lv = torch.as_tensor(levels).long()
+    if lv.device.type != 'cpu': lv = lv.cpu()              # a host sync: pass the levels on the CPU
     p = params if params is not None else cuda_params(len(x), generator, max_level)
     S = max_level + 1
-    for k in range(int(lv.max()) if len(lv) else 0):
+    with host_plan(): lv = lv.clamp(0, max_level); steps = int(lv.max()) if len(lv) else 0
+    for k in range(steps):
         op, neg = p['op'][:, k], p['neg'][:, k] & _CUDA_SIGNED[p['op'][:, k]]
         code = torch.where(lv > k, (op * 2 + neg.long()) * S + lv, torch.full_like(op, -1))
         def fn(c, xs):
@@ -240,7 +256,9 @@ class Curriculum:
                       generator=None) -> torch.Tensor:
         "Each image's level for this batch (CPU): its class's level with probability `aug_prob`, else 0."
         on = _rand((len(y),), generator, 'cpu') < self.aug_prob
-        return torch.where(on, self.levels[torch.as_tensor(y).cpu()], torch.zeros((), dtype=torch.long))
+        y = torch.as_tensor(y)
+        if y.device.type != 'cpu': y = y.cpu()                 # a host sync: pass the labels on the CPU
+        return torch.where(on, self.levels[y], torch.zeros((), dtype=torch.long))
     def augment(self, x:torch.Tensor, levels:torch.Tensor, generator=None) -> torch.Tensor:
         "`cuda_augment` with this curriculum's settings."
         return cuda_augment(x, levels, generator, self.max_d, self.max_level)
@@ -288,9 +306,11 @@ def _update(self:Curriculum, method, # has `predict(x) -> {head: logits}` (an `l
             gpu_data, # `ltmoo.data.GPUData` of the training set (with `regular_aug`)
             generator=None, # torch.Generator for the test draws and views
             rows=None, # training rows to test from (default: all of `gpu_data`)
+            host_generator=None, # CPU generator for the views' AutoAugment / CUDA draws (None: `generator`)
             batch_size:int=512) -> dict:
     "Test every class at each of its levels with the model in eval mode, then move every level by ±1."
-    y = gpu_data.y.cpu()
+    y = gpu_data.y_cpu if hasattr(gpu_data, 'y_cpu') else gpu_data.y.cpu()
+    kw = {} if host_generator is None else dict(host_generator=host_generator)
     rows = torch.arange(len(y)) if rows is None else torch.as_tensor(rows).long().cpu()
     idx, cls, state = self.test_plan(y[rows], generator); idx = rows[idx]
     C, S = self.num_classes, self.max_level + 1
@@ -299,7 +319,7 @@ def _update(self:Curriculum, method, # has `predict(x) -> {head: logits}` (an `l
     try:
         for b in range(0, len(idx), batch_size):
             i, st = idx[b:b + batch_size], state[b:b + batch_size]
-            v = gpu_data.regular_aug(gpu_data.x[i.to(gpu_data.x.device)], generator, levels=st)
+            v = gpu_data.regular_aug(gpu_data.x[i.to(gpu_data.x.device)], generator, levels=st, **kw)
             ok = (_head_logits(method.predict(v)).argmax(1).cpu() == y[i]).long()
             correct += torch.bincount((cls[b:b + batch_size] * S + st), weights=ok, minlength=C * S).long()
     finally: method.train(was)

@@ -187,11 +187,15 @@ def predict_stacked(stacked:nn.Module, runs:list, x_uint8, plain, batch_size:int
 def batched_step(stacked:nn.Module, runs:list, opt:torch.optim.Optimizer,
                  idx:list, # each run's batch of training indices (on the device)
                  epoch:int, keep:torch.Tensor, # [n] 1 for a run that trains, 0 for one that diverged
-                 dtype=None, channels_last:bool=False) -> tuple:
+                 dtype=None, channels_last:bool=False,
+                 host_idx:list|None=None # the same indices on the CPU (the curriculum's labels), or None
+                ) -> tuple:
     "One step of every run: its own batch and augmentation, one stacked forward and backward, one SGD step."
     xs, ys = [], []
-    for r, i in zip(runs, idx):
-        views, y = r.gpu.batch(r.method.extend_batch(i, epoch, r.g), r.method.views, r.g)
+    for j, (r, i) in enumerate(zip(runs, idx)):
+        e = r.method.extend_batch(i, epoch, r.g)
+        hi = host_idx[j] if host_idx is not None and e is i else None
+        views, y = r.gpu.batch(e, r.method.views, r.g, host_generator=getattr(r, 'hg', None), host_idx=hi)
         xs.append(views[0]); ys.append(y)
     x = torch.cat(xs, 1)                               # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
@@ -305,24 +309,27 @@ def _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_f
         lr = T.lr_at(epoch, tc['lr'], tc.get('warmup_epochs', 5), tc.get('milestones', (160, 180)),
                      tc.get('lr_factors', (0.01, 0.0001)), tc.get('schedule', 'step'), epochs)
         for g in opt.param_groups: g['lr'] = lr
-        rows, orders = [], []                          # each run's backbone is current (built from it, or unstacked)
+        rows, orders, orders_host = [], [], []         # each run's backbone is current (built from it, or unstacked)
         for r in runs:
             r.g = (torch.Generator(device=dev) if dev.type != 'cpu' else torch.Generator()).manual_seed(
                 r.seed * 1_000_003 + epoch)
+            r.hg = torch.Generator().manual_seed(r.seed * 1_000_003 + epoch) if dev.type != 'cpu' else r.g  # host plans
             row = dict(epoch=epoch, lr=lr)
             if r.curriculum is not None:
-                lv = r.curriculum.update(r.method, r.gpu, r.g, rows=torch.arange(len(data.train_y)))
+                lv = r.curriculum.update(r.method, r.gpu, r.g, rows=torch.arange(len(data.train_y)),
+                                         host_generator=r.hg)
                 row.update(T._scalar_logs(lv or {}, 'cuda_'))
             row.update(T._scalar_logs(r.method.start_epoch(epoch, r.ctx) or {}))
             r.method.train(); rows.append(row)
-            orders.append(r.sampler.epoch_indices(epoch, r.seed).to(dev))   # one copy per epoch, sliced on the device
+            orders_host.append(r.sampler.epoch_indices(epoch, r.seed))
+            orders.append(orders_host[-1].to(dev))   # one copy per epoch, sliced on the device
         stacked.train()
         loss_sum = torch.zeros(n, device=dev); preds = [[] for _ in runs]; ys = [[] for _ in runs]
         keep = torch.tensor([r.error is None for r in runs], device=dev, dtype=torch.float)
         n_steps, n_img = 0, 0
         for b in range(0, len(orders[0]), bs):
             L, pj, yj = batched_step(stacked, runs, opt, [o[b:b + bs] for o in orders], epoch, keep, dtype,
-                                     bool(tc.get('channels_last')))
+                                     bool(tc.get('channels_last')), [o[b:b + bs] for o in orders_host])
             for j in range(n): preds[j].append(pj[j]); ys[j].append(yj[j])
             loss_sum += L; n_steps += 1; n_img += len(yj[0])
         if dev.type == 'cuda': torch.cuda.synchronize()

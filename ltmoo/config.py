@@ -155,7 +155,7 @@ class Train(Section):
     threads: Optional[Int] = Field(None, ge=1, description="torch CPU threads (null: torch's default, recorded)")
     finite_check: Literal['auto', 'step', 'epoch'] = Field(
         'auto', description="NaN/inf loss checks: each step at once | once per epoch (no host sync a step) | auto: "
-                            "per epoch for a single strategy on one GPU")
+                            "per epoch in one process on a GPU")
 
     @model_validator(mode='after')
     def _check(self, info:ValidationInfo):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #163cf860
 from __future__ import annotations
-import os, sys, json, random, platform, subprocess, fnmatch, copy, math, re, difflib, contextlib
+import os, sys, json, random, platform, subprocess, fnmatch, copy, math, re, difflib, contextlib, threading
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,9 +13,9 @@ from .numerics import cpu_model, numerics_info
 
 # %% auto #0
 __all__ = ['PIPELINE_OUTPUTS', 'UserError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
-           'set_rng_state', 'proj_root', 'resolve', 'default_device', 'YAMLLoader', 'yaml_load', 'read_params',
-           'deep_update', 'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info',
-           'atomic_save', 'write_json']
+           'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan', 'host_to_device',
+           'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile', 'load_params', 'git_commit',
+           'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
 
 # %% ../nbs/00_core.ipynb #b7c1e0a2
 class UserError(Exception):
@@ -97,6 +97,27 @@ def default_device(device:str|None=None) -> torch.device:
     "`device` if given (`'auto'` or None picks CUDA when available, else CPU)."
     if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(device)
+
+# %% ../nbs/00_core.ipynb #83fd3acb
+_HOST = threading.local()
+
+@contextlib.contextmanager
+def host_plan():
+    "Mark work on host tensors that plans or solves for the device: on CUDA it waits for nothing (see `ltmoo.perf`)."
+    was = getattr(_HOST, 'on', False); _HOST.on = True
+    try:
+        with torch.profiler.record_function('ltmoo::host_plan'): yield
+    finally: _HOST.on = was
+
+def in_host_plan() -> bool:
+    "Whether the calling thread is inside `host_plan()`."
+    return getattr(_HOST, 'on', False)
+
+def host_to_device(t:torch.Tensor, device, dtype=None) -> torch.Tensor:
+    "Host tensor `t` on `device` (as `dtype`): on CUDA through pinned memory, a copy the host does not wait for."
+    t = t if dtype is None else t.to(dtype)
+    if torch.device(device).type == 'cuda' and t.device.type == 'cpu': return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 # %% ../nbs/00_core.ipynb #b7c1e0a4
 class YAMLLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):   # libyaml's parser when present (5x faster)

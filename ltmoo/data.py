@@ -556,7 +556,10 @@ def resized_crop_flip(xf:torch.Tensor, # float [B,C,H,W]
 def color_jitter(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
                  brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1,
                  p:float=1.0, # probability of jittering a sample at all (RandomApply)
-                 generator=None) -> torch.Tensor:
+                 generator=None,
+                 masked:bool=False # each op on its samples only (boolean masks: a host sync each on CUDA, less
+                                   # arithmetic) or on the whole batch, then selected; the same numbers either way
+                ) -> torch.Tensor:
     "torchvision's ColorJitter per sample: random factors and a random order of the four ops."
     B, dev = len(xf), xf.device
     u = _rand((B, 4), generator, dev)
@@ -565,6 +568,12 @@ def color_jitter(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
     order = _rand((B, 4), generator, dev).argsort(1)
     on = _rand((B,), generator, dev) < p
     ops = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
+    if not masked:                                      # every op on the whole batch, kept where chosen: no sync
+        for k in range(4):
+            for o, op in enumerate(ops):
+                m = ((order[:, k] == o) & on)[:, None, None, None]
+                xf = torch.where(m, op(xf, fs[o]), xf)
+        return xf
     xf = xf.clone()
     for k in range(4):                                  # step k applies, to each sample, the op it put k-th
         for o, op in enumerate(ops):
@@ -671,6 +680,7 @@ class GPUData:
             raise ValueError(f"expected uint8 [N,C,H,W] images, got {x.dtype} {tuple(x.shape)}")
         self.device = default_device(device)
         self.x, self.y = x.to(self.device), torch.as_tensor(y, dtype=torch.long).to(self.device)
+        self.y_cpu = self.y if self.device.type == 'cpu' else torch.as_tensor(y, dtype=torch.long).cpu()   # host plans
         self.mean, self.std = tuple(mean), tuple(std)
         self.aug, self.curriculum = check_aug(aug), curriculum
     def __len__(self): return len(self.y)
@@ -681,34 +691,42 @@ class GPUData:
     def regular_aug(self, xb:torch.Tensor, # uint8 [B,3,H,W] on the device
                     generator=None,
                     levels=None, # CUDA level per image (no coin: the curriculum's test); None = draw from `y`
-                    y=None # labels of `xb`, to draw the curriculum levels
+                    y=None, # labels of `xb`, to draw the curriculum levels (host labels are best)
+                    host_generator=None # CPU generator for the AutoAugment / CUDA draws (None: `generator`)
                    ) -> torch.Tensor:
         "The regular view with the run's augmentation: crop + flip, AutoAugment, CUDA, Cutout, normalise."
         from ltmoo.augment import autoaugment, cuda_augment
+        hg = generator if host_generator is None else host_generator
         oy, ox, flip = crop_flip_params(len(xb), 4, generator, xb.device)
         x = crop_flip(xb, oy, ox, flip, 4)
-        if self.aug['autoaugment']: x = autoaugment(x, generator)
+        if self.aug['autoaugment']: x = autoaugment(x, hg)
         cur = self.curriculum
-        if levels is None and cur is not None and y is not None: levels = cur.sample_levels(y, generator)
+        if levels is None and cur is not None and y is not None: levels = cur.sample_levels(y, hg)
         if levels is not None:
-            x = cur.augment(x, levels, generator) if cur is not None else cuda_augment(x, levels, generator)
+            x = cur.augment(x, levels, hg) if cur is not None else cuda_augment(x, levels, hg)
         xf = x.float() / 255
         if self.aug['cutout']: xf = cutout(xf, self.aug['cutout'], generator)
         return normalize(xf, self.mean, self.std)
-    def view(self, name:str, xb:torch.Tensor, generator=None, y=None) -> torch.Tensor:
+    def view(self, name:str, xb:torch.Tensor, generator=None, y=None, host_generator=None) -> torch.Tensor:
         "One view of images `xb`: `regular` and `sim` with the run's augmentation, the others from `VIEWS`."
-        if name == 'regular' and self.augmented: return self.regular_aug(xb, generator, y=y)
+        if name == 'regular' and self.augmented: return self.regular_aug(xb, generator, y=y, host_generator=host_generator)
         if name == 'sim' and self.aug['sim_blur'] > 0:
             return sim_view(xb, generator, self.mean, self.std, p_blur=self.aug['sim_blur'])
         return VIEWS.get(name)(xb, generator, mean=self.mean, std=self.std)
     def batch(self, idx, # LongTensor of indices into the split
               views=('regular',), # names in `VIEWS`, one output tensor each
-              generator=None # torch.Generator (any device) for the augmentations
+              generator=None, # torch.Generator (any device) for the augmentations
+              host_generator=None, # CPU torch.Generator for the draws that plan on the host (None: `generator`)
+              host_idx=None # `idx` on the CPU (the curriculum's labels without a copy back); None: `idx` if on the CPU
              ):
         "The views of images `idx` (a list of float tensors) and their labels."
-        idx = torch.as_tensor(idx, dtype=torch.long).to(self.device)
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        if host_idx is None and idx.device.type == 'cpu': host_idx = idx
+        if host_idx is not None and torch.as_tensor(host_idx).device.type != 'cpu': host_idx = None
+        idx = idx.to(self.device)
         xb, yb = self.x[idx], self.y[idx]
-        return [self.view(v, xb, generator, yb) for v in views], yb
+        yh = self.y_cpu[host_idx] if host_idx is not None and self.curriculum is not None else yb
+        return [self.view(v, xb, generator, yh, host_generator) for v in views], yb
     def iterate(self, indices, batch_size:int, views=('regular',), generator=None, drop_last:bool=False):
         "Yield `batch` for consecutive chunks of `indices` (e.g. a sampler's epoch)."
         for b in batches(indices, batch_size, drop_last): yield self.batch(b, views, generator)

@@ -4,14 +4,14 @@
 
 # %% ../nbs/09_gbg.ipynb #6250604f
 from __future__ import annotations
-import math, time
+import math, time, contextlib
 from pathlib import Path
 import torch
 import torch.nn as nn
 from .method import Method, register_method, check_finite
 import torch.nn.functional as F
 from .losses import build_strategy, log_prior
-from .core import UserError
+from .core import UserError, host_plan
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce
@@ -120,10 +120,12 @@ class GACSampler:
         "`idx` with the completion samples appended."
         dev = generator.device if generator is not None else idx.device
         if self.probs.device != dev: self.to(dev)
-        miss = self.missing(idx)
-        if not len(miss): return idx
-        new = self.draw(miss, n_completion(len(idx), self.fraction), generator)
-        return torch.cat([idx, new.flatten().to(idx.device)])
+        # on the host (a CPU generator, the trainer's choice on a GPU), finding the missing groups waits for nothing
+        with host_plan() if dev.type == 'cpu' and idx.device.type == 'cpu' else contextlib.nullcontext():
+            miss = self.missing(idx)
+            if not len(miss): return idx
+            new = self.draw(miss, n_completion(len(idx), self.fraction), generator)
+            return torch.cat([idx, new.flatten().to(idx.device)])
 
 # %% ../nbs/09_gbg.ipynb #384e9832
 GROUP_LOSSES = ('ce', 'la')

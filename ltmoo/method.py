@@ -11,8 +11,8 @@ from .core import Registry, UserError
 from .losses import build_strategy
 
 # %% auto #0
-__all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'DeferredFinite', 'deferred_finite', 'check_finite',
-           'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
+__all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'DeferredFinite', 'deferred_finite', 'deferring',
+           'check_finite', 'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
 
 # %% ../nbs/08_method.ipynb #c71c2e1f
 METHODS = Registry('method')
@@ -25,14 +25,18 @@ def _not_finite(what:str, values:list) -> str:
 class DeferredFinite:
     "Finite checks kept on the device and done once, at the end of the epoch: no host sync in the step."
     def __init__(self): self.items, self.step = [], 0
-    def add(self, loss:torch.Tensor, what:str): self.items.append((self.step, what, loss.detach()))
+    def add(self, x:torch.Tensor, what:str, message:str|None=None):
+        "Record whether `x` is finite (a device flag) and, for the message, its first values (or a fixed `message`)."
+        x = x.detach()
+        self.items.append((self.step, what, torch.isfinite(x).all(), x.flatten()[:4] if message is None else None,
+                           message))
     def first_bad(self) -> tuple|None:
-        "(step, message) of the first non-finite loss recorded, else None: one host sync (two when there is one)."
+        "(step, message) of the first non-finite value recorded, else None: one host sync (two when there is one)."
         if not self.items: return None
-        ok = torch.stack([torch.isfinite(l).all() for _, _, l in self.items])
+        ok = torch.stack([f for _, _, f, _, _ in self.items])
         if bool(ok.all()): return None
-        step, what, l = self.items[int((~ok).nonzero()[0, 0])]
-        return step, _not_finite(what, l.flatten()[:4].tolist())
+        step, what, _, head, message = self.items[int((~ok).nonzero()[0, 0])]
+        return step, message if message is not None else _not_finite(what, head.tolist())
 
 _DEFERRED = []   # the active DeferredFinite logs, innermost last
 
@@ -45,11 +49,15 @@ def deferred_finite(log:DeferredFinite|None):
     try: yield log
     finally: _DEFERRED.pop()
 
-def check_finite(loss:torch.Tensor, what:str):
+def deferring() -> bool:
+    "Whether `check_finite` records (inside `deferred_finite` with a log) rather than checks."
+    return bool(_DEFERRED)
+
+def check_finite(loss:torch.Tensor, what:str, message:str|None=None):
     "Raise a `FloatingPointError` naming `what` if `loss` is NaN or infinite; inside `deferred_finite`, record it."
-    if _DEFERRED: return _DEFERRED[-1].add(loss, what)
+    if _DEFERRED: return _DEFERRED[-1].add(loss, what, message)
     if not torch.isfinite(loss).all():
-        raise FloatingPointError(_not_finite(what, loss.detach().flatten()[:4].tolist()))
+        raise FloatingPointError(message or _not_finite(what, loss.detach().flatten()[:4].tolist()))
 
 def combine_views(strategies) -> tuple:
     "The longest view list; the others must be its prefixes."

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 import torch
+from .core import host_plan, host_to_device
 
 # %% auto #0
 __all__ = ['NORMALIZATIONS', 'min_norm_2', 'project_simplex', 'min_norm', 'grad_normalizers', 'gram', 'mgda_solve',
@@ -176,15 +177,19 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
     "MGDA on a gradient matrix: dict(weights, normalizers, cost, iters, gap)."
     if grads.ndim != 2 or grads.shape[0] == 0:
         raise ValueError(f"need an [n, P] gradient matrix, got {tuple(grads.shape)}")
-    M = gram(grads).cpu()
-    bad = (~torch.isfinite(M.diagonal())).nonzero()
-    if len(bad): raise ValueError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
-    s = _normalizers(
-        M.diagonal().clamp_min(0).sqrt(), None if losses is None else torch.as_tensor(losses).cpu(), normalization, eps
-    )
-    r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
+    M, n = gram(grads), grads.shape[0]
+    L = None if losses is None else torch.as_tensor(losses).detach().reshape(-1)
+    # one copy to the host, the Gram matrix and the losses together (on a CPU a no-op that the sync proxy still counts)
+    if L is not None and L.device == M.device:
+        h = torch.cat([M.flatten(), L.to(torch.float64)]).cpu(); M, L = h[:n * n].view(n, n), h[n * n:]
+    else: M = M.cpu()
+    with host_plan():                              # an n×n problem: solved on the host, in float64
+        bad = (~torch.isfinite(M.diagonal())).nonzero()
+        if len(bad): raise ValueError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
+        s = _normalizers(M.diagonal().clamp_min(0).sqrt(), None if L is None else L.cpu(), normalization, eps)
+        r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
     dt = grads.dtype if grads.is_floating_point() else torch.float32
-    return dict(weights=r['weights'].to(grads.device, dt), normalizers=s.to(grads.device, dt),
+    return dict(weights=host_to_device(r['weights'], grads.device, dt), normalizers=host_to_device(s, grads.device, dt),
                 cost=r['cost'], iters=r['iters'], gap=r['gap'])
 
 def mgda_weights(grads:torch.Tensor, # [n, P] per-objective gradients

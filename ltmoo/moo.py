@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from .core import Registry
 from .mgda import mgda_solve
+from .core import host_plan, host_to_device
+from .method import check_finite, deferring
 
 # %% auto #0
 __all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA',
@@ -111,7 +113,8 @@ class PCGrad(Aggregator):
         sq = (grads*grads).sum(1).clamp_min(torch.finfo(grads.dtype).tiny)
         out, nproj = grads.clone(), grads.new_zeros((), dtype=torch.long)
         for i in range(n):
-            for j in torch.randperm(n, generator=self._gen).tolist():
+            with host_plan(): order = torch.randperm(n, generator=self._gen).tolist()   # a CPU generator: host work
+            for j in order:
                 dot = out[i] @ grads[j]
                 out[i] -= dot.clamp(max=0) / sq[j] * grads[j]
                 nproj += dot < 0
@@ -123,7 +126,7 @@ class PCGrad(Aggregator):
     def weigh(self, grads, losses, common=None):
         proj, nproj = self.project(grads)
         return dict(weights=torch.ones_like(losses), grad=self.combine(proj, common),
-                    info=dict(conflicts=int(_conflicts(grads, common)), projections=int(nproj)))
+                    info=dict(conflicts=_conflicts(grads, common), projections=nproj))   # on the device
     def state_dict(self): return {} if self._gen is None else dict(generator=self._gen.get_state())
     def load_state_dict(self, state):
         if 'generator' in state: self._gen.set_state(state['generator'])
@@ -143,7 +146,7 @@ class GHOP(Aggregator):
         return dict(
             weights=torch.ones_like(losses),
             grad=self.project(grads).mean(0),
-            info=dict(conflicts=int(_conflicts(grads))),
+            info=dict(conflicts=_conflicts(grads)),
         )
 
 # %% ../nbs/05_moo.ipynb #c90a800f
@@ -155,7 +158,7 @@ class HICA(Aggregator):
                  eps:float=1e-5 # added to every accuracy in the code form
                 ):
         if form not in ('code', 'paper'): raise ValueError(f"HICA form must be 'code' or 'paper', not '{form}'")
-        self.form, self.eps, self._acc, self._w = form, eps, None, None
+        self.form, self.eps, self._acc, self._w, self._dev = form, eps, None, None, None
     def update(self,
                acc:torch.Tensor # [N, D] accuracy of each strategy (D = 3 sections for 'code', C classes for 'paper')
               ):
@@ -163,7 +166,7 @@ class HICA(Aggregator):
         a = torch.as_tensor(acc, dtype=torch.float64).detach().cpu()
         if a.ndim != 2: raise ValueError(f"HICA needs an [N, D] accuracy matrix, got shape {tuple(a.shape)}")
         if not torch.isfinite(a).all(): raise ValueError("HICA accuracy has NaN/inf entries")
-        self._acc = a
+        self._acc, self._dev = a, None
         if self.form == 'code':
             a = a + self.eps
             self._w = a @ a[-1] / (a[-1] @ a[-1])
@@ -174,7 +177,10 @@ class HICA(Aggregator):
         n = len(losses)
         if self._w is None: return dict(weights=torch.full_like(losses, 1. if self.form == 'code' else 1/n))
         if len(self._w) != n: raise ValueError(f"HICA has accuracy for {len(self._w)} strategies but got {n} losses")
-        return dict(weights=self._w.to(losses.device, losses.dtype), info=dict(hica=self._w.tolist()))
+        if self._dev is None or self._dev.device != losses.device or self._dev.dtype != losses.dtype:
+            self._dev = host_to_device(self._w, losses.device, losses.dtype)   # once per update, not per step
+        with host_plan(): hica = self._w.tolist()
+        return dict(weights=self._dev, info=dict(hica=hica))
     def state_dict(self): return dict(acc=self._acc)
     def load_state_dict(self, state):
         if state.get('acc') is not None: self.update(state['acc'])
@@ -218,6 +224,7 @@ def _check_losses(losses:list[torch.Tensor]) -> torch.Tensor:
     for i, l in enumerate(losses):
         if l.numel() != 1: raise ValueError(f"loss of objective {i} is not a scalar (shape {tuple(l.shape)})")
     L = torch.stack([l.detach().reshape(()) for l in losses])
+    if deferring(): check_finite(L, 'the objective losses'); return L   # recorded on the device (`ltmoo.method`)
     bad = (~torch.isfinite(L)).nonzero()
     if len(bad): i = bad[0].item(); raise FloatingPointError(f"loss of objective {i} is {L[i].item()}")
     return L
@@ -304,7 +311,8 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     agg = make_aggregator(aggregator)
     losses = list(losses)
     L = _check_losses(losses)
-    if extra is not None and not torch.isfinite(extra.detach()).all():
+    if extra is not None and deferring(): check_finite(extra, 'extra loss')
+    elif extra is not None and not torch.isfinite(extra.detach()).all():
         raise FloatingPointError(f"extra loss is {extra.item()}")
     shared = [p for p in shared if p.requires_grad]
     info, G, common = dict(mode=mode if agg.needs_grads else 'none'), None, None
@@ -315,8 +323,10 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
         G, unused = _objective_grads(losses, shared, features, mode)
         # DDP: the global losses and gradients, same on every rank
         if reduce is not None: L, G = reduce(L, G, mode)
-        bad = (~torch.isfinite(G).all(1)).nonzero()
-        if len(bad): raise FloatingPointError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
+        if deferring(): check_finite(G, 'objective gradients', 'an objective gradient has NaN/inf entries')
+        else:
+            bad = (~torch.isfinite(G).all(1)).nonzero()
+            if len(bad): raise FloatingPointError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
         info['unused_shared'] = unused
         if getattr(agg, 'needs_reach', False) and mode != 'features': common = _common_entries(losses, shared, G.device)
     out = agg(G, L, common)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.overrides import TorchFunctionMode
+from .core import in_host_plan
 
 # %% auto #0
 __all__ = ['SYNC_ATEN', 'SYNC_PY', 'NO_KERNEL', 'SyncCounter', 'kernel_ops', 'count_kernel_ops']
@@ -26,14 +27,15 @@ class SyncCounter:
         class _D(TorchDispatchMode):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 name = func._schema.name
-                if name in SYNC_ATEN: c.hit(name)
+                if in_host_plan(): pass                   # host tensors by design (ltmoo.core.host_plan)
+                elif name in SYNC_ATEN: c.hit(name)
                 elif name in _INDEX:
                     idx = args[1] if len(args) > 1 else []
                     if any(torch.is_tensor(i) and i.dtype == torch.bool for i in (idx or [])): c.hit(name + '(bool)')
                 return func(*args, **(kwargs or {}))
         class _F(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
-                if getattr(func, '__name__', '') in SYNC_PY: c.hit(func.__name__)
+                if getattr(func, '__name__', '') in SYNC_PY and not in_host_plan(): c.hit(func.__name__)
                 return func(*args, **(kwargs or {}))
         self._modes = [_F(), _D()]
         for m in self._modes: m.__enter__()
@@ -56,7 +58,14 @@ def kernel_ops(prof, cuda:bool=False) -> int:
     ev = prof.events()
     if cuda: return sum(1 for e in ev if e.device_type == torch.autograd.DeviceType.CUDA)
     return sum(1 for e in ev if e.name.startswith('aten::') and e.name not in NO_KERNEL
-               and not any(ch.name.startswith('aten::') for ch in e.cpu_children))
+               and not any(ch.name.startswith('aten::') for ch in e.cpu_children) and not _planned(e))
+
+def _planned(e) -> bool:
+    "Whether profiler event `e` ran inside `ltmoo.core.host_plan()` (host work, no launch on CUDA)."
+    while e is not None:
+        if e.name == 'ltmoo::host_plan': return True
+        e = e.cpu_parent
+    return False
 
 def count_kernel_ops(fn, cuda:bool=False) -> int:
     "Kernel-launching ops of one call of `fn()`."

@@ -13,6 +13,7 @@ import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve, UserError, user_errors)
+from .core import host_to_device
 from .config import validate_run, parse_overrides
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
@@ -446,18 +447,20 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         g_dev = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + epoch) if dev.type != 'cpu' else g_cpu
         row = dict(epoch=epoch, lr=lr)
         if curriculum is not None:                 # levels tested on the rows this run trains on
-            row.update(_scalar_logs(curriculum.update(method, gpu, g_dev, rows=train_idx) or {}, 'cuda_'))
+            row.update(_scalar_logs(curriculum.update(method, gpu, g_dev, rows=train_idx, host_generator=g_cpu) or {},
+                                    'cuda_'))
         row.update(_scalar_logs(method.start_epoch(epoch, ctx) or {}))
         method.train()
-        order = train_idx[sampler.epoch_indices(epoch, seed)].to(dev)   # one copy per epoch, batches sliced there
+        order_host = train_idx[sampler.epoch_indices(epoch, seed)]   # the host plans index the labels with it
+        order = order_host.to(dev)                 # one copy per epoch, batches sliced there
         loss_sum, n_steps, preds, ep_steps, n_img = torch.zeros((), device=dev), 0, {}, [], 0
         if streamed:                               # the DataLoader path: this rank's shard of each global batch
             bsamp.set_epoch(epoch)
             steps = ((device_views(v, dev, mean, std), y.to(dev, non_blocking=True), True) for v, y in loader)
             steps = tqdm(steps, total=len(bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar_on)
         else:                                      # the device path: global batches, GAC, views on the device
-            steps = ((*gpu.batch(method.extend_batch(idx.to(dev), epoch, g_dev), method.views, g_dev), False)
-                     for idx in batches(order, bs, drop_last=False))
+            steps = ((*_device_batch(gpu, method, idx, hidx, epoch, g_dev, g_cpu), False)
+                     for hidx, idx in zip(batches(order_host, bs), batches(order, bs)))
         flog = DeferredFinite() if deferred else None   # train.finite_check: NaN checks at the epoch's end
         with deferred_finite(flog):
             for views, y, sharded in steps:
@@ -472,7 +475,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
                 for k, p in logs.get('preds', {}).items():
                     preds.setdefault(k, ([], []))[0].append(p); preds[k][1].append(y)
                 extra = {k: v for k, v in logs.items() if k not in ('loss', 'preds')}
-                if extra and env.is_main: ep_steps.append(dict(epoch=epoch, step=n_steps, **_scalar_logs(extra)))
+                if extra and env.is_main: ep_steps.append((n_steps, extra))   # kept on the device until the epoch ends
         if dev.type == 'cuda': torch.cuda.synchronize()
         t_train = time.time() - te
         bad = flog.first_bad() if flog is not None else None
@@ -497,7 +500,7 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
         for cb in callbacks or []: row.update(_scalar_logs(cb(epoch, method, ctx) or {}))
         _check_epoch(epoch, row['train_loss'], history, bound, method, ckpt)   # again: nothing non-finite is saved
         row['epoch_time_s'] = time.time() - te
-        history.append(row); pc_hist += ep_pc; steps_log += ep_steps; ran += 1; times.append(row['epoch_time_s'])
+        history.append(row); pc_hist += ep_pc; steps_log += _step_rows(epoch, ep_steps); ran += 1; times.append(row['epoch_time_s'])
         st.update(epoch=epoch, best=best, train_time_s=st.get('train_time_s', 0.) + t_train,
                   n_img=st.get('n_img', 0) + n_img)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row.get('test_acc', float('nan')):.2f}")
@@ -512,10 +515,33 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
     return _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs)
 
 # %% ../nbs/11_train.ipynb #36596032
+def _device_batch(gpu, method, idx, hidx, epoch:int, g_dev, g_cpu):
+    "One batch of the device path: GAC's extension planned on the host (`g_cpu`), then the views on the device."
+    e = method.extend_batch(hidx, epoch, g_cpu)    # host indices: GAC's missing groups are found without a sync
+    if e is hidx: e = idx
+    else: hidx, e = e, host_to_device(e, idx.device)
+    return gpu.batch(e, method.views, g_dev, host_generator=g_cpu, host_idx=hidx)
+
+def _step_rows(epoch:int, items:list) -> list:
+    "steps.csv rows from an epoch's [(step, logs)]: the logs' device tensors come to the host in one copy."
+    ts = []
+    def collect(d):
+        for v in d.values():
+            if isinstance(v, dict): collect(v)
+            elif torch.is_tensor(v) and v.device.type != 'cpu': ts.append(v)
+    for _, d in items: collect(d)
+    if ts:
+        flat = torch.cat([t.detach().float().reshape(-1) for t in ts]).cpu()
+        host = iter(flat.split([t.numel() for t in ts]))
+    def put(d):
+        return {k: put(v) if isinstance(v, dict) else
+                next(host).view(v.shape) if torch.is_tensor(v) and v.device.type != 'cpu' else v for k, v in d.items()}
+    return [dict(epoch=epoch, step=s, **_scalar_logs(put(d))) for s, d in items]
+
 def deferred_checks(tc:dict, dev:torch.device, method, env) -> bool:
     "`train.finite_check`: True to check the losses once per epoch ('epoch'), False for each step at once ('step')."
     fc = tc.get('finite_check', 'auto')
-    if fc == 'auto': return dev.type == 'cuda' and not env.ddp and isinstance(method, Single)   # its only sync
+    if fc == 'auto': return dev.type == 'cuda' and not env.ddp   # a single strategy's only sync
     return fc == 'epoch'
 
 def _kept(ckpt, epoch:int) -> str:

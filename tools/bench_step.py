@@ -52,7 +52,7 @@ def _stepper_cls():
 
 def setup(method:str, profile:str, device:str, batch:int|None=None):
     "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
-    from ltmoo.train import run_config, Context, deferred_checks
+    from ltmoo.train import run_config, Context, deferred_checks, _device_batch
     from ltmoo.models import make_backbone
     from ltmoo.method import build_method, DeferredFinite, deferred_finite
     from ltmoo.distributed import DistEnv
@@ -72,14 +72,19 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)   # past warm-up, before any DRW switch
     m.train(); m.start_epoch(epoch, Context(data=data, device=dev, cfg=cfg))
     g = torch.Generator(device=dev).manual_seed(0)
+    hg = torch.Generator().manual_seed(0) if dev.type != 'cpu' else g   # the host plans' generator, as fit's
     order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))
+    order_dev = order.to(dev)
     bs = int(tc['batch_size']); state = dict(i=0)
-    deferred = deferred_checks(tc, dev, m, DistEnv())    # as fit does on this device (train.finite_check)
+    # as fit does on CUDA (train.finite_check), also on the CPU, whose counts stand in for a GPU's
+    deferred = deferred_checks(tc, torch.device('cuda'), m, DistEnv())
+    flog = DeferredFinite() if deferred else None
     def step():
         i = state['i'] % max(1, len(order) // bs); state['i'] += 1
-        idx = order[i * bs:(i + 1) * bs]
-        views, y = gpu.batch(m.extend_batch(idx.to(dev), epoch, g), m.views, g)
-        with deferred_finite(DeferredFinite() if deferred else None): r = st(views, y, epoch)
+        hidx, idx = order[i * bs:(i + 1) * bs], order_dev[i * bs:(i + 1) * bs]
+        views, y = _device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
+        if flog is not None: flog.items.clear()          # one step's records (fit checks them at the epoch's end)
+        with deferred_finite(flog): r = st(views, y, epoch)
         return r.n if r is not None else len(y)
     return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
                       data=src, model=tc.get('model', 'resnet32'), finite_check='epoch' if deferred else 'step')
@@ -147,15 +152,17 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
     epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)
     for r in runs:
         r.g = (torch.Generator(device=dev) if cuda else torch.Generator()).manual_seed(r.seed)
+        r.hg = torch.Generator().manual_seed(r.seed) if cuda else r.g
         r.method.start_epoch(epoch, r.ctx); r.method.train()
     bs = int(tc['batch_size']); keep = torch.ones(n, device=dev)
-    orders = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(r.seed)).to(dev) for r in runs]
+    orders_host = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(r.seed)) for r in runs]
+    orders = [o.to(dev) for o in orders_host]
     dtype = {'none': None, 'bf16': torch.bfloat16}.get(tc.get('amp', 'none'))
     st = dict(i=0)
     def step():
         i = st['i'] % max(1, len(orders[0]) // bs); st['i'] += 1
         batched_step(sb, runs, opt, [o[i * bs:(i + 1) * bs] for o in orders], epoch, keep, dtype,
-                     bool(tc.get('channels_last')))
+                     bool(tc.get('channels_last')), [o[i * bs:(i + 1) * bs] for o in orders_host])
     for _ in range(warmup): step()
     sync(); ts = []
     for _ in range(steps):
