@@ -192,10 +192,9 @@ def batched_step(stacked:nn.Module, runs:list, opt:torch.optim.Optimizer,
                 ) -> tuple:
     "One step of every run: its own batch and augmentation, one stacked forward and backward, one SGD step."
     xs, ys = [], []
-    for j, (r, i) in enumerate(zip(runs, idx)):
-        e = r.method.extend_batch(i, epoch, r.g)
-        hi = host_idx[j] if host_idx is not None and e is i else None
-        views, y = r.gpu.batch(e, r.method.views, r.g, host_generator=getattr(r, 'hg', None), host_idx=hi)
+    for j, (r, i) in enumerate(zip(runs, idx)):   # as `fit`'s device path (host plans with the run's CPU generator)
+        hi = host_idx[j] if host_idx is not None else i       # device indices: no host plan for the labels
+        views, y = T._device_batch(r.gpu, r.method, i, hi, epoch, r.g, getattr(r, 'hg', r.g))
         xs.append(views[0]); ys.append(y)
     x = torch.cat(xs, 1)                               # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
