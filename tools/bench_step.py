@@ -78,13 +78,11 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     bs = int(tc['batch_size']); state = dict(i=0)
     # as fit does on CUDA (train.finite_check), also on the CPU, whose counts stand in for a GPU's
     deferred = deferred_checks(tc, torch.device('cuda'), m, DistEnv())
-    flog = DeferredFinite() if deferred else None
     def step():
         i = state['i'] % max(1, len(order) // bs); state['i'] += 1
         hidx, idx = order[i * bs:(i + 1) * bs], order_dev[i * bs:(i + 1) * bs]
         views, y = _device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
-        if flog is not None: flog.items.clear()          # one step's records (fit checks them at the epoch's end)
-        with deferred_finite(flog): r = st(views, y, epoch)
+        with deferred_finite(DeferredFinite() if deferred else None): r = st(views, y, epoch)   # fit: read per epoch
         return r.n if r is not None else len(y)
     return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
                       data=src, model=tc.get('model', 'resnet32'), finite_check='epoch' if deferred else 'step')
