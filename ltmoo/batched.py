@@ -18,11 +18,12 @@ from .losses import Strategy
 from .data import load_data, make_gpu_data, SAMPLERS, LazyImages, CIFAR_MEAN, CIFAR_STD
 from .metrics import summarize
 from .distributed import DistEnv
+from .step import make_sgd, device_batch, epoch_generators, scalar_logs
 from . import train as T
 
 # %% auto #0
 __all__ = ['PER_RUN_TRAIN', 'PER_RUN_DATA', 'BATCH_MODELS', 'StackedShortcutA', 'stack_backbones', 'load_stacked_', 'unstack_',
-           'stacked_features', 'why_not_batched', 'batch_key', 'batched_key', 'sgd', 'predict_stacked', 'batched_step',
+           'stacked_features', 'why_not_batched', 'batch_key', 'batched_key', 'predict_stacked', 'batched_step',
            'fit_batched', 'batched_parser', 'parse_run', 'main']
 
 # %% ../nbs/20_batched.ipynb #9fb789b1
@@ -97,6 +98,7 @@ def why_not_batched(cfg:dict) -> str|None:
         return f"strategy '{name}' (several views, heads or experts)"
     if tc.get('model', 'resnet32') not in BATCH_MODELS: return f"model '{tc.get('model')}' (not a CIFAR ResNet)"
     if tc.get('amp', 'none') == 'fp16': return "train.amp: fp16 (one loss scale for several runs)"
+    if tc.get('compile', 'none') != 'none': return f"train.compile: {tc['compile']} (the stacked step is not compiled)"
     if dc.get('dataset') in LIST_LT: return f"dataset '{dc.get('dataset')}' (image lists stream through a DataLoader)"
     return None
 
@@ -110,12 +112,6 @@ def batch_key(cfg:dict) -> str|None:
 def batched_key(cfg:dict) -> str:
     "The checkpoint key of a batched run: `fit`'s key and this module's code (a batched run is its own realisation)."
     return T._config_key(cfg) + '+batched:' + T.train_code_hash(modules=('batched',))
-
-def sgd(params, tc:dict, fused:bool=False) -> torch.optim.SGD:
-    "The trainer's SGD from the recipe `tc` (lr, momentum, weight decay, Nesterov); `fused`: one kernel per step (CUDA)."
-    return torch.optim.SGD(params, lr=tc['lr'], momentum=tc.get('momentum', 0.9),
-                           weight_decay=tc.get('weight_decay', 2e-4), nesterov=tc.get('nesterov', False),
-                           **({'fused': True} if fused else {}))
 
 # %% ../nbs/20_batched.ipynb #ff59bea5
 class _Describe:
@@ -133,7 +129,7 @@ class _Run:
         seed_everything(self.seed)                      # as `fit`: the same initial weights as the run alone
         self.method = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes,
                                    data.cls_num_list, self.epochs).to(dev)
-        self.opt = sgd(self.method.parameters(), tc)     # the run's own view of the optimizer (its checkpoint)
+        self.opt = make_sgd(self.method.parameters(), tc)   # the run's own view of the optimizer (its checkpoint)
         self.strategy = self.method.strategies[self.method.name]
         self.ctx = T.Context(data=data, device=dev, out_dir=self.out_dir, cfg=cfg)
         self.sampler = SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y)
@@ -194,7 +190,7 @@ def batched_step(stacked:nn.Module, runs:list, opt:torch.optim.Optimizer,
     xs, ys = [], []
     for j, (r, i) in enumerate(zip(runs, idx)):   # as `fit`'s device path (host plans with the run's CPU generator)
         hi = host_idx[j] if host_idx is not None else i       # device indices: no host plan for the labels
-        views, y = T._device_batch(r.gpu, r.method, i, hi, epoch, r.g, getattr(r, 'hg', r.g))
+        views, y = device_batch(r.gpu, r.method, i, hi, epoch, r.g, getattr(r, 'hg', r.g))
         xs.append(views[0]); ys.append(y)
     x = torch.cat(xs, 1)                               # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
@@ -285,7 +281,7 @@ def _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_f
     stacked = stack_backbones([r.method.backbone for r in runs])
     if tc.get('channels_last'): stacked.to(memory_format=torch.channels_last)
     params = list(stacked.parameters()) + [p for r in runs for p in r.strategy.parameters()]
-    opt = sgd(params, tc, fused=dev.type == 'cuda')
+    opt = make_sgd(params, tc, dev)
     _momentum(runs, stacked, opt, to_runs=False)
     if progress is None: progress = 'lines' if tc.get('progress', True) else False
     bound = tc.get('loss_bound', 1000.0)
@@ -310,15 +306,13 @@ def _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_f
         for g in opt.param_groups: g['lr'] = lr
         rows, orders, orders_host = [], [], []         # each run's backbone is current (built from it, or unstacked)
         for r in runs:
-            r.g = (torch.Generator(device=dev) if dev.type != 'cpu' else torch.Generator()).manual_seed(
-                r.seed * 1_000_003 + epoch)
-            r.hg = torch.Generator().manual_seed(r.seed * 1_000_003 + epoch) if dev.type != 'cpu' else r.g  # host plans
+            r.g, r.hg = epoch_generators(r.seed, epoch, dev)   # the device's and the host plans' streams, as fit's
             row = dict(epoch=epoch, lr=lr)
             if r.curriculum is not None:
                 lv = r.curriculum.update(r.method, r.gpu, r.g, rows=torch.arange(len(data.train_y)),
                                          host_generator=r.hg)
-                row.update(T._scalar_logs(lv or {}, 'cuda_'))
-            row.update(T._scalar_logs(r.method.start_epoch(epoch, r.ctx) or {}))
+                row.update(scalar_logs(lv or {}, 'cuda_'))
+            row.update(scalar_logs(r.method.start_epoch(epoch, r.ctx) or {}))
             r.method.train(); rows.append(row)
             orders_host.append(r.sampler.epoch_indices(epoch, r.seed))
             orders.append(orders_host[-1].to(dev))   # one copy per epoch, sliced on the device
@@ -368,7 +362,7 @@ def _epoch_end(r, j, epoch, row, loss, preds, ys, tps, data, bound):
     T._check_epoch(epoch, loss, r.st['history'], bound, r.method, r.ckpt)
     p, t = torch.cat(preds), torch.cat(ys)
     row[f'train_acc_{r.method.name}'] = 100. * (p == t).float().mean().item()
-    row.update(T._scalar_logs(r.method.end_epoch(epoch, r.ctx, {r.method.name: (p, t)}) or {}))
+    row.update(scalar_logs(r.method.end_epoch(epoch, r.ctx, {r.method.name: (p, t)}) or {}))
     if tps is not None:                            # as `fit`: the main head, then every head (here one)
         tp = tps[j]; s = summarize(tp['main'], data.test_y, data.cls_num_list, 'test_acc')
         row.update({k: v for k, v in s.items() if not k.endswith('per_class')})

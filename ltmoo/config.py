@@ -147,6 +147,8 @@ class Train(Section):
     sampler: str = Field('random', description='training sampler (`ltmoo.data.SAMPLERS`)')
     amp: Optional[Literal['none', 'bf16', 'fp16']] = Field('none', description='mixed precision (CUDA)')
     channels_last: bool = Field(False, description='channels-last memory format (CUDA)')
+    compile: Literal['none', 'default', 'reduce-overhead', 'max-autotune'] = Field(
+        'none', description='torch.compile the forward and loss of a single strategy (reduce-overhead: CUDA graphs)')
     ddp_sync: Literal['auto', 'ddp', 'explicit'] = Field('auto', description='gradient synchronisation under torchrun')
     sync_bn: bool = Field(False, description='SyncBatchNorm under torchrun (CUDA)')
     ckpt_dir: Optional[str] = Field(None, description='checkpoint folder (default: the run folder)')

@@ -13,11 +13,10 @@ import torch.distributed as dist
 from .core import default_device
 
 # %% auto #0
-__all__ = ['AMP_DTYPES', 'SYNC_MODES', 'DistEnv', 'init_distributed', 'destroy_distributed', 'is_ddp', 'is_main', 'barrier',
-           'all_reduce_sum_', 'all_reduce_sum', 'all_reduce_mean', 'all_gather_cat', 'broadcast_', 'broadcast_module_',
-           'check_same', 'check_in_sync', 'shard', 'RankShare', 'ddp_reduce', 'ddp_split', 'ShardedBatchSampler',
-           'ForwardAll', 'share_allreduce_hook', 'sync_grads_', 'StepResult', 'Stepper', 'predict_sharded',
-           'ConvNetNoBN', 'register_test_backbone', 'launch', 'ddp_report']
+__all__ = ['DistEnv', 'init_distributed', 'destroy_distributed', 'is_ddp', 'is_main', 'barrier', 'all_reduce_sum_',
+           'all_reduce_sum', 'all_reduce_mean', 'all_gather_cat', 'broadcast_', 'broadcast_module_', 'check_same',
+           'check_in_sync', 'shard', 'RankShare', 'batch_share', 'ddp_reduce', 'ddp_split', 'ShardedBatchSampler',
+           'predict_sharded', 'ConvNetNoBN', 'register_test_backbone', 'launch', 'ddp_report']
 
 # %% ../nbs/15_distributed.ipynb #1a255294
 @dataclass(frozen=True)
@@ -205,7 +204,15 @@ class RankShare:
         return L * (d / torch.where(present, D * self.share, torch.ones_like(D))), present
     def __repr__(self): return f"RankShare({self.n_local}/{self.n_global})"
 
-_CURRENT:RankShare|None = None   # the trainer's share of the batch being stepped (set by `Stepper`)
+_CURRENT:RankShare|None = None   # the trainer's share of the batch being stepped (`batch_share`)
+
+@contextlib.contextmanager
+def batch_share(share:RankShare|None):
+    "Publish `share` as the share of the batch being stepped (what `ddp_reduce` returns for it) inside the block."
+    global _CURRENT
+    prev, _CURRENT = _CURRENT, share
+    try: yield share
+    finally: _CURRENT = prev
 
 def ddp_reduce(n_local:int) -> RankShare|None:
     "The reduction a multi-objective step needs under DDP (None in one process: nothing to reduce)."
@@ -267,199 +274,6 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
         "This epoch's global batches, drawn once (`len` and the iteration share them; `set_epoch` starts afresh)."
         if self._cache is None or self._cache[0] != self.epoch: self._cache = (self.epoch, self.global_batches())
         return self._cache[1]
-
-# %% ../nbs/15_distributed.ipynb #88a6eebc
-AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-SYNC_MODES = ('auto', 'ddp', 'explicit')
-
-class _GradScale(torch.autograd.Function):
-    "Identity forward; multiplies the incoming gradient by `s` (loss scaling applied at the network's outputs)."
-    @staticmethod
-    def forward(ctx, x, s): ctx.save_for_backward(s); return x.view_as(x)
-    @staticmethod
-    def backward(ctx, g): s, = ctx.saved_tensors; return g * s.to(g.dtype), None
-
-def _scale_grads(out, s):
-    "Apply `_GradScale` to every floating tensor that requires grad in a nested dict/list/tuple."
-    if torch.is_tensor(out): return _GradScale.apply(out, s) if out.requires_grad and out.is_floating_point() else out
-    if isinstance(out, dict): return type(out)((k, _scale_grads(v, s)) for k, v in out.items())
-    if isinstance(out, (list, tuple)): return type(out)(_scale_grads(v, s) for v in out)
-    return out
-
-class ForwardAll(nn.Module):
-    "A module whose `forward` is `method.forward_all` (what DDP wraps); optionally scales the gradients of its outputs."
-    def __init__(self, method:nn.Module):
-        super().__init__()
-        self.method, self.grad_scale, self.calls = method, None, 0
-    def forward(self, views, n=None):
-        self.calls += 1
-        out = type(self.method).forward_all(self.method, views, n)
-        return out if self.grad_scale is None else _scale_grads(out, self.grad_scale)
-
-class _ShareState:
-    "State of the DDP communication hook: this rank's share of the current batch."
-    def __init__(self, share:float=1.): self.share = share
-
-def share_allreduce_hook(state:_ShareState, bucket):
-    "DDP communication hook: Σ_r s_r·g_r (the batch-share-weighted mean) instead of DDP's plain mean."
-    t = bucket.buffer().mul_(state.share)
-    return dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0])
-
-@torch.no_grad()
-def sync_grads_(params, # the parameters whose `.grad` to sync
-                share:float, # this rank's share s_r
-                bucket:int=1 << 24 # elements per all-reduce
-               ):
-    "Explicit sync: every `.grad` becomes Σ_r s_r·g_r; None on every rank stays None, None on some counts as 0."
-    params = [p for p in params if p.requires_grad]
-    if not is_ddp() or not params: return
-    has = all_reduce_sum_(torch.tensor([float(p.grad is not None) for p in params], device=_comm_device()))
-    grads = {}
-    for p, h in zip(params, has.tolist()):
-        if h == 0: continue
-        if p.grad is None: p.grad = torch.zeros_like(p)
-        grads.setdefault(p.grad.dtype, []).append(p.grad)
-    for gs in grads.values():
-        i = 0
-        while i < len(gs):
-            j, n = i, 0
-            while j < len(gs) and (j == i or n + gs[j].numel() <= bucket): n += gs[j].numel(); j += 1
-            flat = torch.cat([g.reshape(-1) for g in gs[i:j]]).mul_(share)
-            all_reduce_sum_(flat)
-            k = 0
-            for g in gs[i:j]: g.copy_(flat[k:k + g.numel()].view(g.shape)); k += g.numel()
-            i = j
-
-def _needs_grads(method) -> bool:
-    "Does the method's aggregator read per-objective gradients?"
-    return bool(getattr(getattr(method, 'agg', None), 'needs_grads', False))
-
-@dataclass
-class StepResult:
-    "What one step returns to the trainer."
-    logs:dict # the method's logs (rank-local values; weights are the same on every rank)
-    y:torch.Tensor # this rank's labels (what `logs['preds']` predict)
-    loss:torch.Tensor # this rank's contribution to the global loss (s_r·loss; the loss itself in one process)
-    n:int # images in the global batch
-
-# %% ../nbs/15_distributed.ipynb #8fd0da33
-class Stepper:
-    "One optimisation step on a global batch: as before in one process; on this rank's shard under DDP; AMP; channels-last."
-    def __init__(self, method:nn.Module, opt:torch.optim.Optimizer,
-                 env:DistEnv|None=None, # default: `DistEnv.current()`
-                 amp:str|None='none', # 'none', 'bf16' or 'fp16' (CUDA)
-                 channels_last:bool=False, # model and 4-d inputs in channels-last layout
-                 # DDP gradient sync: 'ddp' (DistributedDataParallel), 'explicit', 'auto' (ddp unless SHIKE)
-                 sync:str='auto',
-                 sync_bn:bool=False # convert BatchNorm to SyncBatchNorm under DDP (CUDA only)
-                ):
-        env = env or DistEnv.current()
-        amp = amp or 'none'
-        if amp not in AMP_DTYPES: raise ValueError(f"train.amp must be one of {list(AMP_DTYPES)}, got {amp!r}")
-        if sync not in SYNC_MODES: raise ValueError(f"train.ddp_sync must be one of {SYNC_MODES}, got {sync!r}")
-        dev = next(method.parameters()).device
-        if amp == 'fp16' and dev.type != 'cuda':
-            raise ValueError("train.amp: fp16 needs a CUDA device; use bf16 (or none) on the CPU")
-        if amp == 'fp16' and _needs_grads(method):
-            raise ValueError(
-                f"train.amp: fp16 with {method.agg!r}, which reads per-objective gradients: an fp16 overflow there "
-                "is a non-finite gradient, not a skipped step; use train.amp: bf16"
-            )
-        if sync_bn and env.ddp:
-            if dev.type != 'cuda': raise ValueError("train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel)")
-            nn.SyncBatchNorm.convert_sync_batchnorm(method)
-        if channels_last: method.to(memory_format=torch.channels_last)
-        self.method, self.opt, self.env, self.dev, self.amp = method, opt, env, dev, amp
-        self.dtype, self.channels_last = AMP_DTYPES[amp], bool(channels_last)
-        self.scaler = torch.amp.GradScaler('cuda') if amp == 'fp16' else None
-        self.plain = not env.ddp and self.dtype is None and not self.channels_last
-        if env.ddp and sync == 'auto': sync = 'explicit' if 'shike' in getattr(method, 'strategies', {}) else 'ddp'
-        self.sync = sync if env.ddp else None
-        self._state, self._fwd, self._ddp = _ShareState(), ForwardAll(method), None
-        if self.sync == 'ddp':
-            # buffers (BN statistics) are not synced per forward: rank 0's are broadcast after each epoch
-            nosync = (
-                dict(forward_sync_buffers=False)
-                if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
-                else dict(broadcast_buffers=False)
-            )  # torch >= 2.14 deprecates broadcast_buffers
-            self._ddp = nn.parallel.DistributedDataParallel(
-                self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync
-            )
-            self._ddp.register_comm_hook(self._state, share_allreduce_hook)
-        elif self.sync == 'explicit': broadcast_module_(method)
-
-    @contextlib.contextmanager
-    def _context(self, share:RankShare|None):
-        "Publish the batch share, route `forward_all` through DDP / the loss scale, autocast."
-        global _CURRENT
-        prev, _CURRENT = _CURRENT, share
-        if share is not None: self._state.share = share.share
-        fwd = self._ddp if self._ddp is not None else (self._fwd if self.scaler is not None else None)
-        if self.scaler is not None: self._fwd.grad_scale = self.scaler.scale(torch.ones((), device=self.dev)).detach()
-        if fwd is not None: self.method.forward_all = lambda views, n=None: fwd(views, n)   # shadows the class method
-        try:
-            with torch.autocast(self.dev.type, dtype=self.dtype, enabled=self.dtype is not None): yield
-        finally:
-            _CURRENT = prev
-            if fwd is not None: del self.method.forward_all
-
-    def __call__(self, views:list, y:torch.Tensor, epoch:int,
-                 sharded:bool=False # True: `views`/`y` are already this rank's shard (DataLoader path)
-                ) -> StepResult|None:
-        "Step on the global batch (`views`, `y`); None when a global batch is smaller than the world size (skipped)."
-        m, opt = self.method, self.opt
-        if self.plain:
-            opt.zero_grad(set_to_none=True)
-            logs = m.train_step(views, y, epoch)
-            opt.step()
-            return StepResult(logs, y, logs['loss'], len(y))
-        share, n = None, len(y)
-        if self.env.ddp:
-            W, r = self.env.world_size, self.env.rank
-            if sharded: share = RankShare(len(y)); n = share.n_global
-            else:
-                if n < W: return None
-                views, y = [v[r::W] for v in views], y[r::W]
-                share = RankShare(len(y), n)
-        if self.channels_last:
-            views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
-        opt.zero_grad(set_to_none=True)
-        self._fwd.calls = 0
-        with self._context(share): logs = m.train_step(views, y, epoch)
-        if self.sync == 'explicit': sync_grads_(m.parameters(), share.share)
-        elif self.sync == 'ddp':
-            if self._fwd.calls != 1:
-                raise RuntimeError(
-                    f"DDP: train_step called forward_all {self._fwd.calls} times (DistributedDataParallel syncs the "
-                    "backward of exactly one forward); set train.ddp_sync: explicit"
-                )
-            miss = [k for k, p in m.named_parameters() if p.requires_grad and p.grad is None]
-            if miss:
-                raise RuntimeError(
-                    f"DDP: {len(miss)} parameter(s) got no gradient in this step ({', '.join(miss[:3])}…); "
-                    "DistributedDataParallel needs every trainable parameter in every step: set train.ddp_sync: explicit"
-                )
-        if self.scaler is not None: self.scaler.step(opt); self.scaler.update()
-        else: opt.step()
-        return StepResult(logs, y, logs['loss'] * share.share if share is not None else logs['loss'], n)
-
-    def end_epoch(self, train_preds:dict, # head → (predictions, labels) of this rank's epoch
-                  loss_sum:torch.Tensor # this rank's Σ of `StepResult.loss`
-                 ) -> tuple:
-        "Under DDP: every rank's predictions, the global loss sum; check the parameters agree; rank 0's buffers everywhere."
-        if not self.env.ddp: return train_preds, loss_sum
-        check_in_sync(self.method)
-        broadcast_module_(self.method, buffers_only=True)
-        preds = {k: (all_gather_cat(p), all_gather_cat(t)) for k, (p, t) in train_preds.items()}
-        return preds, all_reduce_sum(loss_sum)
-    def state_dict(self) -> dict: return dict(scaler=self.scaler.state_dict()) if self.scaler is not None else {}
-    def load_state_dict(self, state:dict):
-        if self.scaler is not None and state.get('scaler'): self.scaler.load_state_dict(state['scaler'])
-    def describe(self) -> dict:
-        "The run's parallel / precision settings (empty for the plain single-process path)."
-        if self.plain: return {}
-        return dict(world_size=self.env.world_size, ddp_sync=self.sync, amp=self.amp, channels_last=self.channels_last)
 
 # %% ../nbs/15_distributed.ipynb #3933fd6a
 def predict_sharded(predict_fn, # `f(method, x, device, plain) -> {head: predictions}` (`ltmoo.train.predict_all`)
@@ -575,85 +389,6 @@ def launch(fn, # a function of `args`; with start='spawn' it must be importable 
             tail = open(os.path.join(tmp, f'log{r}.txt')).read()[-3000:]
             raise RuntimeError(f"launch: rank {r} {'failed' if failed is not None else 'timed out'}:\n{tail}")
         return [torch.load(os.path.join(tmp, f'ret{r}.pt'), weights_only=False) for r in range(nprocs)]
-
-# %% ../nbs/15_distributed.ipynb #89a2b3f6
-def _worker_basics(data_kw:dict) -> dict:
-    "Test worker: the collectives, a RankShare, the split grouping pass and the drift check on this rank."
-    from ltmoo.test_utils import tiny_lt, tiny_backbone
-    from ltmoo.models import make_head
-    from ltmoo.grouping import class_gradients
-    env = DistEnv.current(); r = env.rank
-    out = dict(env=env.describe(), ddp=env.ddp)
-    out['sum'] = all_reduce_sum(torch.tensor([1., 2.]) * (r + 1))
-    out['gather'] = all_gather_cat(torch.full((r + 1, 2), float(r)))
-    out['gather_bool'] = all_gather_cat(torch.tensor([r == 0, True]))
-    rs = RankShare(3 + r)
-    out['share'] = (rs.n_global, rs.share, rs.mean(torch.tensor([float(r)])))
-    L, G = rs(torch.tensor([1. + r]), torch.full((1, 3), float(r + 1)))
-    out['moo'] = (L, G)
-    out['same_ok'] = True; check_same(5., 'five')
-    try: check_same(float(r), 'rank'); out['same_ok'] = False
-    except RuntimeError as e: out['same_msg'] = str(e)
-    d = tiny_lt(**data_kw)
-    torch.manual_seed(0)
-    bb, head = tiny_backbone(), make_head('linear', 16, d.num_classes)
-    out['class_grads'] = class_gradients(bb, head, d.train_x, d.train_y, d.num_classes, batch_size=16)
-    out['class_grads_local'] = class_gradients(bb, head, d.train_x, d.train_y, d.num_classes, batch_size=16, ddp=False)
-    torch.manual_seed(0); lin = nn.Linear(3, 2)
-    check_in_sync(lin)
-    with torch.no_grad(): lin.weight[0, 0] += 1e-6 * r
-    try: check_in_sync(lin); out['drift_msg'] = None
-    except RuntimeError as e: out['drift_msg'] = str(e)
-    return out
-
-def _worker_fit(jobs:list) -> list:
-    "Test worker: `ltmoo.train.fit` for every job dict(cfg, data, out_dir, stop_after); each run's final state and metrics."
-    from ltmoo.train import fit
-    from ltmoo.test_utils import tiny_lt
-    register_test_backbone()
-    res = []
-    for job in jobs:
-        got = {}
-
-        def grab(epoch, method, ctx):
-            got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
-        # None: the cfg's own data (image lists)
-        data = tiny_lt(**job['data']) if job.get('data') is not None else None
-        try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab],
-                     stale=job.get('stale', 'error'))
-        except RuntimeError as e:
-            if not job.get('catch'): raise
-            res.append(dict(error=str(e))); continue
-        res.append(
-            dict(
-                state=got.get('state'),
-                metrics={k: v for k, v in m.items() if v is None or isinstance(v, (int, float, str, bool))},
-            )
-        )
-    return res
-
-# %% ../nbs/15_distributed.ipynb #fc6e6433
-def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15, epochs:int=2) -> dict:
-    "Test worker: the DataLoader path — `ShardedBatchSampler` batches, `Stepper(sharded=True)` steps; the final state."
-    from ltmoo.test_utils import tiny_lt, to_float
-    from ltmoo.data import SAMPLERS
-    from ltmoo.method import build_method
-    d = tiny_lt(**data_kw)
-    torch.manual_seed(0)
-    m = build_method(dict(name='single', strategy='ce'), ConvNetNoBN(), d.num_classes, d.cls_num_list, epochs)
-    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
-    st = Stepper(m, opt)
-    bs = ShardedBatchSampler(SAMPLERS.get(sampler)(d.train_y), batch_size, seed=0)
-    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(to_float(d.train_x), d.train_y), batch_sampler=bs)
-    seen = []
-    for e in range(epochs):
-        bs.set_epoch(e)
-        for x, y in dl: st([x], y, e, sharded=True); seen.append(len(y))
-    return dict(state={k: v.detach().clone() for k, v in m.state_dict().items()}, seen=seen)
-
-def _worker_many(calls:list) -> list:
-    "Test worker: run several workers `(fn, args)` in one launch (one process start-up instead of several)."
-    return [fn(*args) for fn, args in calls]
 
 # %% ../nbs/15_distributed.ipynb #a561fcb7
 def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` (+ run.json) of the torchrun runs

@@ -284,7 +284,8 @@ def bal_scl_loss(
     not_self = torch.ones_like(logits, dtype=torch.bool)
     not_self[torch.arange(len(ya)), torch.arange(len(ya))] = False
     pos = (ya[:, None] == yk[None, :]) & not_self
-    w = torch.bincount(yk, minlength=C).to(logits.dtype)[yk][None, :] - pos.to(logits.dtype)
+    counts = torch.zeros(C, dtype=torch.long, device=yk.device).index_add_(0, yk, torch.ones_like(yk))   # no sync
+    w = counts.to(logits.dtype)[yk][None, :] - pos.to(logits.dtype)
     denom = (logits.exp() * not_self / w).sum(1, keepdim=True)
     log_prob = logits - denom.log()
     return (-(log_prob * pos).sum(1) / pos.sum(1)).mean()

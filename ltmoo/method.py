@@ -124,13 +124,16 @@ class Single(Method):
         s = build_strategy(strategy, backbone, num_classes, cls_num_list, epochs, preset=preset, **(strategy_kw or {}))
         super().__init__(backbone, {strategy: s}, encoder_pass)
         self.name = strategy
-    def train_step(self, views, y, epoch):
+    def objective(self, views, y, epoch) -> tuple:
+        "Forward and loss: (loss, predicted labels). What `train.compile` compiles (one graph for CE)."
         feats, outs = self.forward_all(views, len(y))
         s, out = self.strategies[self.name], outs[self.name]
-        loss = s.loss(out, y, epoch)
+        return s.loss(out, y, epoch), s.predict(out).detach().argmax(1)
+    def train_step(self, views, y, epoch):
+        loss, pred = self.objective(views, y, epoch)
         check_finite(loss, f"loss of strategy '{self.name}' at epoch {epoch}")
         loss.backward()
-        return dict(loss=loss.detach(), preds={self.name: s.predict(out).detach().argmax(1)})
+        return dict(loss=loss.detach(), preds={self.name: pred})
 
 PLUGINS = ['ltmoo.gbg', 'ltmoo.moosf']
 

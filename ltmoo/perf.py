@@ -14,7 +14,8 @@ __all__ = ['SYNC_ATEN', 'SYNC_PY', 'NO_KERNEL', 'SyncCounter', 'kernel_ops', 'co
 
 # %% ../nbs/21_perf.ipynb #cad77012
 SYNC_ATEN = {'aten::_local_scalar_dense', 'aten::nonzero', 'aten::masked_select', 'aten::unique', 'aten::_unique',
-             'aten::_unique2', 'aten::unique_dim', 'aten::unique_consecutive', 'aten::equal', 'aten::nonzero_static'}
+             'aten::_unique2', 'aten::unique_dim', 'aten::unique_consecutive', 'aten::equal', 'aten::nonzero_static',
+             'aten::bincount', 'aten::histc'}   # CUDA reads their inputs' max / range to size or bin the output
 SYNC_PY = {'tolist', 'numpy', 'cpu'}
 _INDEX = ('aten::index', 'aten::index_put', 'aten::index_put_', 'aten::_index_put_impl_')
 

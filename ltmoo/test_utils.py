@@ -76,3 +76,83 @@ def tiny_image_tree(root, # folder to write into (created)
         (na/('train2018.json' if split == 'train' else 'val2018.json')).write_text(
             json.dumps(dict(images=images, annotations=anns[::-1], categories=cats)))
     return root
+
+# %% ../nbs/90_test_utils.ipynb #89a2b3f6
+def _worker_basics(data_kw:dict) -> dict:
+    "Test worker: the collectives, a RankShare, the split grouping pass and the drift check on this rank."
+    from ltmoo.models import make_head
+    from ltmoo.distributed import DistEnv, RankShare, all_reduce_sum, all_gather_cat, check_same, check_in_sync
+    from ltmoo.grouping import class_gradients
+    env = DistEnv.current(); r = env.rank
+    out = dict(env=env.describe(), ddp=env.ddp)
+    out['sum'] = all_reduce_sum(torch.tensor([1., 2.]) * (r + 1))
+    out['gather'] = all_gather_cat(torch.full((r + 1, 2), float(r)))
+    out['gather_bool'] = all_gather_cat(torch.tensor([r == 0, True]))
+    rs = RankShare(3 + r)
+    out['share'] = (rs.n_global, rs.share, rs.mean(torch.tensor([float(r)])))
+    L, G = rs(torch.tensor([1. + r]), torch.full((1, 3), float(r + 1)))
+    out['moo'] = (L, G)
+    out['same_ok'] = True; check_same(5., 'five')
+    try: check_same(float(r), 'rank'); out['same_ok'] = False
+    except RuntimeError as e: out['same_msg'] = str(e)
+    d = tiny_lt(**data_kw)
+    torch.manual_seed(0)
+    bb, head = tiny_backbone(), make_head('linear', 16, d.num_classes)
+    out['class_grads'] = class_gradients(bb, head, d.train_x, d.train_y, d.num_classes, batch_size=16)
+    out['class_grads_local'] = class_gradients(bb, head, d.train_x, d.train_y, d.num_classes, batch_size=16, ddp=False)
+    torch.manual_seed(0); lin = torch.nn.Linear(3, 2)
+    check_in_sync(lin)
+    with torch.no_grad(): lin.weight[0, 0] += 1e-6 * r
+    try: check_in_sync(lin); out['drift_msg'] = None
+    except RuntimeError as e: out['drift_msg'] = str(e)
+    return out
+
+def _worker_fit(jobs:list) -> list:
+    "Test worker: `ltmoo.train.fit` for every job dict(cfg, data, out_dir, stop_after); each run's final state and metrics."
+    from ltmoo.train import fit
+    from ltmoo.distributed import register_test_backbone
+    register_test_backbone()
+    res = []
+    for job in jobs:
+        got = {}
+
+        def grab(epoch, method, ctx):
+            got['state'] = {k: v.detach().cpu().clone() for k, v in method.state_dict().items()}
+        # None: the cfg's own data (image lists)
+        data = tiny_lt(**job['data']) if job.get('data') is not None else None
+        try: m = fit(job['cfg'], job.get('out_dir'), data=data, stop_after=job.get('stop_after'), callbacks=[grab],
+                     stale=job.get('stale', 'error'))
+        except RuntimeError as e:
+            if not job.get('catch'): raise
+            res.append(dict(error=str(e))); continue
+        res.append(
+            dict(
+                state=got.get('state'),
+                metrics={k: v for k, v in m.items() if v is None or isinstance(v, (int, float, str, bool))},
+            )
+        )
+    return res
+
+# %% ../nbs/90_test_utils.ipynb #fc6e6433
+def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15, epochs:int=2) -> dict:
+    "Test worker: the DataLoader path — `ShardedBatchSampler` batches, `Stepper(sharded=True)` steps; the final state."
+    from ltmoo.data import SAMPLERS
+    from ltmoo.method import build_method
+    from ltmoo.distributed import ConvNetNoBN, ShardedBatchSampler
+    from ltmoo.step import Stepper
+    d = tiny_lt(**data_kw)
+    torch.manual_seed(0)
+    m = build_method(dict(name='single', strategy='ce'), ConvNetNoBN(), d.num_classes, d.cls_num_list, epochs)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    st = Stepper(m, opt)
+    bs = ShardedBatchSampler(SAMPLERS.get(sampler)(d.train_y), batch_size, seed=0)
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(to_float(d.train_x), d.train_y), batch_sampler=bs)
+    seen = []
+    for e in range(epochs):
+        bs.set_epoch(e)
+        for x, y in dl: st([x], y, e, sharded=True); seen.append(len(y))
+    return dict(state={k: v.detach().clone() for k, v in m.state_dict().items()}, seen=seen)
+
+def _worker_many(calls:list) -> list:
+    "Test worker: run several workers `(fn, args)` in one launch (one process start-up instead of several)."
+    return [fn(*args) for fn, args in calls]

@@ -13,7 +13,6 @@ import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
                         run_info, load_params, resolve, UserError, user_errors)
-from .core import host_to_device
 from .config import validate_run, parse_overrides
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
@@ -30,11 +29,10 @@ from ltmoo.data import (
     CIFAR_STD,
 )
 from .models import make_backbone
-from .method import build_method, Single, DeferredFinite, deferred_finite
+from .method import build_method, Single
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,
-    Stepper,
     predict_sharded,
     check_same,
     init_distributed,
@@ -42,14 +40,16 @@ from ltmoo.distributed import (
     ShardedBatchSampler,
     barrier,
 )
+from .step import (Stepper, EpochSteps, NonFinite, make_sgd, epoch_generators, device_batches, train_epoch,
+                        deferred_checks, step_rows, scalar_logs)
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
 # %% auto #0
 __all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
            'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
-           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'deferred_checks',
-           'method_family', 'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
+           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
+           'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -173,9 +173,9 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
 
 # %% ../nbs/11_train.ipynb #288fc95c
 TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
-                 'method', 'gbg', 'moosf', 'distributed', 'train')
+                 'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
-               'finite_check')
+               'finite_check', 'compile')
 _NOT_DATA = ('num_workers', 'check_files')
 _CODE_CACHE = {}
 
@@ -212,18 +212,6 @@ def _config_key(cfg:dict, pkg=None) -> str:
     return json.dumps(c, sort_keys=True, default=str)
 
 # %% ../nbs/11_train.ipynb #1baccb21
-def _scalar_logs(d:dict, prefix='') -> dict:
-    "Flatten a method's logs to scalars (vectors become `name_i`)."
-    out = {}
-    for k, v in d.items():
-        if k == 'preds' or v is None: continue
-        if isinstance(v, dict): out.update(_scalar_logs(v, f'{prefix}{k}_')); continue
-        if torch.is_tensor(v): v = v.detach().float().cpu()
-        if torch.is_tensor(v) and v.numel() > 1: out.update({f'{prefix}{k}_{i}': x for i, x in enumerate(v.tolist())})
-        elif isinstance(v, (list, tuple)): out.update({f'{prefix}{k}_{i}': x for i, x in enumerate(v)})
-        else: out[f'{prefix}{k}'] = float(v)
-    return out
-
 def _write_csv(rows:list, path:Path, header:str='epoch'):
     "Write `rows` (dicts) as CSV through a temporary file; no rows: a header line only."
     keys = list(dict.fromkeys(k for r in rows for k in r)) or header.split(',')
@@ -362,62 +350,147 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
         return _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale)
 
 # %% ../nbs/11_train.ipynb #04a5d34f
-def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale) -> dict:
+@dataclass
+class _Trainer:
+    "What `fit` builds once: the run's model, optimiser and step, its sampler and data path."
+    cfg:dict; tc:dict; env:DistEnv; dev:torch.device; seed:int; data:object; epochs:int
+    method:nn.Module; opt:torch.optim.Optimizer; stepper:Stepper; ctx:Context
+    train_idx:torch.Tensor # the rows trained on (all but a method's held-out ones)
+    sampler:object; bs:int; mean:tuple; std:tuple
+    gpu:object=None # CIFAR: the device-resident data (`GPUData`)
+    loader:object=None; bsamp:object=None # ImageNet-LT / iNat: the DataLoader and its `ShardedBatchSampler`
+    key:str='' # the checkpoint key (`_config_key`)
+    @property
+    def curriculum(self): return getattr(self.gpu, 'curriculum', None)   # CUDA (Ahn et al.): per-class levels
+
+def _build(cfg, tc, env, data, out_dir) -> _Trainer:
+    "Seed, then data, model, optimiser, step and data path, in this order (the initial weights depend on it)."
     dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
-    # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
-    if data is None: data = load_data(**cfg['data'])
-    K, epochs = data.num_classes, int(tc['epochs'])
+    if data is None: data = load_data(**cfg['data'])            # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
+    epochs = int(tc['epochs'])
     backbone = make_backbone(tc.get('model', 'resnet32'))
-    method = build_method(
-        cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, K, data.cls_num_list, epochs
-    ).to(dev)
-    opt = torch.optim.SGD(method.parameters(), lr=tc['lr'], momentum=tc.get('momentum', 0.9),
-                          weight_decay=tc.get('weight_decay', 2e-4), nesterov=tc.get('nesterov', False),
-                          **({'fused': True} if dev.type == 'cuda' else {}))   # CUDA: one kernel per step
+    method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, data.num_classes,
+                          data.cls_num_list, epochs).to(dev)
+    opt = make_sgd(method.parameters(), tc, dev)                # CUDA: the fused update
     stepper = Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
-                      sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False))   # ltmoo.distributed
+                      sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False),
+                      compile=tc.get('compile', 'none'))            # ltmoo.step
     ctx = Context(data=data, device=dev, out_dir=out_dir if env.is_main else None, cfg=cfg)   # only rank 0 writes
     train_idx = torch.arange(len(data.train_y))
-    if hasattr(method, 'exclude_index'):
+    if hasattr(method, 'exclude_index'):                        # a method's held-out rows (MOOSF's EOSS slice)
         ex = torch.as_tensor(method.exclude_index(ctx), dtype=torch.long)
         keep = torch.ones(len(train_idx), dtype=torch.bool); keep[ex] = False; train_idx = train_idx[keep]
-    sampler = SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y[train_idx])
-    bs = int(tc['batch_size'])
-    mean, std = getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD)
-    # ImageNet-LT / iNat: a DataLoader; CIFAR: the device-resident path
-    streamed = isinstance(data.train_x, LazyImages)
-    gpu = None
-    if streamed:
-        dev_only = {k: v for k, v in cfg.get('data', {}).items() if k in ('autoaugment', 'cutout', 'curriculum') and v}
+    tr = _Trainer(cfg, tc, env, dev, seed, data, epochs, method, opt, stepper, ctx, train_idx,
+                  SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y[train_idx]), int(tc['batch_size']),
+                  getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD))
+    dc = cfg.get('data', {})
+    if isinstance(data.train_x, LazyImages):                    # ImageNet-LT / iNat: a DataLoader
+        dev_only = {k: v for k, v in dc.items() if k in ('autoaugment', 'cutout', 'curriculum') and v}
         if dev_only:
             raise UserError(f"data keys {sorted(dev_only)} apply to the CIFAR device path only; image-list datasets "
                             "take `data.randaugment` (set them to null/0 in the dataset's recipe)")
-    if streamed:
-        loader, bsamp = _make_loader(data, cfg.get('data', {}), method, _Reindexed(sampler, train_idx), bs, seed, dev)
-    else: gpu = make_gpu_data(data, cfg.get('data', {}), dev, mean, std)
-    curriculum = getattr(gpu, 'curriculum', None)                 # CUDA (Ahn et al.): per-class augmentation levels
-    key = _config_key(cfg)
-    st, why = _open_state(ckpt, resume, key, stale, dev, env)
+        tr.loader, tr.bsamp = _make_loader(data, dc, method, _Reindexed(tr.sampler, train_idx), tr.bs, seed, dev)
+    else: tr.gpu = make_gpu_data(data, dc, dev, tr.mean, tr.std)   # CIFAR: the device-resident path
+    tr.key = _config_key(cfg)
+    return tr
+
+def _start(tr:_Trainer, ckpt, out_dir, resume:bool, stale:str) -> dict:
+    "The run's state: `last.pt` restored into model, optimiser, RNG, step and curriculum, or a fresh one."
+    st, why = _open_state(ckpt, resume, tr.key, stale, tr.dev, tr.env)
     if st is None:                                               # a fresh run: the folder's previous run goes to stale/
         now = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
-        if env.is_main: set_aside(out_dir, ckpt, f"set aside by a fresh run at {now}: {why}")
+        if tr.env.is_main: set_aside(out_dir, ckpt, f"set aside by a fresh run at {now}: {why}")
         st = dict(epoch=-1, history=[], pc_history=[], steps=[], best=(-1., -1), segments=[], train_time_s=0., n_img=0,
-                  run=_provenance(cfg, data, env, stepper, key))
+                  run=_provenance(tr.cfg, tr.data, tr.env, tr.stepper, tr.key))
     else:
-        method.load_state_dict(st['model']); opt.load_state_dict(st['optimizer'])
-        set_rng_state(st['rng']); stepper.load_state_dict(st)
-        if curriculum is not None and st.get('curriculum') is not None: curriculum.load_state_dict(st['curriculum'])
+        tr.method.load_state_dict(st['model']); tr.opt.load_state_dict(st['optimizer'])
+        set_rng_state(st['rng']); tr.stepper.load_state_dict(st)
+        if tr.curriculum is not None and st.get('curriculum') is not None: tr.curriculum.load_state_dict(st['curriculum'])
         if st.get('threads') not in (None, torch.get_num_threads()):
             warnings.warn(f"{ckpt/'last.pt'} was trained with {st['threads']} torch threads, this process has "
                           f"{torch.get_num_threads()}: the resumed run will not match an uninterrupted one bit for bit "
                           f"(set train.threads: {st['threads']})")
-        if dev.type == 'cpu' and st.get('numerics') not in (None, numerics_fingerprint()):
+        if tr.dev.type == 'cpu' and st.get('numerics') not in (None, numerics_fingerprint()):
             warnings.warn(f"{ckpt/'last.pt'} was trained on a CPU that computes differently (numerics fingerprint "
                           f"{st['numerics']}, here {numerics_fingerprint()}): the resumed run will not match an "
                           "uninterrupted one bit for bit (see nbs/22_numerics)")
-    history, best = st['history'], tuple(st['best'])
-    pc_hist, steps_log = st.setdefault('pc_history', []), st.setdefault('steps', [])
+    st.setdefault('pc_history', []); st.setdefault('steps', []); st['best'] = tuple(st['best'])
+    return st
+
+def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
+    "Before this call's first epoch: no stale metrics.json, config.json and the run's files written, a new segment."
+    if out_dir and tr.env.is_main:
+        if start < tr.epochs: (out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
+        write_json(dict(config=tr.cfg, method=tr.method.describe()), out_dir/'config.json')
+        _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+    if start < tr.epochs and (stop_after is None or stop_after > 0):
+        ri = run_info()
+        st['segments'] = st.get('segments', []) + [dict(start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
+                                                       threads=torch.get_num_threads(), world_size=tr.env.world_size)]
+
+def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
+    "The epoch's learning rate, random streams, curriculum levels and `start_epoch`: (its history row, g_dev, g_cpu)."
+    tc = tr.tc
+    lr = lr_at(epoch, tc['lr'], tc.get('warmup_epochs', 5), tc.get('milestones', (160, 180)),
+               tc.get('lr_factors', (0.01, 0.0001)), tc.get('schedule', 'step'), tr.epochs)
+    for g in tr.opt.param_groups: g['lr'] = lr
+    g_dev, g_cpu = epoch_generators(tr.seed, epoch, tr.dev)
+    row = dict(epoch=epoch, lr=lr)
+    if tr.curriculum is not None:                 # levels tested on the rows this run trains on
+        lv = tr.curriculum.update(tr.method, tr.gpu, g_dev, rows=tr.train_idx, host_generator=g_cpu)
+        row.update(scalar_logs(lv or {}, 'cuda_'))
+    row.update(scalar_logs(tr.method.start_epoch(epoch, tr.ctx) or {}))
+    tr.method.train()
+    return row, g_dev, g_cpu
+
+def _batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool):
+    "The epoch's `(views, y, sharded)`: the device path's global batches, or this rank's DataLoader shards."
+    if tr.gpu is not None:
+        order_host = tr.train_idx[tr.sampler.epoch_indices(epoch, tr.seed)]   # the host plans index the labels with it
+        return device_batches(tr.gpu, tr.method, order_host, tr.bs, epoch, g_dev, g_cpu)
+    tr.bsamp.set_epoch(epoch)                     # global batches, GAC, keys; this rank's shard of each
+    steps = ((device_views(v, tr.dev, tr.mean, tr.std), y.to(tr.dev, non_blocking=True), True) for v, y in tr.loader)
+    return tqdm(steps, total=len(tr.bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar)
+
+def _evaluate(tr:_Trainer, st:dict, epoch:int, row:dict) -> list:
+    "Every head's top-1 and Many/Medium/Few on the test set into `row` (DDP: split over the ranks); per-class rows."
+    tp = predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain)
+    s = summarize(tp['main'], tr.data.test_y, tr.data.cls_num_list, 'test_acc')
+    row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
+    ep_pc = []
+    for k, p in tp.items():
+        sk = summarize(p, tr.data.test_y, tr.data.cls_num_list, f'test_acc_{k}')
+        if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
+        ep_pc += [dict(epoch=epoch, head=k, cls=c, acc=a) for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
+    if s['test_acc'] > st['best'][0]: st['best'] = (s['test_acc'], epoch)
+    return ep_pc
+
+def _close_epoch(tr:_Trainer, st:dict, epoch:int, ep:EpochSteps, row:dict, bound, ckpt, callbacks) -> list:
+    "After the steps: training loss and accuracies, `end_epoch`, the test set, the callbacks, the checks; per-class rows."
+    train_preds, loss_sum = tr.stepper.end_epoch(ep.preds, ep.loss_sum)   # DDP: every rank's predictions and loss
+    row['train_loss'] = (loss_sum / max(ep.n_steps, 1)).item()
+    _check_epoch(epoch, row['train_loss'], st['history'], bound, tr.method, ckpt)   # before anything evaluates or saves it
+    for k, (p, t) in train_preds.items(): row[f'train_acc_{k}'] = 100. * (p == t).float().mean().item()
+    row.update(scalar_logs(tr.method.end_epoch(epoch, tr.ctx, train_preds) or {}))
+    evaluate = epoch == tr.epochs - 1 or (epoch + 1) % int(tr.tc.get('eval_every', 1)) == 0
+    ep_pc = _evaluate(tr, st, epoch, row) if evaluate else []
+    for cb in callbacks or []: row.update(scalar_logs(cb(epoch, tr.method, tr.ctx) or {}))
+    _check_epoch(epoch, row['train_loss'], st['history'], bound, tr.method, ckpt)   # again: nothing non-finite is saved
+    return ep_pc
+
+def _save_epoch(tr:_Trainer, st:dict, ckpt, out_dir):
+    "Rank 0: `last.pt` written atomically, and the run's files rewritten from it."
+    if not (tr.env.is_main and (ckpt or out_dir)): return
+    st.update(model=tr.method.state_dict(), optimizer=tr.opt.state_dict(), rng=rng_state(), config_key=tr.key,
+              threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
+              curriculum=tr.curriculum.state_dict() if tr.curriculum is not None else None, **tr.stepper.state_dict())
+    if ckpt: atomic_save(st, ckpt/'last.pt')
+    if out_dir: _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+
+def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale) -> dict:
+    tr = _build(cfg, tc, env, data, out_dir)
+    st = _start(tr, ckpt, out_dir, resume, stale)
     start = st['epoch'] + 1
     check_same(
         start,
@@ -426,124 +499,28 @@ def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callba
     if progress is None: progress = ('lines' if _under_papermill() else True) if tc.get('progress', True) else False
     lines, bar_on = progress == 'lines' and env.is_main, progress is True and env.is_main
     bound = tc.get('loss_bound', 1000.0)
-    if out_dir and env.is_main:
-        if start < epochs: (out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
-        write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
-        _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
-    if start < epochs and (stop_after is None or stop_after > 0):
-        ri = run_info()
-        st['segments'] = st.get('segments', []) + [dict(start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
-                                                       threads=torch.get_num_threads(), world_size=env.world_size)]
-    bar = tqdm(range(start, epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not bar_on,
-               initial=start, total=epochs)
-    ran, times, deferred = 0, [], deferred_checks(tc, dev, method, env)
+    _open_segment(tr, st, out_dir, start, stop_after)
+    bar = tqdm(range(start, tr.epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not bar_on,
+               initial=start, total=tr.epochs)
+    ran, times, deferred = 0, [], deferred_checks(tc, tr.dev, tr.method, env)
     for epoch in bar:
         if stop_after is not None and ran >= stop_after: break
         te = time.time()
-        lr = lr_at(epoch, tc['lr'], tc.get('warmup_epochs', 5), tc.get('milestones', (160, 180)),
-                   tc.get('lr_factors', (0.01, 0.0001)), tc.get('schedule', 'step'), epochs)
-        for g in opt.param_groups: g['lr'] = lr
-        g_cpu = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        g_dev = torch.Generator(device=dev).manual_seed(seed * 1_000_003 + epoch) if dev.type != 'cpu' else g_cpu
-        row = dict(epoch=epoch, lr=lr)
-        if curriculum is not None:                 # levels tested on the rows this run trains on
-            row.update(_scalar_logs(curriculum.update(method, gpu, g_dev, rows=train_idx, host_generator=g_cpu) or {},
-                                    'cuda_'))
-        row.update(_scalar_logs(method.start_epoch(epoch, ctx) or {}))
-        method.train()
-        order_host = train_idx[sampler.epoch_indices(epoch, seed)]   # the host plans index the labels with it
-        order = order_host.to(dev)                 # one copy per epoch, batches sliced there
-        loss_sum, n_steps, preds, ep_steps, n_img = torch.zeros((), device=dev), 0, {}, [], 0
-        if streamed:                               # the DataLoader path: this rank's shard of each global batch
-            bsamp.set_epoch(epoch)
-            steps = ((device_views(v, dev, mean, std), y.to(dev, non_blocking=True), True) for v, y in loader)
-            steps = tqdm(steps, total=len(bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar_on)
-        else:                                      # the device path: global batches, GAC, views on the device
-            steps = ((*_device_batch(gpu, method, idx, hidx, epoch, g_dev, g_cpu), False)
-                     for hidx, idx in zip(batches(order_host, bs), batches(order, bs)))
-        flog = DeferredFinite() if deferred else None   # train.finite_check: NaN checks at the epoch's end
-        with deferred_finite(flog):
-            for views, y, sharded in steps:
-                # zero_grad, train_step, opt.step (DDP: this rank's shard)
-                if flog is not None: flog.step = n_steps + 1
-                try: r = stepper(views, y, epoch, sharded=sharded)
-                except FloatingPointError as e:
-                    raise Diverged(f"epoch {epoch}, step {n_steps + 1}: {e}; {_kept(ckpt, epoch)}") from None
-                if r is None: continue                 # DDP only: a global batch smaller than the world size
-                logs, y = r.logs, r.y
-                loss_sum += r.loss; n_steps += 1; n_img += r.n
-                for k, p in logs.get('preds', {}).items():
-                    preds.setdefault(k, ([], []))[0].append(p); preds[k][1].append(y)
-                extra = {k: v for k, v in logs.items() if k not in ('loss', 'preds')}
-                if extra and env.is_main: ep_steps.append((n_steps, extra))   # kept on the device until the epoch ends
-        if dev.type == 'cuda': torch.cuda.synchronize()
+        row, g_dev, g_cpu = _begin_epoch(tr, epoch)
+        try: ep = train_epoch(tr.stepper, _batches(tr, epoch, g_dev, g_cpu, bar_on), epoch, deferred, env.is_main)
+        except NonFinite as e: raise Diverged(f"epoch {epoch}, step {e.step}: {e}; {_kept(ckpt, epoch)}") from None
         t_train = time.time() - te
-        bad = flog.first_bad() if flog is not None else None
-        if bad: raise Diverged(f"epoch {epoch}, step {bad[0]}: {bad[1]}; {_kept(ckpt, epoch)}")
-        train_preds = {k: (torch.cat(p), torch.cat(t)) for k, (p, t) in preds.items()}
-        train_preds, loss_sum = stepper.end_epoch(train_preds, loss_sum)   # DDP: every rank's predictions and loss
-        row['train_loss'] = (loss_sum / max(n_steps, 1)).item()
-        _check_epoch(epoch, row['train_loss'], history, bound, method, ckpt)   # before anything evaluates or saves it
-        for k, (p, t) in train_preds.items(): row[f'train_acc_{k}'] = 100. * (p == t).float().mean().item()
-        row.update(_scalar_logs(method.end_epoch(epoch, ctx, train_preds) or {}))
-        ep_pc = []
-        if epoch == epochs - 1 or (epoch + 1) % int(tc.get('eval_every', 1)) == 0:
-            # DDP: split over the ranks, gathered
-            tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)
-            s = summarize(tp['main'], data.test_y, data.cls_num_list, 'test_acc')
-            row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
-            for k, p in tp.items():
-                sk = summarize(p, data.test_y, data.cls_num_list, f'test_acc_{k}')
-                if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
-                ep_pc += [dict(epoch=epoch, head=k, cls=c, acc=a) for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
-            if s['test_acc'] > best[0]: best = (s['test_acc'], epoch)
-        for cb in callbacks or []: row.update(_scalar_logs(cb(epoch, method, ctx) or {}))
-        _check_epoch(epoch, row['train_loss'], history, bound, method, ckpt)   # again: nothing non-finite is saved
+        ep_pc = _close_epoch(tr, st, epoch, ep, row, bound, ckpt, callbacks)
         row['epoch_time_s'] = time.time() - te
-        history.append(row); pc_hist += ep_pc; steps_log += _step_rows(epoch, ep_steps); ran += 1; times.append(row['epoch_time_s'])
-        st.update(epoch=epoch, best=best, train_time_s=st.get('train_time_s', 0.) + t_train,
-                  n_img=st.get('n_img', 0) + n_img)
+        st['history'].append(row); st['pc_history'] += ep_pc; st['steps'] += step_rows(epoch, ep.logs)
+        st.update(epoch=epoch, train_time_s=st.get('train_time_s', 0.) + t_train, n_img=st.get('n_img', 0) + ep.n_img)
+        ran += 1; times.append(row['epoch_time_s'])
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row.get('test_acc', float('nan')):.2f}")
-        if lines: print(_epoch_line(cfg, epoch, epochs, row, times), flush=True)
-        if env.is_main and (ckpt or out_dir):
-            st.update(model=method.state_dict(), optimizer=opt.state_dict(), rng=rng_state(), config_key=key,
-                      threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
-                      curriculum=curriculum.state_dict() if curriculum is not None else None,
-                      **stepper.state_dict())
-            if ckpt: atomic_save(st, ckpt/'last.pt')
-            if out_dir: _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
-    return _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs)
+        if lines: print(_epoch_line(cfg, epoch, tr.epochs, row, times), flush=True)
+        _save_epoch(tr, st, ckpt, out_dir)
+    return _finish(cfg, st, tr.method, tr.data, tr.dev, tr.ctx, env, out_dir, save_features, tr.epochs)
 
 # %% ../nbs/11_train.ipynb #36596032
-def _device_batch(gpu, method, idx, hidx, epoch:int, g_dev, g_cpu):
-    "One batch of the device path: GAC's extension planned on the host (`g_cpu`), then the views on the device."
-    e = method.extend_batch(hidx, epoch, g_cpu)    # host indices: GAC's missing groups are found without a sync
-    if e is hidx: e = idx
-    else: hidx, e = e, host_to_device(e, idx.device)
-    return gpu.batch(e, method.views, g_dev, host_generator=g_cpu, host_idx=hidx)
-
-def _step_rows(epoch:int, items:list) -> list:
-    "steps.csv rows from an epoch's [(step, logs)]: the logs' device tensors come to the host in one copy."
-    ts = []
-    def collect(d):
-        for v in d.values():
-            if isinstance(v, dict): collect(v)
-            elif torch.is_tensor(v) and v.device.type != 'cpu': ts.append(v)
-    for _, d in items: collect(d)
-    if ts:
-        flat = torch.cat([t.detach().float().reshape(-1) for t in ts]).cpu()
-        host = iter(flat.split([t.numel() for t in ts]))
-    def put(d):
-        return {k: put(v) if isinstance(v, dict) else
-                next(host).view(v.shape) if torch.is_tensor(v) and v.device.type != 'cpu' else v for k, v in d.items()}
-    return [dict(epoch=epoch, step=s, **_scalar_logs(put(d))) for s, d in items]
-
-def deferred_checks(tc:dict, dev:torch.device, method, env) -> bool:
-    "`train.finite_check`: True to check the losses once per epoch ('epoch'), False for each step at once ('step')."
-    fc = tc.get('finite_check', 'auto')
-    if fc == 'auto': return dev.type == 'cuda' and not env.ddp   # a single strategy's only sync
-    return fc == 'epoch'
-
 def _kept(ckpt, epoch:int) -> str:
     if not (ckpt and epoch): return "nothing was saved"
     return f"the last checkpoint ({ckpt/'last.pt'}, epoch {epoch - 1}) is kept"

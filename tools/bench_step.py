@@ -43,16 +43,10 @@ def load_bench_data(cfg):
                       train_index=torch.arange(n)), f'synthetic ({type(e).__name__})'
 
 
-def _stepper_cls():
-    for mod in ('ltmoo.step', 'ltmoo.stepper', 'ltmoo.distributed'):   # the step is moving to its own module (#12 item 4)
-        try: return getattr(__import__(mod, fromlist=['Stepper']), 'Stepper')
-        except (ImportError, AttributeError): pass
-    raise ImportError('no Stepper in ltmoo.step / ltmoo.distributed')
-
-
 def setup(method:str, profile:str, device:str, batch:int|None=None):
     "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
-    from ltmoo.train import run_config, Context, deferred_checks, _device_batch
+    from ltmoo.train import run_config, Context
+    from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators
     from ltmoo.models import make_backbone
     from ltmoo.method import build_method, DeferredFinite, deferred_finite
     from ltmoo.distributed import DistEnv
@@ -65,14 +59,13 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     m = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes, data.cls_num_list,
                      int(tc['epochs'])).to(dev)
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=tc.get('weight_decay', 2e-4))
-    st = _stepper_cls()(m, opt, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False))
+    st = Stepper(m, opt, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False))
     mean, std = getattr(data, 'mean', D.CIFAR_MEAN), getattr(data, 'std', D.CIFAR_STD)
     gpu = (D.make_gpu_data(data, cfg['data'], dev, mean, std) if hasattr(D, 'make_gpu_data')
            else D.GPUData(data.train_x, data.train_y, dev, mean=mean, std=std))
     epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)   # past warm-up, before any DRW switch
     m.train(); m.start_epoch(epoch, Context(data=data, device=dev, cfg=cfg))
-    g = torch.Generator(device=dev).manual_seed(0)
-    hg = torch.Generator().manual_seed(0) if dev.type != 'cpu' else g   # the host plans' generator, as fit's
+    g, hg = epoch_generators(0, 0, dev)               # the device's and the host plans' streams, as fit's
     order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))
     order_dev = order.to(dev)
     bs = int(tc['batch_size']); state = dict(i=0)
@@ -81,7 +74,7 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     def step():
         i = state['i'] % max(1, len(order) // bs); state['i'] += 1
         hidx, idx = order[i * bs:(i + 1) * bs], order_dev[i * bs:(i + 1) * bs]
-        views, y = _device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
+        views, y = device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
         with deferred_finite(DeferredFinite() if deferred else None): r = st(views, y, epoch)   # fit: read per epoch
         return r.n if r is not None else len(y)
     return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
@@ -135,7 +128,8 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
                   batch:int|None=None) -> dict:
     "`n` runs of `method` (seeds 0…n-1) stacked (`ltmoo.batched.batched_step`): syncs, kernel ops, images/s."
     from ltmoo.train import run_config
-    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched, sgd
+    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched
+    from ltmoo.step import make_sgd, epoch_generators
     dev = torch.device(device); cuda = dev.type == 'cuda'
     sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
     over = {'train': {'device': device, 'progress': False}}
@@ -146,11 +140,10 @@ def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:
     tc = cfgs[0]['train']; data, src = load_bench_data(cfgs[0]); cache = {}
     runs = [_Run(c, None, data, dev, cache) for c in cfgs]
     sb = stack_backbones([r.method.backbone for r in runs])
-    opt = sgd(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], {**tc, 'lr': 0.01}, cuda)
+    opt = make_sgd(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], {**tc, 'lr': 0.01}, dev)
     epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)
     for r in runs:
-        r.g = (torch.Generator(device=dev) if cuda else torch.Generator()).manual_seed(r.seed)
-        r.hg = torch.Generator().manual_seed(r.seed) if cuda else r.g
+        r.g, r.hg = epoch_generators(r.seed, 0, dev)
         r.method.start_epoch(epoch, r.ctx); r.method.train()
     bs = int(tc['batch_size']); keep = torch.ones(n, device=dev)
     orders_host = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(r.seed)) for r in runs]

@@ -19,7 +19,8 @@ import argparse, json, statistics, time, datetime, platform, sys
 from pathlib import Path
 import torch
 from ltmoo.core import seed_everything, hardware, git_commit, write_json, resolve
-from ltmoo.distributed import init_distributed, destroy_distributed, DistEnv, Stepper, all_reduce_sum
+from ltmoo.distributed import init_distributed, destroy_distributed, DistEnv, all_reduce_sum
+from ltmoo.step import Stepper
 from ltmoo.data import normalize, IMAGENET_MEAN, IMAGENET_STD
 from ltmoo.models import make_backbone
 from ltmoo.method import build_method
