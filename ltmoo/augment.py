@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 from .data import _rand, _randint
-from .core import host_plan, host_to_device
+from .core import host_plan, host_to_device, to_host
 
 # %% auto #0
 __all__ = ['AA_RANGES', 'AA_SIGNED', 'AA_FILL', 'CIFAR10_POLICY', 'AA_OPS', 'CUDA_OPS', 'group_rows', 'apply_grouped', 'shear',
@@ -32,7 +32,7 @@ def apply_grouped(x:torch.Tensor, # uint8 [B,C,H,W], any device
                   fn # fn(code, images) -> images of the same shape and dtype
                  ) -> torch.Tensor:
     "A copy of `x` where every group of images sharing a code went through `fn(code, group)` once."
-    if codes.device.type != 'cpu': codes = codes.cpu()     # a host sync: draw the codes on a CPU generator instead
+    codes = to_host(codes)    # a host sync if the codes are on a device: draw them on a CPU generator instead
     groups = group_rows(codes)
     if not groups: return x
     with host_plan(): rows, sizes = torch.cat([r for _, r in groups]), [len(r) for _, r in groups]
@@ -217,7 +217,7 @@ def cuda_augment(x:torch.Tensor, # uint8 [B,3,H,W], any device
                 ) -> torch.Tensor:
     "CUDA's augmentation: image b gets levels[b] random operations of magnitude levels[b], grouped per step."
     lv = torch.as_tensor(levels).long()
-    if lv.device.type != 'cpu': lv = lv.cpu()              # a host sync: pass the levels on the CPU
+    lv = to_host(lv)          # a host sync if the levels are on a device: pass them on the CPU
     p = params if params is not None else cuda_params(len(x), generator, max_level)
     S = max_level + 1
     with host_plan(): lv = lv.clamp(0, max_level); steps = int(lv.max()) if len(lv) else 0
@@ -257,7 +257,7 @@ class Curriculum:
         "Each image's level for this batch (CPU): its class's level with probability `aug_prob`, else 0."
         on = _rand((len(y),), generator, 'cpu') < self.aug_prob
         y = torch.as_tensor(y)
-        if y.device.type != 'cpu': y = y.cpu()                 # a host sync: pass the labels on the CPU
+        y = to_host(y)            # a host sync if the labels are on a device: pass them on the CPU
         return torch.where(on, self.levels[y], torch.zeros((), dtype=torch.long))
     def augment(self, x:torch.Tensor, levels:torch.Tensor, generator=None) -> torch.Tensor:
         "`cuda_augment` with this curriculum's settings."

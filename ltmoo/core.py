@@ -14,8 +14,8 @@ from .numerics import cpu_model, numerics_info
 # %% auto #0
 __all__ = ['PIPELINE_OUTPUTS', 'UserError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
            'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan', 'host_to_device',
-           'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile', 'load_params', 'git_commit',
-           'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
+           'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile', 'load_params',
+           'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
 
 # %% ../nbs/00_core.ipynb #b7c1e0a2
 class UserError(Exception):
@@ -118,6 +118,10 @@ def host_to_device(t:torch.Tensor, device, dtype=None) -> torch.Tensor:
     t = t if dtype is None else t.to(dtype)
     if torch.device(device).type == 'cuda' and t.device.type == 'cpu': return t.pin_memory().to(device, non_blocking=True)
     return t.to(device)
+
+def to_host(t:torch.Tensor) -> torch.Tensor:
+    "`t` on the host: a host tensor as it is (no copy, no sync), a device tensor copied back (a host sync)."
+    return t if t.device.type == 'cpu' else t.cpu()
 
 # %% ../nbs/00_core.ipynb #b7c1e0a4
 class YAMLLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):   # libyaml's parser when present (5x faster)

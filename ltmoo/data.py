@@ -721,8 +721,8 @@ class GPUData:
              ):
         "The views of images `idx` (a list of float tensors) and their labels."
         idx = torch.as_tensor(idx, dtype=torch.long)
-        if host_idx is None and idx.device.type == 'cpu': host_idx = idx
-        if host_idx is not None and torch.as_tensor(host_idx).device.type != 'cpu': host_idx = None
+        host_idx = torch.as_tensor(idx if host_idx is None else host_idx)
+        if host_idx.device.type != 'cpu': host_idx = None        # the curriculum's labels then come from the device
         idx = idx.to(self.device)
         xb, yb = self.x[idx], self.y[idx]
         yh = self.y_cpu[host_idx] if host_idx is not None and self.curriculum is not None else yb

@@ -8,7 +8,7 @@ import math, time, contextlib
 from pathlib import Path
 import torch
 import torch.nn as nn
-from .method import Method, register_method, check_finite
+from .method import Method, register_method, check_finite, check_holds
 import torch.nn.functional as F
 from .losses import build_strategy, log_prior
 from .core import UserError, host_plan
@@ -51,7 +51,9 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
                  mode:str='params', # see the table above
                  what:str='GBG group losses', # names the losses in the non-finite error
                  # the head parameters: lets the last backward stop at them when there is no extra term
-                 others:list|None=None
+                 others:list|None=None,
+                 # every group is in the batch (GAC completed it): the objectives are known without a host sync
+                 complete:bool=False
                 ) -> dict:
     "Group losses → aggregator weights → `.grad` on all parameters; dict(loss, weights [G], group_losses [G])."
     L, present = group_losses(per_sample, weight, gid, n_groups)
@@ -59,13 +61,18 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
     # normalised by the global group weight
     if red is not None: L, present = red.group_losses(L, weight, gid, n_groups)
     check_finite(L, what)
-    pidx = present.nonzero().flatten()  # the step's one host sync: which objectives exist
+    if complete:                        # GAC's promise, checked on the device like the NaN checks
+        check_holds(present, f"{what}: a group has no sample in a batch GAC should have completed "
+                             "(call extend_batch on every batch, or use empty='skip')")
+        pidx = None
+    else: pidx = present.nonzero().flatten()  # a host sync: which objectives exist
+    Lp = L if pidx is None else L[pidx]
     res = moo_backward(
-        list(L[pidx].unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red, others=others
+        list(Lp.unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red, others=others
     )
     wp = res['weights'].detach().to(L.device, L.dtype)
     nan = torch.full((n_groups,), float('nan'), device=L.device, dtype=L.dtype)
-    return dict(loss=((wp * L[pidx]).sum() + extra).detach(), weights=nan.index_copy(0, pidx, wp),
+    return dict(loss=((wp * Lp).sum() + extra).detach(), weights=wp if pidx is None else nan.index_copy(0, pidx, wp),
                 group_losses=torch.where(present, L, nan).detach())
 
 # %% ../nbs/09_gbg.ipynb #047b6ebb
@@ -284,7 +291,7 @@ def train_step(self:GBG, views, y, epoch):
         return dict(loss=loss.detach(), preds=preds)
     r = gbg_backward(t['per_sample'], t['weight'], extra, self.group_id[y], self.G, self.shared_parameters(),
                      self.agg, features=feats['feat'], mode=self.mode, what=f"GBG group losses at epoch {epoch}",
-                     others=list(self.strategies.parameters()))
+                     others=list(self.strategies.parameters()), complete=self.empty == 'gac')
     return dict(loss=r['loss'], preds=preds, weights=r['weights'], group_loss=r['group_losses'])
 
 # %% ../nbs/09_gbg.ipynb #e51a2bc0

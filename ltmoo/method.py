@@ -12,7 +12,7 @@ from .losses import build_strategy
 
 # %% auto #0
 __all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'DeferredFinite', 'deferred_finite', 'deferring',
-           'check_finite', 'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
+           'check_finite', 'check_holds', 'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
 
 # %% ../nbs/08_method.ipynb #c71c2e1f
 METHODS = Registry('method')
@@ -22,27 +22,45 @@ ENCODER_PASSES = ('concat', 'per_view')
 def _not_finite(what:str, values:list) -> str:
     return f"{what} is {values} (not finite); lower the learning rate or check the data"
 
+def _words(what:str, message, rows:torch.Tensor|None, values:torch.Tensor|None, head:torch.Tensor|None) -> str:
+    "The error's words (host values): a fixed `message`, `message(i, v)` of the first bad row, or `what` and values."
+    if callable(message):
+        i = int((~rows).nonzero()[0, 0])
+        return message(i, values[i].item() if values is not None else None)
+    return message if message is not None else _not_finite(what, head.tolist())
+
 class DeferredFinite:
-    "Finite checks kept on the device and done once, at the end of the epoch: no host sync in the step."
+    "Checks kept on the device and done once, at the end of the epoch: no host sync in the step."
     def __init__(self): self.items, self.step = [], 0
-    def add(self, x:torch.Tensor, what:str, message:str|None=None):
-        "Record whether `x` is finite (a device flag) and, for the message, its first values (or a fixed `message`)."
-        x = x.detach()
-        self.items.append((self.step, what, torch.isfinite(x).all(), x.flatten()[:4] if message is None else None,
-                           message))
+    def add(self, x:torch.Tensor, what:str, message=None):
+        "Record whether `x` is finite (a device flag) and what the message needs (see `check_finite`)."
+        flag, rows, values, head = _finite_parts(x.detach(), message)
+        self.items.append((self.step, flag, (what, message, rows, values, head)))
+    def add_flag(self, ok:torch.Tensor, message:str):
+        "Record a condition that must hold (`check_holds`): a device flag and its fixed message."
+        self.items.append((self.step, ok.all(), (None, message, None, None, None)))
     def first_bad(self) -> tuple|None:
-        "(step, message) of the first non-finite value recorded, else None: one host sync (two when there is one)."
+        "(step, message) of the first failed check recorded, else None: one host sync (a few more when there is one)."
         if not self.items: return None
-        ok = torch.stack([f for _, _, f, _, _ in self.items])
+        ok = torch.stack([f for _, f, _ in self.items])
         if bool(ok.all()): return None
-        step, what, _, head, message = self.items[int((~ok).nonzero()[0, 0])]
-        return step, message if message is not None else _not_finite(what, head.tolist())
+        step, _, parts = self.items[int((~ok).nonzero()[0, 0])]
+        what, message, rows, values, head = parts
+        return step, _words(what, message, None if rows is None else rows.cpu(),
+                            None if values is None else values.cpu(), None if head is None else head.cpu())
+
+def _finite_parts(x:torch.Tensor, message) -> tuple:
+    "(flag, per-row flags, values, first values) on the device: rows and values only for a `message(i, v)`."
+    if callable(message):
+        rows = torch.isfinite(x).reshape(max(len(x), 1) if x.dim() else 1, -1).all(1)
+        return rows.all(), rows, x.reshape(-1) if x.dim() <= 1 else None, None
+    return torch.isfinite(x).all(), None, None, x.flatten()[:4] if message is None else None
 
 _DEFERRED = []   # the active DeferredFinite logs, innermost last
 
 @contextlib.contextmanager
 def deferred_finite(log:DeferredFinite|None):
-    "Inside, `check_finite` records into `log` instead of checking at once (None: it checks at once, as outside)."
+    "Inside, `check_finite` and `check_holds` record into `log` instead of checking at once (None: at once)."
     if log is None:
         yield None; return
     _DEFERRED.append(log)
@@ -53,11 +71,18 @@ def deferring() -> bool:
     "Whether `check_finite` records (inside `deferred_finite` with a log) rather than checks."
     return bool(_DEFERRED)
 
-def check_finite(loss:torch.Tensor, what:str, message:str|None=None):
-    "Raise a `FloatingPointError` naming `what` if `loss` is NaN or infinite; inside `deferred_finite`, record it."
-    if _DEFERRED: return _DEFERRED[-1].add(loss, what, message)
-    if not torch.isfinite(loss).all():
-        raise FloatingPointError(message or _not_finite(what, loss.detach().flatten()[:4].tolist()))
+def check_finite(x:torch.Tensor, what:str,
+                 message=None # None: `what` and the first values; a string; or `message(i, v)` of the first bad row
+                ):
+    "Raise a `FloatingPointError` naming `what` if `x` is NaN or infinite; inside `deferred_finite`, record it."
+    if _DEFERRED: return _DEFERRED[-1].add(x, what, message)
+    flag, rows, values, head = _finite_parts(x.detach(), message)
+    if not flag: raise FloatingPointError(_words(what, message, rows, values, head))
+
+def check_holds(ok:torch.Tensor, message:str):
+    "Raise a `RuntimeError(message)` unless every entry of the boolean `ok` is true; inside `deferred_finite`, record it."
+    if _DEFERRED: return _DEFERRED[-1].add_flag(ok, message)
+    if not bool(ok.all()): raise RuntimeError(message)
 
 def combine_views(strategies) -> tuple:
     "The longest view list; the others must be its prefixes."

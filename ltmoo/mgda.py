@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math
 import torch
-from .core import host_plan, host_to_device
+from .core import host_plan, host_to_device, to_host
 
 # %% auto #0
 __all__ = ['NORMALIZATIONS', 'min_norm_2', 'project_simplex', 'min_norm', 'grad_normalizers', 'gram', 'mgda_solve',
@@ -182,11 +182,11 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
     # one copy to the host, the Gram matrix and the losses together (on a CPU a no-op that the sync proxy still counts)
     if L is not None and L.device == M.device:
         h = torch.cat([M.flatten(), L.to(torch.float64)]).cpu(); M, L = h[:n * n].view(n, n), h[n * n:]
-    else: M = M.cpu()
+    else: M, L = M.cpu(), None if L is None else to_host(L)   # (losses on another device: a second copy)
     with host_plan():                              # an n×n problem: solved on the host, in float64
         bad = (~torch.isfinite(M.diagonal())).nonzero()
         if len(bad): raise ValueError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
-        s = _normalizers(M.diagonal().clamp_min(0).sqrt(), None if L is None else L.cpu(), normalization, eps)
+        s = _normalizers(M.diagonal().clamp_min(0).sqrt(), L, normalization, eps)
         r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
     dt = grads.dtype if grads.is_floating_point() else torch.float32
     return dict(weights=host_to_device(r['weights'], grads.device, dt), normalizers=host_to_device(s, grads.device, dt),

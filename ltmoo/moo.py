@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from .core import Registry
 from .mgda import mgda_solve
 from .core import host_plan, host_to_device
-from .method import check_finite, deferring
+from .method import check_finite
 
 # %% auto #0
 __all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA',
@@ -224,9 +224,7 @@ def _check_losses(losses:list[torch.Tensor]) -> torch.Tensor:
     for i, l in enumerate(losses):
         if l.numel() != 1: raise ValueError(f"loss of objective {i} is not a scalar (shape {tuple(l.shape)})")
     L = torch.stack([l.detach().reshape(()) for l in losses])
-    if deferring(): check_finite(L, 'the objective losses'); return L   # recorded on the device (`ltmoo.method`)
-    bad = (~torch.isfinite(L)).nonzero()
-    if len(bad): i = bad[0].item(); raise FloatingPointError(f"loss of objective {i} is {L[i].item()}")
+    check_finite(L, 'the objective losses', lambda i, v: f"loss of objective {i} is {v}")   # or recorded: `ltmoo.method`
     return L
 
 def _flat_batched(gs:tuple, params:list, n:int) -> torch.Tensor:
@@ -311,9 +309,7 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     agg = make_aggregator(aggregator)
     losses = list(losses)
     L = _check_losses(losses)
-    if extra is not None and deferring(): check_finite(extra, 'extra loss')
-    elif extra is not None and not torch.isfinite(extra.detach()).all():
-        raise FloatingPointError(f"extra loss is {extra.item()}")
+    if extra is not None: check_finite(extra, 'extra loss', lambda i, v: f"extra loss is {v}")
     shared = [p for p in shared if p.requires_grad]
     info, G, common = dict(mode=mode if agg.needs_grads else 'none'), None, None
     if agg.needs_grads:
@@ -323,10 +319,7 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
         G, unused = _objective_grads(losses, shared, features, mode)
         # DDP: the global losses and gradients, same on every rank
         if reduce is not None: L, G = reduce(L, G, mode)
-        if deferring(): check_finite(G, 'objective gradients', 'an objective gradient has NaN/inf entries')
-        else:
-            bad = (~torch.isfinite(G).all(1)).nonzero()
-            if len(bad): raise FloatingPointError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
+        check_finite(G, 'objective gradients', lambda i, v: f"gradient of objective {i} has NaN/inf entries")
         info['unused_shared'] = unused
         if getattr(agg, 'needs_reach', False) and mode != 'features': common = _common_entries(losses, shared, G.device)
     out = agg(G, L, common)

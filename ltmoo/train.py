@@ -537,7 +537,7 @@ def _check_epoch(epoch:int, loss:float, history:list, bound, method, ckpt):
                        f"the first epoch's ({history[0]['train_loss']:.4g}); {kept}; {hint}")
 
 def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs) -> dict:
-    "Evaluate the final model, write metrics.json, run.json, per_class.csv (and features.npz) from the state."
+    "Evaluate the final model, write metrics.json, run.json, config.json, per_class.csv (and features.npz)."
     tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)
     s = summarize(tp['main'], data.test_y, data.cls_num_list, 'acc')
     heads = {k: summarize(p, data.test_y, data.cls_num_list, 'acc') for k, p in tp.items() if k != 'main'}
@@ -545,6 +545,8 @@ def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs
     run = _run_json(st)
     if out_dir and env.is_main:
         _write_state(out_dir, st)
+        # the method as it ended (GBG: the groups found), the same whether the run was resumed or not
+        write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
         _write_csv([dict(cls=c, name=(data.classes[c] if c < len(data.classes) else c), n_train=n, acc=a,
                          **{f'acc_{k}': sk['acc_per_class'][c] for k, sk in heads.items()})
                     for c, (n, a) in enumerate(zip(data.cls_num_list, s['acc_per_class']))], out_dir/'per_class.csv')
