@@ -191,7 +191,7 @@ def batched_step(stacked:nn.Module, runs:list, opt:torch.optim.Optimizer,
     xs, ys = [], []
     for j, (r, i) in enumerate(zip(runs, idx)):   # as `fit`'s device path (host plans with the run's CPU generator)
         hi = host_idx[j] if host_idx is not None else i       # device indices: no host plan for the labels
-        views, y = device_batch(r.gpu, r.method, i, hi, epoch, r.g, r.hg)
+        views, y, *_ = device_batch(r.gpu, r.method, i, hi, epoch, r.g, r.hg)
         xs.append(views[0]); ys.append(y)
     x = torch.cat(xs, 1)                               # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)

@@ -8,10 +8,10 @@ import math, time, contextlib
 from pathlib import Path
 import torch
 import torch.nn as nn
-from .method import Method, register_method, check_finite, check_holds
+from .method import Method, register_method, check_finite, check_holds, host_labels
 import torch.nn.functional as F
 from .losses import build_strategy, log_prior
-from .core import UserError, host_plan
+from .core import UserError, host_plan, host_to_device
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce
@@ -53,7 +53,9 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
                  # the head parameters: lets the last backward stop at them when there is no extra term
                  others:list|None=None,
                  # every group is in the batch (GAC completed it): the objectives are known without a host sync
-                 complete:bool=False
+                 complete:bool=False,
+                 # the groups present, known on the host (from the batch's host labels): no host sync either
+                 present_host:torch.Tensor|None=None
                 ) -> dict:
     "Group losses → aggregator weights → `.grad` on all parameters; dict(loss, weights [G], group_losses [G])."
     L, present = group_losses(per_sample, weight, gid, n_groups)
@@ -65,6 +67,11 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
         check_holds(present, f"{what}: a group has no sample in a batch GAC should have completed "
                              "(call extend_batch on every batch, or use empty='skip')")
         pidx = None
+    elif present_host is not None and red is None:
+        with host_plan(): ph = torch.as_tensor(present_host, dtype=torch.bool); pidx = ph.nonzero().flatten()
+        check_holds(present == host_to_device(ph, L.device), f"{what}: the groups of the batch's host labels are not "
+                                                             "the groups of its labels")
+        pidx = host_to_device(pidx, L.device)
     else: pidx = present.nonzero().flatten()  # a host sync: which objectives exist
     Lp = L if pidx is None else L[pidx]
     res = moo_backward(
@@ -229,6 +236,7 @@ class GBG(Method):
         self.grouped = bool((ids >= 0).all())
         self.groups = ids_to_groups(ids) if self.grouped else None
         self.G = len(self.groups) if self.grouped else 0
+        self._gid_host = ids                                # the group of each class, on the host
         self._gac = None
     def set_groups(self, groups):
         "Use the partition `groups` (a list of class lists, checked)."
@@ -289,9 +297,11 @@ def train_step(self:GBG, views, y, epoch):
         check_finite(loss, f"loss of strategy '{self.name}' at epoch {epoch}")
         loss.backward()
         return dict(loss=loss.detach(), preds=preds)
+    complete, yh = self.empty == 'gac', host_labels(y)     # without GAC, the trainer's host labels say which groups
+    with host_plan(): ph = None if complete or yh is None else torch.bincount(self._gid_host[yh], minlength=self.G) > 0
     r = gbg_backward(t['per_sample'], t['weight'], extra, self.group_id[y], self.G, self.shared_parameters(),
                      self.agg, features=feats['feat'], mode=self.mode, what=f"GBG group losses at epoch {epoch}",
-                     others=list(self.strategies.parameters()), complete=self.empty == 'gac')
+                     others=list(self.strategies.parameters()), complete=complete, present_host=ph)
     return dict(loss=r['loss'], preds=preds, weights=r['weights'], group_loss=r['group_losses'])
 
 # %% ../nbs/09_gbg.ipynb #e51a2bc0

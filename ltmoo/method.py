@@ -12,7 +12,8 @@ from .losses import build_strategy
 
 # %% auto #0
 __all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'PLUGINS', 'DeferredFinite', 'deferred_finite', 'deferring',
-           'check_finite', 'check_holds', 'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
+           'check_finite', 'check_holds', 'batch_labels', 'host_labels', 'combine_views', 'cat_features', 'Method',
+           'Single', 'build_method']
 
 # %% ../nbs/08_method.ipynb #c71c2e1f
 METHODS = Registry('method')
@@ -83,6 +84,20 @@ def check_holds(ok:torch.Tensor, message:str):
     "Raise a `RuntimeError(message)` unless every entry of the boolean `ok` is true; inside `deferred_finite`, record it."
     if _DEFERRED: return _DEFERRED[-1].add_flag(ok, message)
     if not bool(ok.all()): raise RuntimeError(message)
+
+_LABELS = []   # the host copies of the labels of the batches being stepped (`batch_labels`), innermost last
+
+@contextlib.contextmanager
+def batch_labels(y_host:torch.Tensor|None):
+    "Inside, `host_labels` gives `y_host`: the host copy of the labels of the batch being stepped (None: unknown)."
+    _LABELS.append(y_host)
+    try: yield y_host
+    finally: _LABELS.pop()
+
+def host_labels(y:torch.Tensor) -> torch.Tensor|None:
+    "The host copy of the batch labels `y` if the trainer published one (`batch_labels`, same length), else None."
+    h = _LABELS[-1] if _LABELS else None
+    return h if h is not None and len(h) == len(y) else None
 
 def combine_views(strategies) -> tuple:
     "The longest view list; the others must be its prefixes."

@@ -5,18 +5,19 @@
 # %% ../nbs/23_step.ipynb #a79794c2
 from __future__ import annotations
 import contextlib, inspect, warnings
+from typing import NamedTuple
 from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.distributed as dist
-from .core import host_to_device
+from .core import host_plan, host_to_device
 from .data import batches
-from .method import DeferredFinite, deferred_finite
+from .method import DeferredFinite, deferred_finite, batch_labels
 from .distributed import (DistEnv, RankShare, batch_share, is_ddp, all_reduce_sum_, all_reduce_sum,
                                all_gather_cat, broadcast_module_, check_in_sync, _comm_device)
 
 # %% auto #0
-__all__ = ['AMP_DTYPES', 'SYNC_MODES', 'COMPILE_MODES', 'epoch_generators', 'device_batch', 'device_batches', 'make_sgd',
+__all__ = ['AMP_DTYPES', 'SYNC_MODES', 'COMPILE_MODES', 'epoch_generators', 'Batch', 'device_batch', 'device_batches', 'make_sgd',
            'ForwardAll', 'share_allreduce_hook', 'sync_grads_', 'StepResult', 'compile_objective', 'Stepper',
            'deferred_checks', 'NonFinite', 'EpochSteps', 'train_epoch', 'scalar_logs', 'step_rows']
 
@@ -29,23 +30,32 @@ def epoch_generators(seed:int, epoch:int, device) -> tuple:
     return (torch.Generator(device=dev).manual_seed(s) if dev.type != 'cpu' else g_cpu), g_cpu
 
 # %% ../nbs/23_step.ipynb #90bbe75b
+class Batch(NamedTuple):
+    "One batch for `train_epoch`."
+    views:list # the views on the device
+    y:torch.Tensor # the labels on the device
+    sharded:bool=False # True: already this rank's shard (DataLoader path); False: the global batch
+    y_host:torch.Tensor|None=None # the same labels on the host (None: unknown)
+
 def device_batch(gpu, # the run's `GPUData`
                  method, # the method (its `extend_batch` and `views`)
                  idx:torch.Tensor, # the batch's training indices on the device
                  hidx:torch.Tensor, # the same on the host
                  epoch:int, g_dev, g_cpu # the epoch's generators (`epoch_generators`)
-                ) -> tuple:
-    "One batch of the device path, `(views, y)`: GAC's extension planned on the host (`g_cpu`), then the views."
+                ) -> Batch:
+    "One batch of the device path: GAC's extension planned on the host (`g_cpu`), the views, the labels on both sides."
     e = method.extend_batch(hidx, epoch, g_cpu)    # host indices: GAC's missing groups are found without a sync
     if e is hidx: e = idx
     else: hidx, e = e, host_to_device(e, idx.device)
-    return gpu.batch(e, method.views, g_dev, host_generator=g_cpu, host_idx=hidx)
+    views, y = gpu.batch(e, method.views, g_dev, host_generator=g_cpu, host_idx=hidx)
+    with host_plan(): y_host = gpu.y_cpu[hidx] if hidx.device.type == 'cpu' else None
+    return Batch(views, y, False, y_host)
 
 def device_batches(gpu, method, order_host:torch.Tensor, # the epoch's sample order (host)
                    batch_size:int, epoch:int, g_dev, g_cpu):
-    "The epoch's batches of the device path, `(views, y, False)` each; the order goes to the device in one copy."
+    "The epoch's `Batch`es of the device path; the order goes to the device in one copy."
     order = order_host.to(gpu.device)
-    return ((*device_batch(gpu, method, idx, hidx, epoch, g_dev, g_cpu), False)
+    return (device_batch(gpu, method, idx, hidx, epoch, g_dev, g_cpu)
             for hidx, idx in zip(batches(order_host, batch_size), batches(order, batch_size)))
 
 # %% ../nbs/23_step.ipynb #694594b8
@@ -214,13 +224,14 @@ class Stepper:
             if fwd is not None: del self.method.forward_all
 
     def __call__(self, views:list, y:torch.Tensor, epoch:int,
-                 sharded:bool=False # True: `views`/`y` are already this rank's shard (DataLoader path)
+                 sharded:bool=False, # True: `views`/`y` are already this rank's shard (DataLoader path)
+                 y_host:torch.Tensor|None=None # `y` on the host, published to the method (`batch_labels`)
                 ) -> StepResult|None:
         "Step on the global batch (`views`, `y`); None when a global batch is smaller than the world size (skipped)."
         m, opt = self.method, self.opt
         if self.plain:
             opt.zero_grad(set_to_none=True)
-            logs = m.train_step(views, y, epoch)
+            with batch_labels(y_host): logs = m.train_step(views, y, epoch)
             opt.step()
             return StepResult(logs, y, logs['loss'], len(y))
         share, n = None, len(y)
@@ -230,12 +241,13 @@ class Stepper:
             else:
                 if n < W: return None
                 views, y = [v[r::W] for v in views], y[r::W]
+                y_host = None if y_host is None else y_host[r::W]
                 share = RankShare(len(y), n)
         if self.channels_last:
             views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
         opt.zero_grad(set_to_none=True)
         self._fwd.calls = 0
-        with self._context(share): logs = m.train_step(views, y, epoch)
+        with self._context(share), batch_labels(y_host): logs = m.train_step(views, y, epoch)
         if self.sync == 'explicit': sync_grads_(m.parameters(), share.share)
         elif self.sync == 'ddp':
             if self._fwd.calls != 1:
@@ -294,7 +306,7 @@ class EpochSteps:
     logs:list=field(default_factory=list) # [(step, logs)]: the steps' other logs, for `step_rows`
 
 def train_epoch(stepper:Stepper, # the run's step
-                batches, # the epoch's `(views, y, sharded)`
+                batches, # the epoch's `Batch`es (or `(views, y, sharded)` tuples)
                 epoch:int,
                 deferred:bool=False, # NaN checks at the epoch's end (`deferred_checks`) instead of at once
                 keep_logs:bool=True # keep the per-step logs (only the rank that writes needs them)
@@ -303,9 +315,10 @@ def train_epoch(stepper:Stepper, # the run's step
     ep, preds = EpochSteps(torch.zeros((), device=stepper.dev)), {}
     flog = DeferredFinite() if deferred else None
     with deferred_finite(flog):
-        for views, y, sharded in batches:
+        for b in batches:
+            views, y, sharded, y_host = b if isinstance(b, Batch) else Batch(*b)
             if flog is not None: flog.step = ep.n_steps + 1
-            try: r = stepper(views, y, epoch, sharded=sharded)    # zero_grad, train_step, opt.step
+            try: r = stepper(views, y, epoch, sharded=sharded, y_host=y_host)    # zero_grad, train_step, opt.step
             except FloatingPointError as e: raise NonFinite(ep.n_steps + 1, str(e)) from None
             if r is None: continue                 # DDP only: a global batch smaller than the world size
             ep.loss_sum += r.loss; ep.n_steps += 1; ep.n_img += r.n

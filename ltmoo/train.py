@@ -40,8 +40,8 @@ from ltmoo.distributed import (
     ShardedBatchSampler,
     barrier,
 )
-from .step import (Stepper, EpochSteps, NonFinite, make_sgd, epoch_generators, device_batches, train_epoch,
-                        deferred_checks, step_rows, scalar_logs)
+from .step import (Stepper, Batch, EpochSteps, NonFinite, make_sgd, epoch_generators, device_batches,
+                        train_epoch, deferred_checks, step_rows, scalar_logs)
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
@@ -445,12 +445,13 @@ def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
     return row, g_dev, g_cpu
 
 def _batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool):
-    "The epoch's `(views, y, sharded)`: the device path's global batches, or this rank's DataLoader shards."
+    "The epoch's `Batch`es: the device path's global batches, or this rank's DataLoader shards (labels on the host too)."
     if tr.gpu is not None:
         order_host = tr.train_idx[tr.sampler.epoch_indices(epoch, tr.seed)]   # the host plans index the labels with it
         return device_batches(tr.gpu, tr.method, order_host, tr.bs, epoch, g_dev, g_cpu)
     tr.bsamp.set_epoch(epoch)                     # global batches, GAC, keys; this rank's shard of each
-    steps = ((device_views(v, tr.dev, tr.mean, tr.std), y.to(tr.dev, non_blocking=True), True) for v, y in tr.loader)
+    steps = (Batch(device_views(v, tr.dev, tr.mean, tr.std), y.to(tr.dev, non_blocking=True), True, y)
+             for v, y in tr.loader)
     return tqdm(steps, total=len(tr.bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar)
 
 def _evaluate(tr:_Trainer, st:dict, epoch:int, row:dict) -> list:

@@ -74,9 +74,10 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     def step():
         i = state['i'] % max(1, len(order) // bs); state['i'] += 1
         hidx, idx = order[i * bs:(i + 1) * bs], order_dev[i * bs:(i + 1) * bs]
-        views, y = device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
-        with deferred_finite(DeferredFinite() if deferred else None): r = st(views, y, epoch)   # fit: read per epoch
-        return r.n if r is not None else len(y)
+        b = device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
+        with deferred_finite(DeferredFinite() if deferred else None):                  # fit: read per epoch
+            r = st(b.views, b.y, epoch, y_host=b.y_host)
+        return r.n if r is not None else len(b.y)
     return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
                       data=src, model=tc.get('model', 'resnet32'), finite_check='epoch' if deferred else 'step')
 
