@@ -46,9 +46,8 @@ class DeferredFinite:
         ok = torch.stack([f for _, f, _ in self.items])
         if bool(ok.all()): return None
         step, _, parts = self.items[int((~ok).nonzero()[0, 0])]
-        what, message, rows, values, head = parts
-        return step, _words(what, message, None if rows is None else rows.cpu(),
-                            None if values is None else values.cpu(), None if head is None else head.cpu())
+        what, message, *tensors = parts
+        return step, _words(what, message, *(None if t is None else t.cpu() for t in tensors))
 
 def _finite_parts(x:torch.Tensor, message) -> tuple:
     "(flag, per-row flags, values, first values) on the device: rows and values only for a `message(i, v)`."

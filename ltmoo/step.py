@@ -306,7 +306,7 @@ class EpochSteps:
     logs:list=field(default_factory=list) # [(step, logs)]: the steps' other logs, for `step_rows`
 
 def train_epoch(stepper:Stepper, # the run's step
-                batches, # the epoch's `Batch`es (or `(views, y, sharded)` tuples)
+                batches, # the epoch's `Batch`es
                 epoch:int,
                 deferred:bool=False, # NaN checks at the epoch's end (`deferred_checks`) instead of at once
                 keep_logs:bool=True # keep the per-step logs (only the rank that writes needs them)
@@ -315,8 +315,7 @@ def train_epoch(stepper:Stepper, # the run's step
     ep, preds = EpochSteps(torch.zeros((), device=stepper.dev)), {}
     flog = DeferredFinite() if deferred else None
     with deferred_finite(flog):
-        for b in batches:
-            views, y, sharded, y_host = b if isinstance(b, Batch) else Batch(*b)
+        for views, y, sharded, y_host in batches:
             if flog is not None: flog.step = ep.n_steps + 1
             try: r = stepper(views, y, epoch, sharded=sharded, y_host=y_host)    # zero_grad, train_step, opt.step
             except FloatingPointError as e: raise NonFinite(ep.n_steps + 1, str(e)) from None

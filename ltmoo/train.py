@@ -418,11 +418,15 @@ def _start(tr:_Trainer, ckpt, out_dir, resume:bool, stale:str) -> dict:
     st.setdefault('pc_history', []); st.setdefault('steps', []); st['best'] = tuple(st['best'])
     return st
 
+def _write_config(out_dir:Path, cfg:dict, method):
+    "config.json: the resolved configuration and the method's description (GBG: with its groups once found)."
+    write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
+
 def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
     "Before this call's first epoch: no stale metrics.json, config.json and the run's files written, a new segment."
     if out_dir and tr.env.is_main:
         if start < tr.epochs: (out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
-        write_json(dict(config=tr.cfg, method=tr.method.describe()), out_dir/'config.json')
+        _write_config(out_dir, tr.cfg, tr.method)
         _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
     if start < tr.epochs and (stop_after is None or stop_after > 0):
         ri = run_info()
@@ -546,8 +550,7 @@ def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs
     run = _run_json(st)
     if out_dir and env.is_main:
         _write_state(out_dir, st)
-        # the method as it ended (GBG: the groups found), the same whether the run was resumed or not
-        write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
+        _write_config(out_dir, cfg, method)       # as it ended (GBG: its groups), resumed or not
         _write_csv([dict(cls=c, name=(data.classes[c] if c < len(data.classes) else c), n_train=n, acc=a,
                          **{f'acc_{k}': sk['acc_per_class'][c] for k, sk in heads.items()})
                     for c, (n, a) in enumerate(zip(data.cls_num_list, s['acc_per_class']))], out_dir/'per_class.csv')

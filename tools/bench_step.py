@@ -46,7 +46,7 @@ def load_bench_data(cfg):
 def setup(method:str, profile:str, device:str, batch:int|None=None):
     "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
     from ltmoo.train import run_config, Context
-    from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators
+    from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators, make_sgd
     from ltmoo.models import make_backbone
     from ltmoo.method import build_method, DeferredFinite, deferred_finite
     from ltmoo.distributed import DistEnv
@@ -58,7 +58,7 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     data, src = load_bench_data(cfg)
     m = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes, data.cls_num_list,
                      int(tc['epochs'])).to(dev)
-    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=tc.get('weight_decay', 2e-4))
+    opt = make_sgd(m.parameters(), {**tc, 'lr': 0.01}, dev)      # the recipe's SGD (fused on CUDA), as fit's
     st = Stepper(m, opt, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False))
     mean, std = getattr(data, 'mean', D.CIFAR_MEAN), getattr(data, 'std', D.CIFAR_STD)
     gpu = (D.make_gpu_data(data, cfg['data'], dev, mean, std) if hasattr(D, 'make_gpu_data')
