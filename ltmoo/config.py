@@ -146,7 +146,8 @@ class Train(Section):
     progress: bool = Field(True, description='progress bar (off under papermill)')
     sampler: str = Field('random', description='training sampler (`ltmoo.data.SAMPLERS`)')
     amp: Optional[Literal['none', 'bf16', 'fp16']] = Field('none', description='mixed precision (CUDA)')
-    channels_last: bool = Field(False, description='channels-last memory format (CUDA)')
+    channels_last: bool = Field(False, description='channels-last memory format (faster on a CPU: ltmoo campaign)')
+    eval_batch_size: Int = Field(256, ge=1, description='images per forward pass when evaluating (speed only)')
     compile: Literal['none', 'default', 'reduce-overhead', 'max-autotune'] = Field(
         'none', description='torch.compile the forward and loss of a single strategy (reduce-overhead: CUDA graphs)')
     ddp_sync: Literal['auto', 'ddp', 'explicit'] = Field('auto', description='gradient synchronisation under torchrun')

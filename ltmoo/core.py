@@ -235,7 +235,13 @@ def atomic_save(obj, path:str|Path):
     "`torch.save` to `path` through a temporary file and `os.replace`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
+    with open(tmp, "wb") as f:
+        torch.save(obj, f); f.flush(); os.fsync(f.fileno())   # on disk before it replaces the old one
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):                         # and the rename itself (a machine that goes away)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try: os.fsync(fd)
+        finally: os.close(fd)
 
 def write_json(obj, path:str|Path):
     "Write `obj` as indented JSON (atomically)."

@@ -82,12 +82,17 @@ class Context:
 
 # %% ../nbs/11_train.ipynb #b24467ef
 @torch.no_grad()
-def predict_all(method, x_uint8, device, plain, batch_size:int=1000, features:bool=False):
+def predict_all(method, x_uint8, device, plain,
+                batch_size:int=256, # images per forward pass (`train.eval_batch_size`; 256 is the fastest on a CPU)
+                features:bool=False):
     "Argmax predictions of every head of `method` on uint8 images `x_uint8` (and the backbone features, float16)."
     was = method.training; method.eval()
     out, feats = {}, []
+    cl = any(p.ndim == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+             for p in method.parameters())                      # a channels-last model gets channels-last batches
     for i in range(0, len(x_uint8), batch_size):
         x = plain(x_uint8[i:i+batch_size].to(device))
+        if cl: x = x.contiguous(memory_format=torch.channels_last)
         if features: feats.append(method.backbone(x).half())
         for k, v in method.predict(x).items(): out.setdefault(k, []).append(v.argmax(1))
     method.train(was)
@@ -175,7 +180,7 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
 TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
                  'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
-               'finite_check', 'compile')
+               'finite_check', 'compile', 'eval_batch_size')
 _NOT_DATA = ('num_workers', 'check_files')
 _CODE_CACHE = {}
 
@@ -430,8 +435,9 @@ def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
         _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
     if start < tr.epochs and (stop_after is None or stop_after > 0):
         ri = run_info()
-        st['segments'] = st.get('segments', []) + [dict(start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
-                                                       threads=torch.get_num_threads(), world_size=tr.env.world_size)]
+        seg = dict(tr.stepper.describe(), start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
+                   threads=torch.get_num_threads(), world_size=tr.env.world_size, numerics=numerics_fingerprint())
+        st['segments'] = st.get('segments', []) + [seg]   # who trained which epochs: a resume elsewhere is a new one
 
 def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
     "The epoch's learning rate, random streams, curriculum levels and `start_epoch`: (its history row, g_dev, g_cpu)."
@@ -460,7 +466,8 @@ def _batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool):
 
 def _evaluate(tr:_Trainer, st:dict, epoch:int, row:dict) -> list:
     "Every head's top-1 and Many/Medium/Few on the test set into `row` (DDP: split over the ranks); per-class rows."
-    tp = predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain)
+    tp = predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain,
+                         batch_size=int(tr.tc.get('eval_batch_size', 256)))
     s = summarize(tp['main'], tr.data.test_y, tr.data.cls_num_list, 'test_acc')
     row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
     ep_pc = []
@@ -543,7 +550,8 @@ def _check_epoch(epoch:int, loss:float, history:list, bound, method, ckpt):
 
 def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs) -> dict:
     "Evaluate the final model, write metrics.json, run.json, config.json, per_class.csv (and features.npz)."
-    tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain)
+    tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain,
+                         batch_size=int(cfg['train'].get('eval_batch_size', 256)))
     s = summarize(tp['main'], data.test_y, data.cls_num_list, 'acc')
     heads = {k: summarize(p, data.test_y, data.cls_num_list, 'acc') for k, p in tp.items() if k != 'main'}
     metrics = _numbers(s, heads, tuple(st['best']), len(st['history']), epochs)
