@@ -108,6 +108,8 @@ def main(argv=None):
                    add_help=False)
     sub.add_parser('gpu', help='the GPU-window kit: window | smoke | queue | prepare-carry (ltmoo.gpu)',
                    add_help=False)
+    sub.add_parser('campaign', help='paper-scale runs in the background: start | status | stop | queue | import',
+                   add_help=False)
     sub.add_parser('summary', help='one row per run: results/summary.csv and summary.json', add_help=False)
     sub.add_parser('numerics', help="this machine's CPU numerics: kernel pins, CPU, fingerprint (nbs/22_numerics)")
     args, rest = ap.parse_known_args(argv)
@@ -135,6 +137,9 @@ def main(argv=None):
     elif args.cmd == 'gpu':
         from ltmoo.gpu import main as gpu_main
         sys.exit(gpu_main(rest))
+    elif args.cmd == 'campaign':
+        from ltmoo.campaign import main as campaign_main
+        sys.exit(campaign_main(rest))
     elif args.cmd == 'summary':
         from ltmoo.train import main as train_main
         train_main(['summary', *rest])

@@ -15,8 +15,8 @@ from .core import UserError
 __all__ = ['TABLE1', 'TABLE6', 'SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', 'CARRY_DIR', 'CARRY_FILES',
            'DEVICE_WHEELS', 'WHEEL_PLATFORMS', 'if_name', 'Job', 'window_queue', 'read_run', 'is_finished', 'Task',
            'run_tasks', 'smoke', 'plan_archives', 'write_archive', 'pack_window', 'import_results',
-           'prepare_window_data', 'plan_queue', 'window', 'download_wheels', 'tree_bytes', 'prepare_carry',
-           'tree_bytes_under', 'main', 'import_main']
+           'prepare_window_data', 'plan_queue', 'write_weights', 'resumable_here', 'kit_jobs', 'window',
+           'download_wheels', 'tree_bytes', 'prepare_carry', 'tree_bytes_under', 'main', 'import_main']
 
 # %% ../nbs/18_gpu.ipynb #f061ba4f
 TABLE1 = ('ce', 'cb', 'ldam_drw', 'bcl', 'gbg', 'bs', 'kps', 'moosf_ce_bs', 'mtl_ce_bs')   # GBG Table 1, MOOSF subst.
@@ -278,11 +278,13 @@ def _history_rows(folder:Path) -> int:
     return max(0, len(p.read_text().splitlines()) - 1) if p.exists() else 0
 
 def import_results(archives:list, # .tar.gz files written by the kit (`finished-*`, `pending-*`)
-                   runs:str|Path='results/runs', # finished runs go to runs/<dataset>-if<IF>/<run>/s<seed>/
+                   # finished runs go to runs/<dataset>-if<IF>/<run>/s<seed>/ (default: results/runs/<the window's
+                   # profile>, where the campaign's finished runs are too: results/runs/paper)
+                   runs:str|Path|None=None,
                    pending:str|Path='results/pending', # unfinished ones (with last.pt) go here until they finish
                    log=print) -> dict:
-    "Merge window archives: finished runs into `runs` (with provenance), unfinished ones into `pending`."
-    runs, pending = resolve(runs), resolve(pending)
+    "Merge window archives: finished runs (with `weights.pt`) into `runs`, unfinished ones into `pending`."
+    explicit, pending = runs is not None, resolve(pending)
     opened = []
     for a in archives:
         a = Path(a)
@@ -309,6 +311,7 @@ def import_results(archives:list, # .tar.gz files written by the kit (`finished-
                                 "nothing was imported")
     summary = dict(imported=[], pending=[], cleared=[], skipped=[])
     for a, tf, meta, groups in opened:
+        runs = resolve(runs) if explicit else resolve('results/runs')/str(meta.get('profile') or 'paper')
         for (kind, key), ms in sorted(groups.items(), key=lambda kv: kv[0][0] != 'runs'):
             if kind == 'runs':
                 _replace(_extract(tf, ms, f'runs/{key}/', runs/key), runs/key)
@@ -427,6 +430,47 @@ def _batch_argv(jobs:list, dirs:list, profile:str, sets:list) -> list:
     return [sys.executable, '-m', 'ltmoo.batched', '--profile', profile, '--no-progress', '--stale', 'restart',
             *[x for j, d in zip(jobs, dirs) for x in ('--run', f"{j.run}:{j.seed}:{d}")], '--set', *common, *sets]
 
+# %% ../nbs/18_gpu.ipynb #6a7e1b01
+def write_weights(folder:Path) -> Path|None:
+    "`weights.pt` of a finished run: the final model's `state_dict` (with its epoch and checkpoint key) from `last.pt`."
+    import torch
+    folder = Path(folder)
+    if not (folder/'last.pt').exists(): return None
+    st = torch.load(folder/'last.pt', map_location='cpu', weights_only=False)
+    torch.save(dict(model=st['model'], epoch=st['epoch'], config_key=st['config_key']), folder/'weights.pt')
+    return folder/'weights.pt'
+
+def resumable_here(pend:Path, job:Job, profile:str, sets:list) -> bool:
+    "Whether this checkout's training code and params would resume the checkpoint in `pend` (its key is ours)."
+    import torch
+    from ltmoo.train import run_config, _config_key
+    from ltmoo.config import parse_overrides
+    if not (Path(pend)/'last.pt').exists(): return True
+    st = torch.load(Path(pend)/'last.pt', map_location='cpu', weights_only=False)
+    try: key = _config_key(run_config(profile, job.run, parse_overrides([*job.overrides(), *sets])))
+    except UserError: return False
+    return st.get('config_key') == key
+
+def kit_jobs(root:Path, grid:dict, profile:str, sets:list, redo:bool=False, campaign_order:bool=True) -> tuple:
+    "The window's runs and what it skips: the campaign's queue order; finished runs; pending runs pinned to other code."
+    from ltmoo.campaign import read_campaign, campaign_queue, CAMPAIGN_FILE, RUNS_DIR
+    order = window_queue(grid)
+    if campaign_order and (root/CAMPAIGN_FILE).exists():   # one queue: the campaign's order, then the grid's rest
+        first = campaign_queue(read_campaign(root/CAMPAIGN_FILE), root=root)
+        order = list({j.key: j for j in first + order}.values())
+    jobs, skipped = [], []
+    for j in order:
+        if j.dataset != 'cifar10': skipped.append((j.key, 'no images for this dataset here')); continue
+        have, pend = root/RUNS_DIR/profile/j.key, root/'results'/'pending'/j.key
+        if not redo and is_finished(have) and read_run(have).get('profile') == profile:
+            skipped.append((j.key, f'already finished in {RUNS_DIR}/{profile}')); continue
+        if not resumable_here(pend, j, profile, sets):
+            skipped.append((j.key, 'its checkpoint in results/pending is pinned to other training code (the campaign '
+                                   'finishes it on its commit)')); continue
+        jobs.append(j)
+    return jobs, skipped
+
+
 # %% ../nbs/18_gpu.ipynb #b6e54559
 def window(budget:float=540, # seconds for the whole window, from start to the last archive
            out:str|Path='gpu-window-out', # where the archives, manifest.json and kit.log go ($OUT on the GPU machine)
@@ -495,14 +539,9 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
         man['bench'] = json.loads(bj.read_text()) if bj.exists() else dict(error=bst.get('status'), tail=_tail(bt.log))
         man['phases']['bench_s'] = round(time.time() - tb, 1); save()
     # (b) paper-scale runs from the queue, k at a time, resuming results/pending
-    tq = time.time(); jobs, skipped = [], []
-    for j in window_queue(g):
-        if j.dataset != 'cifar10': skipped.append((j.key, 'no images for this dataset here')); continue
-        have = root/'results'/'runs'/j.key
-        if not redo and is_finished(have) and read_run(have).get('profile') == profile:
-            skipped.append((j.key, 'already finished in results/runs')); continue
-        jobs.append(j)
-    resumed, env, sets = [], _env(max(1, cpus // k), root, commit), list(sets or [])
+    tq = time.time(); sets = list(sets or [])
+    jobs, skipped = kit_jobs(root, g, profile, sets, redo, campaign_order=grid == 'paper' and not methods)
+    resumed, env = [], _env(max(1, cpus // k), root, commit)
     def folder(j):
         d = work/'runs'/j.key; pend = root/'results'/'pending'/j.key
         if pend.exists() and not d.exists(): shutil.copytree(pend, d); resumed.append(j.key)
@@ -541,6 +580,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
     finished = [j.key for j in jobs if st.get(j.key, {}).get('status') == 'finished']
     pending = [j.key for j in jobs if st.get(j.key, {}).get('status') == 'stopped' and (runs_dir/j.key/'last.pt').exists()]
     for key in finished:
+        write_weights(runs_dir/key)                  # the final model travels (the checkpoint does not)
         m = read_run(runs_dir/key)
         rows_h = list(csv.DictReader((runs_dir/key/'history.csv').read_text().splitlines()))
         write_json(dict(window=meta['started'], commit=commit, code_hash=meta['code_hash'], host=meta['host'],
@@ -640,7 +680,7 @@ def _parser():
     s.add_argument('--grid', default='paper')
     s.add_argument('--strict', action='store_true', help='exit 1 on any failure')
     i = sub.add_parser('import-results', help='merge window archives into results/runs and results/pending')
-    i.add_argument('archives', nargs='+'); i.add_argument('--runs', default='results/runs')
+    i.add_argument('archives', nargs='+'); i.add_argument('--runs', help='default: results/runs/<profile>')
     i.add_argument('--pending', default='results/pending')
     q = sub.add_parser('queue', help='print the window queue in order'); q.add_argument('--grid', default='paper')
     c = sub.add_parser('prepare-carry', help='here, before a window: external/shared, commit stamp, size check')

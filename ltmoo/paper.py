@@ -21,12 +21,13 @@ from .data import lt_counts
 log = logging.getLogger('ltmoo.paper')
 
 # %% auto #0
-__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'PROFILE_WORDS', 'SMOKE_BANNER', 'G_KEYS', 'EXTRA_GBG', 'EXTRA_MOOSF',
-           'MOOSF_PAPER', 'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS', 'setting_label',
-           'paper_value', 'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting', 'class_counts',
-           'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key', 'fusion_key',
-           'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col', 'compare_table',
-           'profile_line', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4',
+__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'PROFILE_WORDS', 'SMOKE_BANNER', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTRA_GBG',
+           'EXTRA_MOOSF', 'MOOSF_PAPER', 'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS',
+           'setting_label', 'paper_value', 'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting',
+           'class_counts', 'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key',
+           'fusion_key', 'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col',
+           'compare_table', 'profile_line', 'gap_reasons', 'deviation_notes', 'with_paper_scale', 'scale_runs',
+           'plot_scale_curves', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4',
            'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
            'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'stamp_figure', 'runs_of',
            'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups',
@@ -640,13 +641,14 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
                   cols:list, # `Col`s
                   seeds=(0,), # seeds the fill command asks for
                   caption:str='', notes=(), title:str|None=None) -> pd.DataFrame:
-    "A paper table with ours beside it: one row per (section, row), paper / ours / std / Δ per column."
-    out = []
+    "A paper table with ours beside it: one row per (section, row), paper / ours / std / Δ per column (and paper-scale)."
+    out, scale = [], summary.attrs.get('scale')
+    if scale is None: scale = summary.iloc[:0]              # paper-scale runs (`with_paper_scale`), when there are any
     for setting, slabel, psetting in sections:
         for rw in rows:
             key = rw.get('key')
             r = dict(section=slabel, setting=setting, row=rw['row'], run=key or '')
-            n_any = 0
+            n_any = n_scale = 0
             for c in cols:
                 ps = c.paper_setting or psetting
                 pv, pstd = (
@@ -663,6 +665,11 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
                 r[f'{c.label} paper std'] = np.nan if pstd is None else pstd
                 r[f'{c.label} ours'] = mean; r[f'{c.label} ours std'] = std
                 r[f'{c.label} Δ'] = mean - pv if (c.show_delta and pv is not None and np.isfinite(mean)) else np.nan
+                sm, ss, sn = _ours(scale, key, setting, c.ours) if isinstance(c.ours, str) else (np.nan, np.nan, 0)
+                r[f'{c.label} scale'], r[f'{c.label} scale std'] = sm, ss
+                r[f'{c.label} scale Δ'] = sm - pv if (c.show_delta and pv is not None and np.isfinite(sm)) else np.nan
+                if c.ours == 'acc': r['best scale'] = _ours(scale, key, setting, 'best_acc')[0]
+                n_scale = max(n_scale, sn)
             cell = (
                 summary[(summary.setting == setting) & (summary.key == key)]
                 if (len(summary) and key)
@@ -673,13 +680,19 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
                      hardware='' if c0 is None else c0.hardware, commit='' if c0 is None else c0.commits,
                      data='' if c0 is None else c0.data_source)
             r['to fill'] = '' if n_any else (rw.get('why') or fill_command(key, setting, seeds))
+            sc = scale[(scale.setting == setting) & (scale.key == key)] if (len(scale) and key) else scale.iloc[:0]
+            s0 = sc.iloc[0] if len(sc) else None
+            r.update({'scale n': n_scale, 'scale seeds': '' if s0 is None else s0.seeds,
+                      'scale hardware': '' if s0 is None else s0.hardware, 'scale commit': '' if s0 is None else s0.commits,
+                      'scale data': '' if s0 is None else s0.data_source})
             out.append(r)
     df = pd.DataFrame(out)
     df.attrs.update(
         title=title or (f"{paper} {table}" if str(table).startswith('Fig') else f"{paper} Table {table}"),
         caption=caption,
         notes=list(notes),
-        cols=[(c.label, c.fmt, c.ours is not None, c.show_delta) for c in cols],
+        cols=[(c.label, c.fmt, c.ours is not None, c.show_delta, c.ours if isinstance(c.ours, str) else None)
+              for c in cols],
         seeds=tuple(seeds),
         profile=summary.attrs.get('profile') if hasattr(summary, 'attrs') else None,
     )
@@ -709,32 +722,147 @@ def _table_profile(df, profile):
     ps = sorted({p for p in df.get('profile', pd.Series(dtype=str)) if p}) if len(df) else []
     return ps[0] if len(ps) == 1 else (', '.join(ps) if ps else df.attrs.get('profile'))
 
+# %% ../nbs/14_paper.ipynb #5ca1e0a1
+SCALE_BANNER = (" Cells under **paper-scale** are different: runs of the papers' full recipe (200 epochs, the whole "
+                "data set), trained by `ltmoo campaign`; each names its hardware, seed count and commit.")
+GAP = 1.5   # points: a paper-scale cell further than this from the paper says what is known about why
+
+def gap_reasons(r) -> list:
+    "What is known about why paper-scale cell `r` may differ from the paper (its data, seeds, hardware, the epoch)."
+    out = []
+    if 'jpeg' in str(r.get('scale data', '')).lower() or 'shared' in str(r.get('scale data', '')).lower():
+        out.append("our CIFAR-10-LT pixels are decoded from a public JPEG copy (the right images and selection; mean "
+                   "absolute error 5.8/255 against the official pixels), the paper's are the official ones")
+    if r.get('scale n', 0) == 1:
+        out.append("one seed (the spread over seeds is not measured yet; seeds 1 and 2 are in the campaign's queue)")
+    if 'CPU' in _scale_where(r):
+        out.append("trained on a CPU in float32 (the authors' GPUs convolve in TF32 by default)")
+    out.append("the paper does not say whether it reports the final or the best epoch (both are shown; the reference "
+               "codes print the best)")
+    return out
+
+def deviation_notes(g:pd.DataFrame, cols:list) -> list:
+    "A note under a section for every paper-scale cell more than `GAP` points from the paper, with the known reasons."
+    out = []
+    for _, r in g.iterrows():
+        for lab, *rest in cols:
+            dv, metric = r.get(f'{lab} scale Δ', np.nan), (list(rest) + [None] * 4)[3]
+            if not (isinstance(dv, float) and np.isfinite(dv) and abs(dv) > GAP): continue
+            best = r.get('best scale', np.nan) if metric == 'acc' else np.nan
+            bd = f"; best epoch {best - r[f'{lab} paper']:+.2f}" if np.isfinite(best) else ''
+            out += ['', f"- **{r['row']}, {lab}: paper-scale {dv:+.2f} points from the paper** (final epoch{bd}). "
+                        f"What is known: {'; '.join(gap_reasons(r))}. The evidence: the report notebook's section "
+                        "'Paper-scale runs'."]
+    return out
+
+def _scale_provenance_md(df:pd.DataFrame) -> list:
+    "Once per table: where the paper-scale cells come from."
+    ran = df[df['scale n'] > 0] if 'scale n' in df else df.iloc[:0]
+    if not len(ran): return []
+    hw = sorted({h for hs in ran['scale hardware'] for h in str(hs).split('; ') if h})
+    com = sorted({c for cs in ran['scale commit'] for c in str(cs).split(', ') if c})
+    src = sorted({s for s in ran['scale data'] if s})
+    return ['', f"Paper-scale — profile paper (the full recipe); {', '.join(sorted({str(int(n)) for n in ran['scale n']}))} "
+                f"seed(s) per cell; hardware: {'; '.join(hw)}; data: {'; '.join(src) or '–'}; commits: "
+                f"{', '.join(c[:12] for c in com)}."]
+
+def with_paper_scale(summary:pd.DataFrame, # `summarize_runs` of the reported profile (e.g. the smoke grid)
+                     scale_dir:str|Path='results/runs/paper' # the campaign's finished paper-profile runs
+                    ) -> pd.DataFrame:
+    "`summary` with the finished paper-profile runs of `scale_dir` attached: every table shows them beside the paper."
+    out = summary.copy(); out.attrs = dict(summary.attrs)
+    if summary.attrs.get('profile') == 'paper': return out          # a paper-profile report has them in its own cells
+    root = Path(scale_dir) if Path(scale_dir).is_absolute() else resolve(scale_dir)
+    runs = collect_runs(root)
+    out.attrs['scale'] = summarize_runs(runs[runs.profile == 'paper'], 'paper') if len(runs) else summary.iloc[:0]
+    return out
+
+
+# %% ../nbs/14_paper.ipynb #5ca1e0c4
+def scale_runs(scale_dir:str|Path='results/runs/paper') -> pd.DataFrame:
+    "The finished paper-profile runs, one row each: final and best top-1, the splits, time, where and on what code."
+    root = Path(scale_dir) if Path(scale_dir).is_absolute() else resolve(scale_dir)
+    runs = collect_runs(root)
+    cols = ['setting', 'key', 'seed', 'epochs', 'acc', 'best_acc', 'best_epoch', 'acc_many', 'acc_medium', 'acc_few',
+            'hours', 'segments', 'hardware', 'numerics', 'commit', 'data_source']
+    if not len(runs): return pd.DataFrame(columns=cols)
+    rows = []
+    for _, r in runs.iterrows():
+        rj = json.loads((Path(r.run_dir)/'run.json').read_text()) if (Path(r.run_dir)/'run.json').exists() else {}
+        segs = rj.get('segments') or []
+        rows.append({**{k: r.get(k) for k in cols if k in r}, 'hours': (r.get('wall_time_s') or 0) / 3600,
+                     'best_epoch': (int(r['best_epoch']) + 1) if pd.notna(r.get('best_epoch')) else None,
+                     'segments': len(segs), 'numerics': ', '.join(dict.fromkeys(str(s.get('numerics')) for s in segs))})
+    return pd.DataFrame(rows, columns=cols)
+
+def plot_scale_curves(scale_dir:str|Path='results/runs/paper', paper:str='GBG', table:str='1'):
+    "Test top-1 per epoch of every paper-scale run, the paper's number as a dashed line of the same colour."
+    root = Path(scale_dir) if Path(scale_dir).is_absolute() else resolve(scale_dir)
+    runs = collect_runs(root); set_style()
+    fig = Figure(figsize=(7, 3.6)); ax = fig.subplots()
+    if not len(runs):
+        ax.text(0.5, 0.5, 'no paper-scale run has finished yet\n(`ltmoo campaign status`)', ha='center', va='center')
+        ax.set_axis_off(); return fig
+    for i, (_, r) in enumerate(runs.iterrows()):
+        h = pd.read_csv(Path(r.run_dir)/'history.csv'); col = f'C{i % 10}'
+        ax.plot(h.epoch + 1, h.test_acc, color=col, lw=1.2, label=f"{r.key} s{r.seed} ({r.setting})")
+        pv = paper_value(paper, table, _LABEL.get(r.key, r.key).replace('LDAM-DRW', 'LDAM'), r.setting, 'top1')
+        if pv is not None: ax.axhline(pv, color=col, ls='--', lw=0.9)
+    ax.set_xlabel('epoch'); ax.set_ylabel('test top-1 (%)'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"paper-scale runs (profile paper); dashed: {paper} Table {table}'s number")
+    ax.legend(fontsize=7, loc='lower right'); fig.tight_layout()
+    return fig
+
+
 # %% ../nbs/14_paper.ipynb #a3a4916f
+def _scale_cols(g:pd.DataFrame, lab:str, metric:str|None, has_p:bool) -> tuple:
+    "Which paper-scale columns column `lab` (of summary metric `metric`) shows in section `g`: (ours, best epoch, Δ)."
+    if 'scale n' not in g or not (g['scale n'] > 0).any() or f'{lab} scale' not in g: return False, False, False
+    has = bool(g[f'{lab} scale'].notna().any())
+    best = has and metric == 'acc' and 'best scale' in g and g['best scale'].notna().any()
+    return has, bool(best), bool(has and has_p and g[f'{lab} scale Δ'].notna().any())
+
+def _scale_where(r) -> str:
+    "A paper-scale cell's provenance in a few words: hardware kind, seeds, commit."
+    if not r.get('scale n'): return ''
+    hw = ', '.join(sorted({'GPU' if h and not h.startswith('CPU') else 'CPU' for h in str(r['scale hardware']).split('; ')}))
+    com = ', '.join(c[:7] for c in str(r['scale commit']).split(', ') if c)
+    return f"{hw}, {int(r['scale n'])} seed{'s' if r['scale n'] > 1 else ''}, {com}"
+
 def _section_md(g:pd.DataFrame, cols:list, same_profile:bool) -> list:
-    "One section: a GitHub table of the columns that say something."
+    "One section: a GitHub table of the columns that say something (paper-scale cells first when there are any)."
     ran = bool((g.n > 0).any())
+    scale_any = 'scale n' in g and bool((g['scale n'] > 0).any())
     head, keep = ['row'] + (['run'] if (g.run != '').any() else []), []
     for lab, fmt, *flags in cols:
-        has_o, has_d = flags if flags else (True, True)
+        has_o, has_d, metric = (list(flags) + [None])[:3] if flags else (True, True, None)
         has_p = bool(g[f'{lab} paper'].notna().any())
         has_o = bool(has_o and ran)
         has_d = bool(same_profile and has_d and has_p and has_o and g[f'{lab} Δ'].notna().any())
-        keep.append((lab, fmt, has_p, has_o, has_d))
+        sc = _scale_cols(g, lab, metric, has_p)
+        keep.append((lab, fmt, has_p, has_o, has_d, sc))
+        smoke = ', smoke' if scale_any and not same_profile else ''
         head += (
             ([f'{lab} (paper)'] if has_p else [])
-            + ([f'{lab} (ours)'] if has_o else [])
+            + ([f'{lab} (ours, paper-scale)'] if sc[0] else []) + (['best epoch'] if sc[1] else [])
+            + ([f'{lab} Δ (paper-scale)'] if sc[2] else [])
+            + ([f'{lab} (ours{smoke})'] if has_o else [])
             + ([f'{lab} Δ'] if has_d else [])
         )
     show_n = ran and g.n[g.n > 0].nunique() > 1
-    head += ['n'] if show_n else []
+    head += (['n'] if show_n else []) + (['paper-scale run'] if scale_any else [])
     lines = [_md_row(head), _md_row(['---'] * len(head))]
     for _, r in g.iterrows():
         cells = [r['row']] + ([f"`{r['run']}`" if r['run'] else ''] if 'run' in head else [])
-        for lab, fmt, has_p, has_o, has_d in keep:
+        for lab, fmt, has_p, has_o, has_d, sc in keep:
             if has_p: cells.append(_f(r[f'{lab} paper'], fmt, r.get(f'{lab} paper std')))
+            if sc[0]: cells.append('' if not r['scale n'] else _f(r[f'{lab} scale'], fmt, r[f'{lab} scale std']))
+            if sc[1]: cells.append('' if not r['scale n'] else _f(r['best scale'], fmt))
+            if sc[2]: cells.append('' if not np.isfinite(r[f'{lab} scale Δ']) else format(r[f'{lab} scale Δ'], '+' + fmt))
             if has_o: cells.append('' if not r['n'] else _f(r[f'{lab} ours'], fmt, r[f'{lab} ours std']))
             if has_d: cells.append('' if not np.isfinite(r[f'{lab} Δ']) else format(r[f'{lab} Δ'], '+' + fmt))
         if show_n: cells.append(r['n'] or '')
+        if scale_any: cells.append(_scale_where(r))
         lines.append(_md_row(cells))
     return lines
 
@@ -772,14 +900,17 @@ def table_markdown(df:pd.DataFrame, caption:str|None=None, profile=None) -> str:
     caption = caption if caption is not None else df.attrs.get('caption', '')
     profile = _table_profile(df, profile)
     title = df.attrs.get('title', '')
-    lines = ([f"> {SMOKE_BANNER}", ''] if profile == 'smoke' else [])
+    scale = 'scale n' in df and bool((df['scale n'] > 0).any())
+    banner = SMOKE_BANNER + (SCALE_BANNER if scale else '')
+    lines = ([f"> {banner}", ''] if profile == 'smoke' else [])
     lines += [f"**{title}.** {caption} {profile_line(profile)}".strip().replace('**.** ', '')]
     for n in df.attrs.get('notes', []): lines += ['', f"- {n}" if not n.startswith('- ') else n]
     cols = df.attrs.get('cols') or []
     for sec, g in df.groupby('section', sort=False):
         lines += ['', f"#### {sec}", ''] + _section_md(g, cols, profile == 'paper')
+        lines += deviation_notes(g, cols)
         lines += _fill_md(g, df.attrs.get('seeds', (0,)), profile if profile in ('smoke', 'paper') else None)
-    lines += _provenance_md(df, profile)
+    lines += _scale_provenance_md(df) + _provenance_md(df, profile)
     return '\n'.join(lines) + '\n'
 
 def write_table(df:pd.DataFrame, stem:str|Path, caption:str|None=None) -> list:

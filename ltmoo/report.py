@@ -60,8 +60,8 @@ _PROVENANCE = ('commit', 'hardware', 'platform', 'python', 'torch', 'torchvision
 def _read_json(p:Path) -> dict: return json.loads(p.read_text()) if p.exists() else {}
 
 def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
-             model:bool=True, # rebuild the trained method from its checkpoint
-             ckpt:str|Path|None=None, # the checkpoint (default: `folder/last.pt`, else the run's `train.ckpt_dir`)
+             model:bool|None=None, # rebuild the trained method: True (required), None (when weights exist), False
+             ckpt:str|Path|None=None, # weights to load (default: `weights.pt`, else `last.pt`, else `train.ckpt_dir`)
              device:str='cpu'):
     "A finished run: config, metrics, provenance, per-class, history and (optionally) the trained method."
     from types import SimpleNamespace
@@ -75,20 +75,27 @@ def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
                         metrics={k: v for k, v in metrics.items()
                                  if isinstance(v, (int, float)) and not isinstance(v, bool) or k == 'complete'},
                         per_class=csv_('per_class.csv'), history=csv_('history.csv'), model=None)
-    if model: r.model = _rebuild(r, ckpt, device, UserError)
+    path = _weights(r, ckpt)
+    r.weights = str(path) if path else 'none: a run of the smoke grid keeps no weights (paper-scale runs keep weights.pt)'
+    if model or (model is None and path is not None): r.model = _rebuild(r, path, device, UserError)
     return r
 
 # %% ../nbs/12_report.ipynb #4eacb284
-def _rebuild(r, ckpt, device, UserError):
-    "The trained method of run `r`, built as `fit` built it, with the checkpoint's weights."
+def _weights(r, ckpt=None) -> Path|None:
+    "The file holding run `r`'s trained weights: `ckpt`, else weights.pt (a finished paper-scale run), else a checkpoint."
+    if ckpt: return Path(ckpt)
+    tc = r.config.get('train', {})
+    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ([Path(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else [])
+    return next((c for c in cands if c.exists()), None)
+
+def _rebuild(r, path, device, UserError):
+    "The trained method of run `r`, built as `fit` built it, with the weights in `path`."
     import torch
     from ltmoo.models import make_backbone
     from ltmoo.method import build_method
     tc = r.config.get('train', {})
-    cands = ([Path(ckpt)] if ckpt else
-             [r.folder/'last.pt'] + ([Path(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else []))
-    path = next((c for c in cands if c.exists()), None)
-    if path is None: raise UserError(f"{r.folder}: no checkpoint found (looked for {', '.join(map(str, cands))})")
+    if path is None or not Path(path).exists():
+        raise UserError(f"{r.folder}: no weights (weights.pt or a last.pt checkpoint); the smoke grid keeps none")
     if r.per_class is None: raise UserError(f"{r.folder}: per_class.csv is missing (needed for the class counts)")
     counts = r.per_class['n_train'].astype(int).tolist()
     method = build_method(dict(r.config.get('method', {'name': 'single', 'strategy': 'ce'})),

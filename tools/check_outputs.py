@@ -1,5 +1,5 @@
 """Check the products of `dvc repro`: every declared output of every stage exists (read from dvc.lock),
-`dvc status` is clean, every run's metrics.json (the grid's and the torchrun runs') holds numbers only and is complete,
+`dvc status` is clean, every run's metrics.json (the grid's, the torchrun and the campaign's paper-scale runs') holds numbers only and is complete,
 its run.json names the resolved profile, the DDP runs record their world size, the summary has a row per grid run,
 and the CE run lowered its loss and raised its training accuracy."""
 import csv, json, subprocess, sys
@@ -19,9 +19,9 @@ def read_run(m) -> dict:
     "metrics.json at `m` merged with the run.json beside it (provenance), if any."
     r = m.with_name('run.json')
     return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
-def run_problems(m, d) -> list:
-    "What is wrong with one run's metrics.json + run.json `d` at path `m` (both the grid's and the torchrun runs')."
-    out = [] if d.get('profile') == prof else [f"{m}: profile {d.get('profile')} != {prof}"]
+def run_problems(m, d, profile=prof) -> list:
+    "What is wrong with one run's metrics.json + run.json `d` at path `m` (the grid's, the torchrun and the paper-scale runs')."
+    out = [] if d.get('profile') == profile else [f"{m}: profile {d.get('profile')} != {profile}"]
     words = {k: v for k, v in json.loads(m.read_text()).items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
     if words: out.append(f"{m}: not numbers only: {sorted(words)}")
     if not m.with_name('run.json').exists(): out.append(f"{m}: no run.json beside it")
@@ -30,7 +30,11 @@ def run_problems(m, d) -> list:
     if not isinstance(acc, (int, float)) or not 0 <= acc <= 100: out.append(f"{m}: accuracy {acc} is not a percentage")
     return out
 bad = []
-for m in sorted((root/'results/runs').rglob('metrics.json')):
+scale = root/'results/runs/paper'          # the campaign's finished paper-scale runs (not a DVC output)
+for m in sorted(scale.rglob('metrics.json')):
+    bad += run_problems(m, read_run(m), 'paper')
+    if not (m.parent/'weights.pt').exists(): bad.append(f"{m.parent}: a finished paper-scale run without weights.pt")
+for m in sorted(p for p in (root/'results/runs').rglob('metrics.json') if not p.is_relative_to(scale)):
     d = read_run(m); bad += run_problems(m, d)
     if m.parent.parent.name == 'ce':   # the CE run must learn something even on the smoke profile
         # (3 smoke epochs on 640 images learn the class prior: the balanced test accuracy stays near chance, so the check
