@@ -4,7 +4,7 @@
 
 # %% ../nbs/24_campaign.ipynb #1cd30b31
 from __future__ import annotations
-import os, sys, csv, json, time, shutil, signal, argparse, subprocess, datetime, math
+import os, sys, csv, json, time, shutil, signal, argparse, subprocess, datetime, math, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
@@ -18,8 +18,8 @@ except ImportError: fcntl = None     # not POSIX: no run-folder locks to respect
 # %% auto #0
 __all__ = ['CAMPAIGN_FILE', 'STATE_DIR', 'RUNS_DIR', 'PENDING_DIR', 'DATASETS_HERE', 'NUMERICS', 'SPEED_KEYS', 'Campaign',
            'read_campaign', 'campaign_queue', 'full_commit', 'worktree', 'RunState', 'run_commit', 'runs_dir',
-           'run_state', 'worker_command', 'drop_pending', 'import_run', 'Daemon', 'daemon_pid', 'live_workers',
-           'status', 'import_finished', 'prepare', 'start', 'serve', 'stop', 'main']
+           'run_state', 'worker_command', 'drop_pending', 'import_run', 'lower_priority', 'Daemon', 'daemon_pid',
+           'live_workers', 'status', 'import_finished', 'prepare', 'start', 'serve', 'stop', 'main']
 
 # %% ../nbs/24_campaign.ipynb #95c0b9ff
 CAMPAIGN_FILE = 'campaign.yaml'      # the queue and the settings (committed)
@@ -227,6 +227,11 @@ class _Log:
     def __call__(self, msg:str):
         with open(self.path, 'a') as f: f.write(f"{_now()}  {msg}\n")
 
+def lower_priority(nice:int):
+    "Nice `nice` for this process and for its autogroup (Linux): a new session's autogroup otherwise weighs as much as all others."
+    os.nice(nice)
+    with contextlib.suppress(OSError): Path('/proc/self/autogroup').write_text(str(nice))
+
 @dataclass
 class _Worker:
     "A training process of the daemon."
@@ -266,7 +271,7 @@ def start(self:Daemon, c:Campaign, s:RunState):
     logf = self.root/STATE_DIR/'logs'/(s.job.key.replace('/', '_') + '.log'); logf.parent.mkdir(parents=True, exist_ok=True)
     f, nice = open(logf, 'ab'), c.nice
     p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, preexec_fn=lambda: os.nice(nice))
+                         start_new_session=True, preexec_fn=lambda: lower_priority(nice))
     self.running[s.job.key] = _Worker(p, commit, time.time(), f, folder/'last.pt')
     self.log(f"start {s.job.key} at epoch {s.epochs_done} on {commit[:12]} (pid {p.pid}, {env.get('OMP_NUM_THREADS')} "
              f"threads, nice {nice}, numerics {c.numerics})")

@@ -4,25 +4,21 @@
 
 # %% ../nbs/17_config.ipynb #3a97de33
 from __future__ import annotations
-import copy, difflib, functools, inspect, re, types, typing, warnings
+import copy, difflib, functools, inspect, math, re, types, typing, warnings
 from typing import Annotated, Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, BeforeValidator, ValidationInfo
 from pydantic import TypeAdapter, create_model, model_validator
-from .core import UserError, deep_update, yaml_load
+from .core import UserError, ConfigError, deep_update, yaml_load   # ConfigError: one kind, schema and methods
 
 # %% auto #0
-__all__ = ['Int', 'Float', 'Number', 'Scalar', 'SUPPLIED', 'SECTIONS', 'ConfigError', 'closest', 'unknown_name', 'Section',
-           'dataset_key', 'num_classes_of', 'Cuda', 'Data', 'Train', 'Bench', 'Grid', 'Ddp', 'Profile', 'Recipe',
-           'Params', 'Run', 'ctor_params', 'plugins', 'method_class', 'strategy_class', 'method_args', 'strategy_args',
-           'model_at', 'config_error', 'check', 'check_method', 'validate_params', 'check_overrides', 'in_overrides',
-           'labeller', 'validate_run', 'parse_overrides', 'schema_rows', 'method_rows', 'md_table', 'schema_table',
-           'method_tables']
+__all__ = ['Int', 'Float', 'Number', 'Scalar', 'SUPPLIED', 'SECTIONS', 'closest', 'unknown_name', 'Section', 'dataset_key',
+           'num_classes_of', 'Cuda', 'Data', 'Train', 'Bench', 'Grid', 'Ddp', 'Profile', 'Recipe', 'Params', 'Run',
+           'ctor_params', 'plugins', 'method_class', 'strategy_class', 'method_args', 'strategy_args', 'model_at',
+           'config_error', 'check', 'check_method', 'validate_params', 'check_overrides', 'in_overrides', 'labeller',
+           'validate_run', 'parse_overrides', 'schema_rows', 'method_rows', 'md_table', 'schema_table', 'method_tables']
 
 # %% ../nbs/17_config.ipynb #830e440e
-class ConfigError(UserError, ValueError):
-    "A mistake in the configuration (params.yaml, `--set`, a run config): one line saying what and where."
-
 def closest(name, valid) -> str:
     "' did you mean X?' for the valid name closest to `name` (difflib), or ''."
     m = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
@@ -80,6 +76,21 @@ class Cuda(Section):
     max_level: Int = Field(10, ge=1, description='highest augmentation level')
     num_test: Int = Field(10, ge=1, description='augmented copies tested per sample when updating the levels')
 
+def _check_imb_factor(d):
+    "The imbalance factor the CIFAR-LT data can serve: finite, every class keeps an image, IF ≥ 10 from the shared arrays."
+    f = d.imb_factor
+    if not math.isfinite(f): raise ValueError(f"{{sec}}.imb_factor must be a finite number ≥ 1, got {f}")
+    from ltmoo.data import CIFAR_LT
+    ds = dataset_key(d.dataset)
+    if ds not in CIFAR_LT: return
+    img_max = CIFAR_LT[ds]['img_max']
+    if f > img_max:
+        raise ValueError(f"{{sec}}.imb_factor={f:g} leaves the rarest {ds} classes without a training image (n_c = "
+                         f"int({img_max}·IF^(-c/(K-1))) < 1); the largest IF {ds} allows is {img_max}")
+    if f < 10 and d.source == 'shared':
+        raise ValueError(f"{{sec}}.imb_factor={f:g}: the shared arrays hold the IF-10 selection only; IF < 10 needs "
+                         "data.source: official (the full archive, downloaded and md5-checked)")
+
 class Data(Section):
     "`data`: which data set, which part of it, how view 0 is augmented."
     dataset: str = Field('cifar10', description='cifar10 | cifar100 (CIFAR-LT, LDAM-DRW rule) | imagenet_lt | inat2018')
@@ -116,6 +127,7 @@ class Data(Section):
             try: dataset_key(self.dataset)
             except ConfigError as e: raise ValueError(f"{{sec}}.dataset {e}")
         if not _full(info): return self
+        _check_imb_factor(self)
         k = self.num_classes or num_classes_of(self.dataset)
         for f in ('train_subset', 'test_subset'):
             v = getattr(self, f)
@@ -169,6 +181,9 @@ class Train(Section):
             try: import torch; torch.device(self.device)
             except (RuntimeError, TypeError):
                 raise ValueError(f"{{sec}}.device '{self.device}' is not a device; use auto, cpu, cuda or cuda:N")
+            if torch.device(self.device).type == 'cuda' and not torch.cuda.is_available():
+                raise ValueError(f"{{sec}}.device '{self.device}' needs a CUDA GPU and this machine has none; use auto "
+                                 "(the GPU when there is one) or cpu")
         if list(self.milestones) != sorted(set(self.milestones)):
             raise ValueError(f"{{sec}}.milestones {self.milestones} must be increasing epochs")
         if not _full(info): return self

@@ -12,14 +12,17 @@ import yaml
 from .numerics import cpu_model, numerics_info
 
 # %% auto #0
-__all__ = ['PIPELINE_OUTPUTS', 'UserError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
-           'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan', 'host_to_device',
-           'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile', 'load_params',
-           'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
+__all__ = ['PIPELINE_OUTPUTS', 'UserError', 'ConfigError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything',
+           'rng_state', 'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan',
+           'host_to_device', 'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile',
+           'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
 
 # %% ../nbs/00_core.ipynb #b7c1e0a2
 class UserError(Exception):
     "A mistake in what the user gave (config, file, name): shown as one line, without a traceback, by `user_errors`."
+
+class ConfigError(UserError, ValueError):
+    "A mistake in the configuration (params.yaml, `--set`, a run config, a method's arguments): one line saying what."
 
 class UnknownNameError(UserError, KeyError):
     "A name that is not in a registry (also a `KeyError`, for callers that catch that)."
@@ -142,7 +145,11 @@ def read_params(path:str|Path='params.yaml') -> dict:
     if not p.exists():
         try: p = resolve(path)
         except FileNotFoundError: pass
-    if not p.exists(): raise UserError(f"{path}: no such params file")
+    if not p.exists():
+        try: where = f"the project root {proj_root()}"
+        except FileNotFoundError: where = (f"{Path.cwd()}, which is not inside an ltmoo project (no settings.ini and "
+                                           "params.yaml above it): run from the project folder or pass --params PATH")
+        raise UserError(f"{path}: no such params file (looked in {where})")
     text = p.read_text()
     if (str(p), text) in _PARAMS_CACHE: return copy.deepcopy(_PARAMS_CACHE[str(p), text])
     try: d = yaml_load(text)

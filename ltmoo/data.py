@@ -16,23 +16,27 @@ from .core import Registry, resolve, default_device, write_json
 # %% auto #0
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'AUG_KEYS', 'SAMPLERS',
            'IMAGENET_MEAN', 'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'LOADER_KEYS',
-           'DataError', 'lt_counts', 'shot_masks', 'ldam_select', 'LTData', 'cifar_name', 'sha256_file', 'check_sha256',
-           'decode_jpegs', 'check_superset', 'read_shared_cifar_lt', 'read_official_cifar_lt', 'check_prepared',
-           'prepare_cifar_lt', 'subset_counts', 'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view',
-           'crop_flip', 'crop_flip_params', 'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb',
-           'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip',
-           'color_jitter', 'random_grayscale', 'blur_per_sample', 'random_blur', 'sim_view', 'cutout',
-           'regular_cutout_view', 'check_aug', 'GPUData', 'make_gpu_data', 'batches', 'IndexSampler', 'ShuffleSampler',
-           'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file',
-           'inat_json_to_list', 'read_list', 'open_rgb', 'ListDataset', 'imagenet_transforms', 'EpochSampler',
-           'make_dataloader', 'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view',
-           'sample_key', 'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
+           'DataError', 'MissingDataError', 'lt_counts', 'shot_masks', 'ldam_select', 'LTData', 'cifar_name',
+           'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset', 'read_shared_cifar_lt',
+           'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts', 'stratified_subset',
+           'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params', 'regular_view', 'rgb_to_gray',
+           'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
+           'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale', 'blur_per_sample', 'random_blur',
+           'sim_view', 'cutout', 'regular_cutout_view', 'check_aug', 'GPUData', 'make_gpu_data', 'batches',
+           'IndexSampler', 'ShuffleSampler', 'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler',
+           'EffectiveNumberSampler', 'read_split_file', 'inat_json_to_list', 'read_list', 'open_rgb', 'ListDataset',
+           'imagenet_transforms', 'EpochSampler', 'make_dataloader', 'is_list_dataset', 'LazyImages',
+           'list_regular_view', 'list_sim_view', 'list_plain_view', 'sample_key', 'ViewDataset', 'device_views',
+           'load_list_lt', 'load_data']
 
 # %% ../nbs/01_data.ipynb #13abf3a6
 from .core import UserError
 
 class DataError(UserError, ValueError):
-    "A data file that is corrupt, tampered with, or not the expected one."
+    "A data file that is corrupt, tampered with, or not the expected one; a data setting the files cannot serve."
+
+class MissingDataError(UserError, FileNotFoundError):
+    "A data file that is not where the settings say: one line naming it and the ways to get it."
 
 # %% ../nbs/01_data.ipynb #235926f2
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -43,7 +47,7 @@ def lt_counts(img_max:int, # images of the largest class (5000 for CIFAR-10, 500
               imb_factor:float # IF = n_max / n_min, any value >= 1
              ) -> list[int]:
     "Per-class training counts by the LDAM-DRW rule `int(img_max * (1/IF) ** (c/(K-1)))`."
-    if not imb_factor >= 1: raise ValueError(f"imb_factor must be >= 1 (IF = n_max/n_min), got {imb_factor}")
+    if not imb_factor >= 1: raise DataError(f"imb_factor must be >= 1 (IF = n_max/n_min), got {imb_factor}")
     if num_classes == 1: return [int(img_max)]
     return [int(img_max * (1.0 / imb_factor) ** (c / (num_classes - 1.0))) for c in range(num_classes)]
 
@@ -172,12 +176,13 @@ def read_shared_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     path = full if full.exists() else jpeg if jpeg.exists() else None
     if path is None:
         if ds == 'cifar100':
-            raise FileNotFoundError(
+            raise MissingDataError(
                 f"CIFAR-100-LT pixels are not available in {sd}: it holds only cifar100-lt-index.npz (labels and the "
                 "LDAM selection), because no copy of the CIFAR-100 images could be obtained. Get them with "
                 "source='official' (torchvision download of the md5-checked archive, needs network), or build "
                 f"{full.name} with make_cifar_lt.py from the official pickles (see {sd/'README.md'}).")
-        raise FileNotFoundError(f"neither {full.name} nor {jpeg.name} in {sd} (see its README.md)")
+        raise MissingDataError(f"neither {full.name} nor {jpeg.name} in {sd}: set data.shared_dir to the folder that "
+                               "holds them, or use data.source: official (downloads the md5-checked archive)")
     known = path.name in SHARED_SHA256
     sha = check_sha256(path, SHARED_SHA256[path.name]) if verify and known else sha256_file(path)
     if verify and not known:
@@ -218,9 +223,10 @@ def read_official_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     cls = getattr(torchvision.datasets, info['tv'])
     try: tr, te = cls(str(dd), train=True, download=True), cls(str(dd), train=False, download=True)
     except Exception as e:
-        raise RuntimeError(f"could not download or verify the official {info['title']} archive into {dd} "
-                           f"({type(e).__name__}: {e}). Without network, put the torchvision archive there by hand, "
-                           "or use source='shared' (CIFAR-10 only).") from e
+        why = (str(e).splitlines() or [''])[0][:160]
+        raise DataError(f"could not download or verify the official {info['title']} archive into {dd} "
+                        f"({type(e).__name__}: {why}); without network, put torchvision's archive there by hand, "
+                        "or use data.source: shared (the verified CIFAR-10-LT arrays; CIFAR-10 only)") from None
     targets = np.asarray(tr.targets, dtype=np.int64)
     sizes = np.bincount(targets, minlength=K)
     if len(set(sizes.tolist())) != 1: raise ValueError(f"official training set is not balanced: {sizes.tolist()}")
@@ -260,8 +266,15 @@ def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
                   ) -> dict:
     "The manifest of a prepared folder, after checking every file it lists (and, shared source, the reference hashes)."
     folder = Path(folder); mpath = folder/'manifest.json'
-    if not mpath.exists(): raise FileNotFoundError(f"{mpath} is missing: {folder} is not a prepared data folder")
-    man = json.loads(mpath.read_text())
+    if not mpath.exists(): raise MissingDataError(f"{mpath} is missing: {folder} is not a prepared data folder "
+                                                  "(`ltmoo prepare-data` writes it)")
+    try: man = json.loads(mpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{mpath} is not a manifest (not valid JSON: {e}); prepare the data again with `ltmoo "
+                        "prepare-data` (or restore them with `dvc checkout data`)") from None
+    if not isinstance(man, dict) or not isinstance(man.get('files'), dict):
+        raise DataError(f"{mpath} is not a manifest of `prepare_cifar_lt` (no file list); prepare the data again with "
+                        "`ltmoo prepare-data`")
     ref = PREPARED_SHA256.get(man.get('dataset'), {}) if reference and man.get('kind') == 'shared' else {}
     decoder = set(man.get('decoder_differs', []))     # images decoded by another Pillow at prepare time (reported then)
     for name, want in ref.items():
@@ -274,7 +287,7 @@ def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
     for name, info in man['files'].items():
         p = folder/name
         if not p.exists():
-            raise FileNotFoundError(f"{p} is missing from the prepared data (restore it with `dvc checkout`, or "
+            raise MissingDataError(f"{p} is missing from the prepared data (restore it with `dvc checkout`, or "
                                     "re-run prepare_cifar_lt(..., overwrite=True))")
         if sha256_file(p) != info['sha256']:
             raise DataError(
@@ -383,19 +396,22 @@ def load_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
                  ) -> LTData:
     "CIFAR-10/100-LT with imbalance factor `imb_factor`, from the prepared folder (prepared first if missing)."
     ds = cifar_name(dataset); folder = resolve(root)/f'{ds}-lt'
-    if imb_factor < 1: raise ValueError(f"imb_factor must be >= 1 (IF = n_max/n_min), got {imb_factor}")
+    if not imb_factor >= 1: raise DataError(f"data.imb_factor must be >= 1 (IF = n_max/n_min), got {imb_factor}")
     if not (folder/'manifest.json').exists(): prepare_cifar_lt(ds, source, root, shared_dir)
     man = check_prepared(folder)
     if man['kind'] != source:
         raise ValueError(f"{folder} holds data prepared from source '{man['kind']}', not '{source}'; "
                          f"run prepare_cifar_lt('{ds}', '{source}', overwrite=True) to replace it")
     if imb_factor < man['stored_imb_factor']:
-        raise ValueError(f"imb_factor={imb_factor} needs more images than the prepared IF-{man['stored_imb_factor']:g} "
+        raise DataError(f"imb_factor={imb_factor:g} needs more images than the prepared IF-{man['stored_imb_factor']:g} "
                          "superset holds; prepare with source='official', stored_imb_factor=1 for IF < 10")
     a = {k: np.load(folder/f'{k}.npy') for k in _ARRAYS if f'{k}.npy' in man['files']}
     a.update(img_max=man['img_max'], stored_imb_factor=man['stored_imb_factor'])
     K = man['num_classes']; check_superset(a, K)
     counts = lt_counts(man['img_max'], K, imb_factor)
+    if min(counts) < 1:
+        raise DataError(f"imb_factor={imb_factor:g} leaves class {counts.index(min(counts))} without a training image "
+                        f"(n_c = int({man['img_max']}·IF^(-c/{K - 1})) < 1); the largest IF this data allows is {man['img_max']}")
     if train_subset is not None: counts = subset_counts(counts, train_subset)
     rows = _if_rows(a['train_labels'], counts)
     test_rows = (

@@ -11,7 +11,7 @@ import torch.nn as nn
 from .method import Method, register_method, check_finite, check_holds, host_labels
 import torch.nn.functional as F
 from .losses import build_strategy, log_prior
-from .core import UserError, host_plan, host_to_device
+from .core import UserError, ConfigError, host_plan, host_to_device
 from .moo import make_aggregator, moo_backward
 from . import grouping as grp
 from .distributed import ddp_reduce
@@ -190,22 +190,22 @@ class GBG(Method):
                  group_loss:str='ce', # grouping-pass loss: 'ce' (CIFAR code), 'la' (logit-adjusted, ImageNet)
                  encoder_pass:str='concat', # one backbone pass on all views, as GBG ('per_view': one each)
                  **kw):
-        if kw: raise TypeError(f"unknown argument(s) for method 'gbg': {sorted(kw)}")
+        if kw: raise ConfigError(f"unknown argument(s) for method 'gbg': {sorted(kw)}")
         counts = [int(c) for c in cls_num_list]
         if len(counts) != num_classes:
-            raise ValueError(f"cls_num_list has {len(counts)} entries but num_classes is {num_classes}")
+            raise ConfigError(f"cls_num_list has {len(counts)} entries but num_classes is {num_classes}")
         if min(counts) < 1:
-            raise ValueError(f"class {counts.index(min(counts))} has no training samples (cls_num_list); "
-                             "every class needs at least one for its gradient and its group")
+            raise ConfigError(f"class {counts.index(min(counts))} has no training samples (cls_num_list); "
+                              "every class needs at least one for its gradient and its group")
         if grouping == 'none': n_groups = num_classes
         if isinstance(n_groups, bool) or int(n_groups) != n_groups or n_groups < 1:
-            raise ValueError(f"n_groups must be an integer of at least 1, got {n_groups!r}")
-        if n_groups > num_classes: raise ValueError(f"n_groups={n_groups} is more than the {num_classes} classes")
-        if mode not in _MODES: raise ValueError(f"unknown mode '{mode}'; use one of {_MODES}")
-        if empty not in ('gac', 'skip'): raise ValueError(f"unknown empty '{empty}'; use 'gac' or 'skip'")
-        if not 0 < gac_fraction <= 1: raise ValueError(f"gac_fraction must be in (0, 1], got {gac_fraction}")
-        if not 0 <= gac_beta < 1: raise ValueError(f"gac_beta must be in [0, 1), got {gac_beta}")
-        if group_epoch < 0: raise ValueError(f"group_epoch must be >= 0, got {group_epoch}")
+            raise ConfigError(f"n_groups must be an integer of at least 1, got {n_groups!r}")
+        if n_groups > num_classes: raise ConfigError(f"n_groups={n_groups} is more than the {num_classes} classes")
+        if mode not in _MODES: raise ConfigError(f"unknown mode '{mode}'; use one of {_MODES}")
+        if empty not in ('gac', 'skip'): raise ConfigError(f"unknown empty '{empty}'; use 'gac' or 'skip'")
+        if not 0 < gac_fraction <= 1: raise ConfigError(f"gac_fraction must be in (0, 1], got {gac_fraction}")
+        if not 0 <= gac_beta < 1: raise ConfigError(f"gac_beta must be in [0, 1), got {gac_beta}")
+        if group_epoch < 0: raise ConfigError(f"group_epoch must be >= 0, got {group_epoch}")
         grp.GROUPINGS.get(grouping)                                    # unknown names fail here, naming the known ones
         self._criterion = group_criterion(group_loss, counts)          # unknown group_loss fails here
         super().__init__(backbone, {strategy: build_strategy(strategy, backbone, num_classes, cls_num_list, epochs,
@@ -219,7 +219,7 @@ class GBG(Method):
         self.mode, self.empty, self.contrastive, self.seed = mode, empty, contrastive, seed
         self.gac_fraction, self.gac_beta, self.group_batch_size = gac_fraction, gac_beta, group_batch_size
         if grad_sketch is not None and int(grad_sketch) < 1:
-            raise ValueError(f"grad_sketch must be a positive width, got {grad_sketch}")
+            raise ConfigError(f"grad_sketch must be a positive width, got {grad_sketch}")
         self.grad_sketch = grad_sketch
         self.register_buffer('group_id', torch.full((num_classes,), -1, dtype=torch.long))
         self.register_load_state_dict_post_hook(_after_load)

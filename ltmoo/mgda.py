@@ -167,6 +167,13 @@ def gram(grads:torch.Tensor, # [n, P] one gradient per row
         M += g @ g.T
     return M
 
+def _gram_failure(grads:torch.Tensor, i:int, dtype):
+    "Raise for a non-finite squared norm of gradient `i`: NaN/inf entries, or finite entries whose square overflows."
+    if bool(torch.isfinite(grads[i]).all()):       # only on this failure path: a look at the row itself
+        raise ValueError(f"the squared norm of the gradient of objective {i} overflows {dtype} (its largest entry is "
+                         f"{grads[i].abs().max().item():.3g}): scale that objective down before weighing it")
+    raise ValueError(f"gradient of objective {i} has NaN/inf entries")
+
 def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the shared parameters (or features)
                losses:torch.Tensor|None=None, # [n] objective values, for 'loss'/'loss+' normalisation
                normalization:str='none', # 'none', 'l2', 'loss' or 'loss+' (GBG hard-codes 'loss+')
@@ -175,6 +182,8 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
                **kwargs # passed to `min_norm` (max_iter, tol, polish)
               ) -> dict:
     "MGDA on a gradient matrix: dict(weights, normalizers, cost, iters, gap)."
+    if not torch.is_tensor(grads):
+        raise TypeError(f"grads must be an [n, P] tensor, got a {type(grads).__name__} (torch.stack the gradients first)")
     if grads.ndim != 2 or grads.shape[0] == 0:
         raise ValueError(f"need an [n, P] gradient matrix, got {tuple(grads.shape)}")
     M, n = gram(grads), grads.shape[0]
@@ -185,7 +194,8 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
     else: M, L = M.cpu(), None if L is None else to_host(L)   # (losses on another device: a second copy)
     with host_plan():                              # an n×n problem: solved on the host, in float64
         bad = (~torch.isfinite(M.diagonal())).nonzero()
-        if len(bad): raise ValueError(f"gradient of objective {bad[0].item()} has NaN/inf entries")
+    if len(bad): _gram_failure(grads, bad[0].item(), M.dtype)
+    with host_plan():
         s = _normalizers(M.diagonal().clamp_min(0).sqrt(), L, normalization, eps)
         r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
     dt = grads.dtype if grads.is_floating_point() else torch.float32

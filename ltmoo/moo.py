@@ -30,6 +30,10 @@ class Aggregator:
         raise NotImplementedError
     def __call__(self, grads, losses, common:torch.Tensor|None=None):
         "`weigh`, checked; `common` ([P] bool, None: every entry) goes to aggregators that `needs_reach`."
+        # one check for every aggregator: NaN/inf inputs raise (or, inside `deferred_finite`, are recorded on the device)
+        check_finite(losses, 'the objective losses', lambda i, v: f"loss of objective {i} is {v}")
+        if grads is not None:
+            check_finite(grads, 'objective gradients', lambda i, v: f"gradient of objective {i} has NaN/inf entries")
         out = self.weigh(grads, losses, common=common) if self.needs_reach else self.weigh(grads, losses)
         if out['weights'].shape != losses.shape:
             raise ValueError(f"{self!r} returned {tuple(out['weights'].shape)} weights for {len(losses)} objectives")
@@ -219,13 +223,11 @@ def hica_ghop(form:str='code') -> Compose:
 MODES = ('params', 'batched', 'features')
 
 def _check_losses(losses:list[torch.Tensor]) -> torch.Tensor:
-    "The losses as a detached [n] tensor; raises on non-scalars and non-finite values."
+    "The losses as a detached [n] tensor; raises on non-scalars (the aggregator checks that they are finite)."
     if len(losses) == 0: raise ValueError("moo_backward needs at least one loss")
     for i, l in enumerate(losses):
         if l.numel() != 1: raise ValueError(f"loss of objective {i} is not a scalar (shape {tuple(l.shape)})")
-    L = torch.stack([l.detach().reshape(()) for l in losses])
-    check_finite(L, 'the objective losses', lambda i, v: f"loss of objective {i} is {v}")   # or recorded: `ltmoo.method`
-    return L
+    return torch.stack([l.detach().reshape(()) for l in losses])   # finite: checked by the aggregator
 
 def _flat_batched(gs:tuple, params:list, n:int) -> torch.Tensor:
     "Concatenate batched per-parameter gradients [n, *shape] (None → zeros) into [n, P]."
@@ -319,7 +321,6 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
         G, unused = _objective_grads(losses, shared, features, mode)
         # DDP: the global losses and gradients, same on every rank
         if reduce is not None: L, G = reduce(L, G, mode)
-        check_finite(G, 'objective gradients', lambda i, v: f"gradient of objective {i} has NaN/inf entries")
         info['unused_shared'] = unused
         if getattr(agg, 'needs_reach', False) and mode != 'features': common = _common_entries(losses, shared, G.device)
     out = agg(G, L, common)

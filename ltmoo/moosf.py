@@ -13,7 +13,7 @@ from .losses import LOSSES, build_strategy
 from .moo import make_aggregator, moo_backward, Aggregator, Compose, HICA, PCGrad, MODES
 from .metrics import per_class_accuracy, shot_split
 from .distributed import ddp_reduce, predict_sharded
-from .core import UserError
+from .core import UserError, ConfigError
 
 # %% auto #0
 __all__ = ['holdout_sizes', 'holdout_split', 'head_accuracy_table', 'head_precision_table', 'section_accuracy', 'hica_accuracy',
@@ -25,11 +25,11 @@ def holdout_sizes(cls_num_list, # training images per class
                   fraction:float=0.1 # share of each class held out
                  ) -> list:
     "Images of each class held out for EOSS: round(fraction·n_c), at least 1 and at most n_c − 1."
-    if not 0 < fraction < 1: raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction}")
+    if not 0 < fraction < 1: raise ConfigError(f"holdout_fraction must be in (0, 1), got {fraction}")
     n = [int(c) for c in cls_num_list]
     if min(n) < 2:
-        raise ValueError(f"class {n.index(min(n))} has {min(n)} training image(s); a held-out slice needs at least 2 "
-                         "per class (use eoss_source='train')")
+        raise ConfigError(f"class {n.index(min(n))} has {min(n)} training image(s); a held-out slice needs at least 2 "
+                          "per class (use eoss_source='train')")
     return [min(c - 1, max(1, math.floor(fraction*c + 0.5))) for c in n]
 
 def holdout_split(train_y:torch.Tensor, # label of every training image
@@ -92,7 +92,7 @@ def hica_accuracy(train_preds:dict, # head → (predictions, targets) over the l
                   form:str='code' # 'code': [Many, Medium, Few] per head; 'paper': per-class accuracy per head
                  ) -> torch.Tensor:
     "HICA's accuracy matrix: [H, 3] (code form) or [H, C] (paper form), as fractions."
-    if form not in ('code', 'paper'): raise ValueError(f"hica_form must be 'code' or 'paper', got '{form}'")
+    if form not in ('code', 'paper'): raise ConfigError(f"hica_form must be 'code' or 'paper', got '{form}'")
     rows = []
     for p, t in train_preds.values():
         p, t = torch.as_tensor(p).cpu(), torch.as_tensor(t).cpu()
@@ -199,24 +199,24 @@ class MOOSF(Method):
                  conflict_every:int=0, # count gradient conflicts every k steps for aggregators that do not (0: never)
                  seed:int=0, # seed of the held-out slice
                  **kw):
-        if kw: raise TypeError(f"unknown argument(s) for method 'moosf': {sorted(kw)}")
+        if kw: raise ConfigError(f"unknown argument(s) for method 'moosf': {sorted(kw)}")
         names = [strategies] if isinstance(strategies, str) else list(strategies)
         if len(names) < 2:
-            raise ValueError(f"MOOSF fuses at least 2 strategies, got {names}; use method 'single' for one")
-        if len(set(names)) != len(names): raise ValueError(f"strategies must be distinct, got {names}")
+            raise ConfigError(f"MOOSF fuses at least 2 strategies, got {names}; use method 'single' for one")
+        if len(set(names)) != len(names): raise ConfigError(f"strategies must be distinct, got {names}")
         # unknown names: KeyError listing the known ones
         for n in names: LOSSES.get(n)
         skw = dict(strategy_kw or {})
         if set(skw) - set(names):
-            raise ValueError(f"strategy_kw for {sorted(set(skw) - set(names))}, not among {names}")
+            raise ConfigError(f"strategy_kw for {sorted(set(skw) - set(names))}, not among {names}")
         if hica_form not in ('code', 'paper'):
-            raise ValueError(f"hica_form must be 'code' or 'paper', got '{hica_form}'")
+            raise ConfigError(f"hica_form must be 'code' or 'paper', got '{hica_form}'")
         if eoss_source not in _EOSS_SOURCES:
             raise UserError(f"eoss_source must be one of {_EOSS_SOURCES}, got '{eoss_source}'")
-        if eoss_rule not in _EOSS_RULES: raise ValueError(f"eoss_rule must be one of {_EOSS_RULES}, got '{eoss_rule}'")
+        if eoss_rule not in _EOSS_RULES: raise ConfigError(f"eoss_rule must be one of {_EOSS_RULES}, got '{eoss_rule}'")
         if pcgrad_scope not in _PCGRAD_SCOPES:
             raise UserError(f"pcgrad_scope must be one of {_PCGRAD_SCOPES}, got '{pcgrad_scope}'")
-        if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; use one of {MODES}")
+        if mode not in MODES: raise ConfigError(f"unknown mode '{mode}'; use one of {MODES}")
         counts = [int(c) for c in cls_num_list]
         if len(counts) != num_classes:
             raise ValueError(f"cls_num_list has {len(counts)} entries for {num_classes} classes")

@@ -4,15 +4,15 @@
 
 # %% ../nbs/19_runner.ipynb #676bb5ed
 from __future__ import annotations
-import argparse, contextlib, os, sys
+import argparse, contextlib, os, signal, sys, threading, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'NotebookUserError', 'run_notebook', 'main']
+__all__ = ['USER_ERRORS', 'NotebookUserError', 'run_notebook', 'callers', 'die_with_caller', 'main']
 
 # %% ../nbs/19_runner.ipynb #4a4f5b50
 USER_ERRORS = frozenset({'UserError', 'UnknownNameError', 'ConfigError', 'CheckpointError', 'RunStateError', 'Diverged',
-                         'RunLocked', 'DataError'})   # ltmoo.core.UserError and its subclasses (checked by a test)
+                         'RunLocked', 'DataError', 'MissingDataError'})   # ltmoo.core.UserError and its subclasses (tested)
 
 def _kernel_manager_class():
     "jupyter_client's kernel manager with CurveZMQ transport encryption where pyzmq supports it."
@@ -45,6 +45,37 @@ def run_notebook(input:str|Path, # the notebook to run (e.g. nbs/experiments/tra
         if e.ename in USER_ERRORS: raise NotebookUserError(f"{input}: {e.evalue}") from None
         raise
 
+# %% ../nbs/19_runner.ipynb #7d1e0a02
+def _parent_of(pid:int) -> int|None:
+    "The parent pid of `pid` (from /proc), None when it is gone."
+    try: return int(Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError, IndexError): return None
+
+def _cmdline(pid:int) -> str:
+    try: return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
+    except OSError: return ''
+
+def callers(depth:int=6) -> list:
+    "The processes this one runs for: its parent, and above it up to the nearest `dvc` when there is one (Linux)."
+    chain, p = [], os.getppid()
+    while p and p > 1 and len(chain) < depth:
+        chain.append(p)
+        if any(Path(a).name == 'dvc' for a in _cmdline(p).split(' ')[:2]): return chain   # `dvc …`, `python …/dvc …`
+        p = _parent_of(p)
+    return chain[:1]
+
+def die_with_caller(poll:float=1.) -> list:
+    "End this process (SIGTERM) when a process it runs for ends (`callers`); the pids watched ([] where /proc is not)."
+    if not Path('/proc/self/stat').exists(): return []
+    watch = callers()
+    with contextlib.suppress(Exception):               # Linux: SIGTERM at once when the parent itself dies
+        import ctypes; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    def run():
+        while os.getppid() == watch[0] and all(_parent_of(p) is not None for p in watch): time.sleep(poll)
+        os.kill(os.getpid(), signal.SIGTERM)
+    if watch: threading.Thread(target=run, daemon=True, name='die_with_caller').start()
+    return watch
+
 # %% ../nbs/19_runner.ipynb #8f124915
 def _typed(v:str):
     "A `-p` value as papermill reads it: int, float, bool, None, else the string."
@@ -59,6 +90,7 @@ def main(argv=None, prog:str='python -m ltmoo.runner'):
     ap.add_argument('input'); ap.add_argument('output')
     ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter')
     a = ap.parse_args(argv)
+    if argv is None: die_with_caller()                # a command: a killed `dvc repro` takes its training with it
     try: run_notebook(a.input, a.output, {k: _typed(v) for k, v in a.p})
     except NotebookUserError as e:
         print('error: ' + ' '.join(e.message.split()), file=sys.stderr, flush=True); raise SystemExit(2) from None

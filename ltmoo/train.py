@@ -349,6 +349,9 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
     if tc.get('threads'): torch.set_num_threads(int(tc['threads']))
     out_dir = Path(out_dir) if out_dir is not None else None
     ckpt = (Path(tc['ckpt_dir']) if tc.get('ckpt_dir') else out_dir)
+    for what, p in (('the run folder (--out)', out_dir), ('train.ckpt_dir', ckpt)):
+        if p is not None and p.exists() and not p.is_dir():
+            raise RunStateError(f"{what} {p} is a file, not a folder; name a folder (it is made when missing)")
     with contextlib.ExitStack() as locks:                      # one run per folder (rank 0 writes, rank 0 locks)
         if env.is_main:
             for d in dict.fromkeys(p for p in (out_dir, ckpt) if p is not None): locks.enter_context(RunLock(d))
