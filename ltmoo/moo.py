@@ -30,7 +30,7 @@ class Aggregator:
         raise NotImplementedError
     def __call__(self, grads, losses, common:torch.Tensor|None=None):
         "`weigh`, checked; `common` ([P] bool, None: every entry) goes to aggregators that `needs_reach`."
-        # one check for every aggregator: NaN/inf inputs raise (or, inside `deferred_finite`, are recorded on the device)
+        # one check for every aggregator: NaN/inf inputs raise (inside `deferred_finite`: recorded on the device)
         check_finite(losses, 'the objective losses', lambda i, v: f"loss of objective {i} is {v}")
         if grads is not None:
             check_finite(grads, 'objective gradients', lambda i, v: f"gradient of objective {i} has NaN/inf entries")
