@@ -126,7 +126,7 @@ def main(argv=None):
     elif args.cmd == 'bench':
         for p in bench(args.out, args.profile, args.params): print(p)
     elif args.cmd == 'ddp-report':
-        from ltmoo.distributed import ddp_report
+        from ltmoo.report import ddp_report
         print(ddp_report(args.ddp, args.runs, args.tables, args.figures).to_string())
     elif args.cmd == 'train':
         from ltmoo.train import main as train_main

@@ -14,25 +14,25 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from .core import resolve, write_json
-from .report import set_style, save_figure
+from .report import set_style, save_figure, stamp_figure, SMOKE_BANNER, PROFILE_WORDS
 from .metrics import shot_split
 from .data import lt_counts
 
 log = logging.getLogger('ltmoo.paper')
 
 # %% auto #0
-__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'PROFILE_WORDS', 'SMOKE_BANNER', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTRA_GBG',
-           'EXTRA_MOOSF', 'MOOSF_PAPER', 'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS',
-           'setting_label', 'paper_value', 'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting',
-           'class_counts', 'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key',
-           'fusion_key', 'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col',
-           'compare_table', 'profile_line', 'gap_reasons', 'deviation_notes', 'with_paper_scale', 'scale_runs',
-           'plot_scale_curves', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4',
-           'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
-           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'stamp_figure', 'runs_of',
-           'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups',
-           'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars',
-           'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
+__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTRA_GBG', 'EXTRA_MOOSF', 'MOOSF_PAPER',
+           'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS', 'setting_label', 'paper_value',
+           'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting', 'class_counts',
+           'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key', 'fusion_key',
+           'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col', 'compare_table',
+           'profile_line', 'gap_reasons', 'deviation_notes', 'with_paper_scale', 'scale_runs', 'plot_scale_curves',
+           'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
+           'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
+           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'runs_of', 'read_csv',
+           'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups', 'fig_gbg_groups',
+           'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars', 'conflict_column',
+           'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
 
 # %% ../nbs/14_paper.ipynb #335fd4bd
 _PAPER_NAMES = {'GBG': 'GBG (Li et al., AAAI 2024)', 'MOOSF': 'MOOSF (ICML 2024)'}
@@ -699,12 +699,6 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
     return df
 
 # %% ../nbs/14_paper.ipynb #a3a4916e
-PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
-                 None: 'no runs yet', 'test': 'unit-test runs'}
-SMOKE_BANNER = (
-    "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
-)
-
 def profile_line(profile) -> str:
     "'*profile: smoke — pipeline check, not paper numbers*'."
     return f"*profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}*"
@@ -1402,16 +1396,6 @@ def no_runs_figure(title:str, message:str) -> Figure:
             family='monospace', transform=ax.transAxes)
     return fig
 
-def stamp_figure(fig:Figure, profile, note:str='') -> Figure:
-    "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
-    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (
-        f"; {note}" if note else ''
-    )
-    fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
-    if profile == 'smoke':
-        fig.text(0.5, 1.0, 'SMOKE — not a paper result', ha='center', va='bottom', fontsize=10, weight='bold',
-                 color='#a00000', bbox=dict(boxstyle='round,pad=0.25', fc='#fff3cd', ec='#e0b000'))
-    return fig
 
 def _span(lo:float, hi:float, least:float=10.) -> tuple:
     "Axis limits in [0, 100] (%) around [lo, hi], at least `least` + 2 points wide."

@@ -16,6 +16,8 @@ from .core import (deep_update, seed_everything, rng_state, set_rng_state, defau
 from .config import validate_run, parse_overrides
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
+    resolve_source,
+    is_list_dataset,
     load_data,
     make_gpu_data,
     GPUData,
@@ -376,6 +378,11 @@ def _build(cfg, tc, env, data, out_dir) -> _Trainer:
     dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
     if data is None: data = load_data(**cfg['data'])            # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
+    dd = cfg['data']
+    if dd.get('source', 'auto') == 'auto' and not is_list_dataset(dd.get('dataset', 'cifar10')):
+        # the checkpoint key and config.json hold the source the run trained on (`auto` is a rule, not a source)
+        dd['source'] = resolve_source(dd.get('dataset', 'cifar10'), 'auto', dd.get('root', 'data'),
+                                      dd.get('shared_dir', '../shared/data'))
     epochs = int(tc['epochs'])
     backbone = make_backbone(tc.get('model', 'resnet32'))
     method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, data.num_classes,
@@ -695,17 +702,18 @@ def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', 
     names = list(grid.get('methods') or dict.fromkeys(r['run'] for r in rows))
     cdir = out_dir/'curves'; cdir.mkdir(exist_ok=True)
     for col in ('test_acc', 'test_acc_few'):
-        curves = {}
+        curves, prof = {}, {}
         for r in rows:
             if r['setting'] != first or r['run'] not in names or not (r['folder']/'history.csv').exists(): continue
+            prof[r['run']] = r.get('profile') or '?'
             with open(r['folder']/'history.csv') as f:
                 for h in csv.DictReader(f):
                     if h.get(col) in (None, ''): continue
                     curves.setdefault(r['run'], {}).setdefault(int(h['epoch']) + 1, []).append(float(h[col]))
-        epochs = sorted({e for c in curves.values() for e in c})
-        mean = lambda n, e: sum(curves[n][e]) / len(curves[n][e]) if e in curves.get(n, {}) else ''
-        _write_csv([dict(epoch=e, **{n: mean(n, e) for n in names}) for e in epochs], cdir/f'{col}.csv',
-                   ','.join(['epoch', *names]))
+        # long form, a row per (run, epoch): `dvc plots show` gives each run its colour and its name (with its profile)
+        _write_csv([dict(run=f"{n} ({prof[n]})", epoch=e, **{col: round(sum(v) / len(v), 4)})
+                    for n in names if n in curves for e, v in sorted(curves[n].items())], cdir/f'{col}.csv',
+                   f'run,epoch,{col}')
     return rows
 
 def _summary_main(argv):
