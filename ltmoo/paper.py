@@ -1491,8 +1491,8 @@ def fig_gradient_imbalance(
     hs, ls = axes[0].get_legend_handles_labels()
     hs.append(Line2D([], [], marker='o', ls='', color='0.5', mec='k', mew=0.4))
     ls.append('dots: gradient norm (right axis)')
-    fig.legend(hs, ls, fontsize=7, loc='lower center', ncol=min(5, len(hs)), frameon=False)
-    fig.suptitle(title); fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(hs, ls, fontsize=7, loc='lower center', bbox_to_anchor=(0.5, 0.03), ncol=min(5, len(hs)), frameon=False)
+    fig.suptitle(title); fig.tight_layout(rect=(0, 0.13, 1, 1))   # the legend above the profile footer
     return fig
 
 # %% ../nbs/14_paper.ipynb #cdef6e67
@@ -1681,8 +1681,9 @@ def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
         v = c.to_numpy(); allv.append(v)
         ax.plot(v[:, 0], v[:, 1], v[:, 2], color=pal[i], lw=2.4 - 0.4 * (i % 4), ls=('-', '--', '-.', ':')[i % 4],
                 label=lab)                                  # coinciding curves (a fused = one head) stay visible
-        ax.scatter(*v[0], color=pal[i], s=14, marker='^', depthshade=False)      # epoch 1
-        ax.scatter(*v[-1], color=pal[i], s=28, depthshade=False)                  # last epoch
+    for i, v in enumerate(allv):                            # the markers over every line, edged: they often coincide
+        ax.scatter(*v[0], color=pal[i], s=48, marker='^', edgecolors='k', linewidths=0.6, depthshade=False)  # epoch 1
+        ax.scatter(*v[-1], color=pal[i], s=36, edgecolors='k', linewidths=0.6, depthshade=False)            # last
     allv = np.concatenate(allv)
     # a constant split still gets a readable axis
     for j, setlim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):
@@ -1712,6 +1713,7 @@ def fig_freq_bars(series:dict, # label → (list of run folders, head)
                   title:str, command:str='', n_bins:int=20) -> Figure:
     "Grouped bars of accuracy per frequency group, one colour per model."
     got = {lab: freq_bins(d, h, n_bins) for lab, (d, h) in series.items()}
+    missing = [k for k, v in got.items() if v is None]
     got = {k: v for k, v in got.items() if v is not None}
     if not got: return no_runs_figure(title, command or 'the runs of this figure')
     set_style()
@@ -1723,6 +1725,8 @@ def fig_freq_bars(series:dict, # label → (list of run folders, head)
     ax.set_xticks(x); ax.set_xticklabels([str(i + 1) for i in x], fontsize=7)
     ax.set_xlabel(f'class-frequency group (1 = most training images, {B} groups)'); ax.set_ylabel('test accuracy (%)')
     ax.legend(fontsize=7, ncol=min(4, len(got))); ax.set_title(title, fontsize=10)
+    if missing: ax.text(0.99, 0.62, 'no run yet: ' + ', '.join(missing), transform=ax.transAxes, ha='right', fontsize=7,
+                        color='#a00000')
     fig.tight_layout()
     return fig
 
@@ -1798,6 +1802,10 @@ def fig_vs_mtl(
     ax.set_xlabel('fused strategies'); ax.set_ylabel('top-1 accuracy (%)'); ax.legend(fontsize=7)
     lo = np.nanmin([v[j][0] for v in vals for j in (0, 1)] + [100])
     ax.set_ylim(max(0, lo - 10), None); ax.set_title(title, fontsize=10)
+    for i, v in enumerate(vals):                       # a pair without runs says so instead of two empty slots
+        if not (v[0][2] or v[1][2]):
+            ax.text(i, max(0, lo - 10) + 1, 'no run yet', ha='center', va='bottom', fontsize=7, color='#a00000',
+                    rotation=90)
     fig.tight_layout()
     return fig
 
@@ -1901,7 +1909,7 @@ def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=N
                                                 f'MOOSF Fig. 2: accuracy per frequency group, {sl}', cmd(MOOSF_SINGLES))
     for p in MOOSF_PAIRS:
         mk = fusion_key('moosf', list(p), cat); sk = [single_key(x, cat) for x in p]
-        ser = {f'{nice(k)} alone': (runs_of(runs, k, s), 'main') for k in sk if k}
+        ser = {f"{_LABEL.get(x, x.upper())} alone": (runs_of(runs, k, s), 'main') for x, k in zip(p, sk) if k}
         ser[f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in p)}) fused"] = (
             runs_of(runs, mk, s) if mk else [],
             'main',
