@@ -83,9 +83,11 @@ def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
 # %% ../nbs/12_report.ipynb #4eacb284
 def _weights(r, ckpt=None) -> Path|None:
     "The file holding run `r`'s trained weights: `ckpt`, else weights.pt (a finished paper-scale run), else a checkpoint."
+    from ltmoo.core import resolve
     if ckpt: return Path(ckpt)
     tc = r.config.get('train', {})
-    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ([Path(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else [])
+    ck = [resolve(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else []   # relative to the project (config.json)
+    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ck
     return next((c for c in cands if c.exists()), None)
 
 def _rebuild(r, path, device, UserError):

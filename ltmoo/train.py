@@ -433,9 +433,18 @@ def _start(tr:_Trainer, ckpt, out_dir, resume:bool, stale:str) -> dict:
     st.setdefault('pc_history', []); st.setdefault('steps', []); st['best'] = tuple(st['best'])
     return st
 
+def _portable(cfg:dict) -> dict:
+    "`cfg` with the paths inside the project written relative to its root (a committed file names no machine's path)."
+    out = copy.deepcopy(cfg)
+    for sec, key in (('train', 'ckpt_dir'), ('data', 'root'), ('data', 'shared_dir')):
+        p = (out.get(sec) or {}).get(key)
+        if p and Path(p).is_absolute():
+            with contextlib.suppress(ValueError, FileNotFoundError): out[sec][key] = str(Path(p).relative_to(resolve('.')))
+    return out
+
 def _write_config(out_dir:Path, cfg:dict, method):
-    "config.json: the resolved configuration and the method's description (GBG: with its groups once found)."
-    write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
+    "config.json: the resolved configuration (paths relative to the project) and the method's description (GBG: groups)."
+    write_json(dict(config=_portable(cfg), method=method.describe()), out_dir/'config.json')
 
 def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
     "Before this call's first epoch: no stale metrics.json, config.json and the run's files written, a new segment."
