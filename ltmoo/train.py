@@ -48,10 +48,10 @@ try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
-           'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
-           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
-           'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
+__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'METRIC_KEYS', 'SUMMARY_COLUMNS', 'lr_at',
+           'Context', 'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock',
+           'load_checkpoint', 'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit',
+           'method_family', 'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -673,6 +673,7 @@ def _notebook_main(argv):
     return run(argv, prog='python -m ltmoo.train notebook')
 
 # %% ../nbs/11_train.ipynb #11752a4f
+METRIC_KEYS = dict(top1='acc', best='best_acc', many='acc_many', medium='acc_medium', few='acc_few')   # DVC's columns
 SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
                    'best_acc', 'best_epoch', 'epochs_done', 'epochs', 'complete', 'wall_time_s')
 
@@ -688,13 +689,8 @@ def collect_run_rows(runs_dir:str|Path='results/runs') -> list:
                      'folder': f.parent})
     return rows
 
-def _labels(rows:list) -> list:
-    "Shortest names telling the runs apart: the parts of setting/run/seed that vary."
-    vary = [i for i, k in enumerate(('setting', 'run', 'seed')) if len({r[k] for r in rows}) > 1] or [1]
-    return ['/'.join([r['setting'], r['run'], 's' + r['seed']][i] for i in vary) for r in rows]
-
 def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', params:str|Path='params.yaml') -> list:
-    "summary.csv (a row per run), summary.json (each run's top-1, DVC's metric) and the curves DVC overlays."
+    "summary.csv (a row per run), results/metrics/ (a small metrics file per run, DVC's) and the curves DVC overlays."
     runs_dir, out_dir = resolve(runs_dir), resolve(out_dir)
     rows = collect_run_rows(runs_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -703,8 +699,11 @@ def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', 
         return round(v, 1 if k == 'wall_time_s' else 4) if isinstance(v, float) else v
     _write_csv([{k: cell(k, r.get(k)) for k in SUMMARY_COLUMNS} for r in rows], out_dir/'summary.csv',
                ','.join(SUMMARY_COLUMNS))
-    write_json({lab: cell('acc', r.get('acc')) for lab, r in zip(_labels(rows), rows)} if rows else {},
-               out_dir/'summary.json')
+    mdir = out_dir/'metrics'
+    if mdir.exists(): shutil.rmtree(mdir)                 # a run that is gone leaves no file behind
+    for r in rows:
+        write_json({k: cell('acc', r.get(v)) for k, v in METRIC_KEYS.items() if r.get(v) is not None},
+                   mdir/r['setting']/f"{r['run']}-s{r['seed']}.json")
     import yaml
     grid = (yaml.safe_load(open(resolve(params))) or {}).get('grid') or {}
     first = f"{(grid.get('datasets') or ['cifar10'])[0]}-if{(grid.get('imb_factors') or [100])[0]}"
@@ -731,7 +730,7 @@ def _summary_main(argv):
     ap.add_argument('--params', default='params.yaml')
     a = ap.parse_args(argv)
     rows = write_summary(a.runs, a.out, a.params)
-    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, summary.json, curves/")
+    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, metrics/, curves/")
     return rows
 
 if __name__ == '__main__' and '__file__' in globals(): cli()  # not when run as a notebook
