@@ -9,6 +9,9 @@ __all__ = []
 # %% ../nbs/index.ipynb #3c1cf805
 from .numerics import pin_cpu_numerics as _pin
 _pin(); del _pin   # before any tensor operation: the same float32 kernels on every x86-64 CPU (nbs/22_numerics)
+import os as _os
+_os.environ.setdefault('KINETO_LOG_LEVEL', '6')   # torch.profiler's native log (USDT lines, a GPU ERROR on a CPU): off
+del _os
 
 _LAZY = dict(fit='train', run_config='train', load_params='core', load_data='data',
              GBG='gbg', MOOSF='moosf', MTL='moosf', mgda_weights='mgda', moo_backward='moo',
@@ -25,3 +28,5 @@ def __getattr__(name:str):
     return value
 
 def __dir__(): return sorted(list(globals()) + list(_LAZY))
+
+__all__ = sorted(_LAZY)   # the public API: `help(ltmoo)` lists and documents it (loading each on first use)

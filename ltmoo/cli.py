@@ -110,7 +110,7 @@ def main(argv=None):
                    add_help=False)
     sub.add_parser('campaign', help='paper-scale runs in the background: start | status | stop | queue | import',
                    add_help=False)
-    sub.add_parser('summary', help='one row per run: results/summary.csv and summary.json', add_help=False)
+    sub.add_parser('summary', help='one row per run: results/summary.csv, results/metrics/ (DVC)', add_help=False)
     sub.add_parser('numerics', help="this machine's CPU numerics: kernel pins, CPU, fingerprint (nbs/22_numerics)")
     args, rest = ap.parse_known_args(argv)
     if args.cmd == 'prepare-data':
@@ -126,7 +126,7 @@ def main(argv=None):
     elif args.cmd == 'bench':
         for p in bench(args.out, args.profile, args.params): print(p)
     elif args.cmd == 'ddp-report':
-        from ltmoo.distributed import ddp_report
+        from ltmoo.report import ddp_report
         print(ddp_report(args.ddp, args.runs, args.tables, args.figures).to_string())
     elif args.cmd == 'train':
         from ltmoo.train import main as train_main

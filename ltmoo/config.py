@@ -87,7 +87,9 @@ def _check_imb_factor(d):
     if f > img_max:
         raise ValueError(f"{{sec}}.imb_factor={f:g} leaves the rarest {ds} classes without a training image (n_c = "
                          f"int({img_max}·IF^(-c/(K-1))) < 1); the largest IF {ds} allows is {img_max}")
-    if f < 10 and d.source == 'shared':
+    from ltmoo.data import resolve_source
+    src = d.source if d.source != 'auto' else resolve_source(ds, 'auto', d.root, d.shared_dir)   # auto: where it leads
+    if f < 10 and src == 'shared':
         raise ValueError(f"{{sec}}.imb_factor={f:g}: the shared arrays hold the IF-10 selection only; IF < 10 needs "
                          "data.source: official (the full archive, downloaded and md5-checked)")
 
@@ -95,8 +97,8 @@ class Data(Section):
     "`data`: which data set, which part of it, how view 0 is augmented."
     dataset: str = Field('cifar10', description='cifar10 | cifar100 (CIFAR-LT, LDAM-DRW rule) | imagenet_lt | inat2018')
     imb_factor: Number = Field(100, ge=1, description='imbalance factor n_max / n_min (CIFAR-LT)')
-    source: Literal['shared', 'official'] = Field('shared',
-                                                  description='shared: ../shared/data | official: torchvision download')
+    source: Literal['auto', 'shared', 'official'] = Field(
+        'auto', description='auto: shared where its arrays are, else official | shared: ../shared/data | official: download')
     shared_dir: str = Field('../shared/data', description='folder of the shared arrays (relative to the project root)')
     root: str = Field('data', description='prepared data (CIFAR) or the folder the image lists are relative to')
     train_subset: Optional[Int] = Field(None, ge=1,

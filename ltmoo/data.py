@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #e21b9e3d
 from __future__ import annotations
-import os, io, json, math, shutil, hashlib, warnings, inspect
+import os, io, json, math, shutil, hashlib, warnings, inspect, contextlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,20 +14,20 @@ import torch.nn.functional as F
 from .core import Registry, resolve, default_device, write_json
 
 # %% auto #0
-__all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'VIEWS', 'AUG_KEYS', 'SAMPLERS',
+__all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'CIFAR_LT', 'SHARED_SHA256', 'PREPARED_SHA256', 'SOURCES', 'VIEWS', 'AUG_KEYS', 'SAMPLERS',
            'IMAGENET_MEAN', 'IMAGENET_STD', 'INAT_MEAN', 'INAT_STD', 'LIST_LT', 'LIST_VIEWS', 'LOADER_KEYS',
            'DataError', 'MissingDataError', 'lt_counts', 'shot_masks', 'ldam_select', 'LTData', 'cifar_name',
            'sha256_file', 'check_sha256', 'decode_jpegs', 'check_superset', 'read_shared_cifar_lt',
-           'read_official_cifar_lt', 'check_prepared', 'prepare_cifar_lt', 'subset_counts', 'stratified_subset',
-           'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip', 'crop_flip_params', 'regular_view', 'rgb_to_gray',
-           'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
-           'rrc_params', 'resized_crop_flip', 'color_jitter', 'random_grayscale', 'blur_per_sample', 'random_blur',
-           'sim_view', 'cutout', 'regular_cutout_view', 'check_aug', 'GPUData', 'make_gpu_data', 'batches',
-           'IndexSampler', 'ShuffleSampler', 'ClassWeightedSampler', 'ClassBalancedSampler', 'SqrtSampler',
-           'EffectiveNumberSampler', 'read_split_file', 'inat_json_to_list', 'read_list', 'open_rgb', 'ListDataset',
-           'imagenet_transforms', 'EpochSampler', 'make_dataloader', 'is_list_dataset', 'LazyImages',
-           'list_regular_view', 'list_sim_view', 'list_plain_view', 'sample_key', 'ViewDataset', 'device_views',
-           'load_list_lt', 'load_data']
+           'read_official_cifar_lt', 'check_prepared', 'shared_file', 'resolve_source', 'prepare_cifar_lt',
+           'subset_counts', 'stratified_subset', 'load_cifar_lt', 'normalize', 'plain_view', 'crop_flip',
+           'crop_flip_params', 'regular_view', 'rgb_to_gray', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_brightness',
+           'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'rrc_params', 'resized_crop_flip', 'color_jitter',
+           'random_grayscale', 'blur_per_sample', 'random_blur', 'sim_view', 'cutout', 'regular_cutout_view',
+           'check_aug', 'GPUData', 'make_gpu_data', 'batches', 'IndexSampler', 'ShuffleSampler', 'ClassWeightedSampler',
+           'ClassBalancedSampler', 'SqrtSampler', 'EffectiveNumberSampler', 'read_split_file', 'inat_json_to_list',
+           'read_list', 'open_rgb', 'ListDataset', 'imagenet_transforms', 'EpochSampler', 'make_dataloader',
+           'is_list_dataset', 'LazyImages', 'list_regular_view', 'list_sim_view', 'list_plain_view', 'sample_key',
+           'ViewDataset', 'device_views', 'load_list_lt', 'load_data']
 
 # %% ../nbs/01_data.ipynb #13abf3a6
 from .core import UserError
@@ -223,10 +223,12 @@ def read_official_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     cls = getattr(torchvision.datasets, info['tv'])
     try: tr, te = cls(str(dd), train=True, download=True), cls(str(dd), train=False, download=True)
     except Exception as e:
-        why = (str(e).splitlines() or [''])[0][:160]
-        raise DataError(f"could not download or verify the official {info['title']} archive into {dd} "
-                        f"({type(e).__name__}: {why}); without network, put torchvision's archive there by hand, "
-                        "or use data.source: shared (the verified CIFAR-10-LT arrays; CIFAR-10 only)") from None
+        why = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
+        err = DataError(f"could not download or verify the official {info['title']} archive into {dd} ({why}); "
+                        "without network, put torchvision's archive there by hand, or use data.source: shared (the "
+                        "verified CIFAR-10-LT arrays; CIFAR-10 only)")
+        err.why, err.folder = why, dd
+        raise err from None
     targets = np.asarray(tr.targets, dtype=np.int64)
     sizes = np.bincount(targets, minlength=K)
     if len(set(sizes.tolist())) != 1: raise ValueError(f"official training set is not balanced: {sizes.tolist()}")
@@ -296,8 +298,28 @@ def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
             )
     return man
 
+SOURCES = ('auto', 'shared', 'official')
+
+def shared_file(dataset:str, shared_dir:str|Path) -> Path|None:
+    "The shared file with the images of `dataset` (the full npz, else its JPEG copy), None when neither is there."
+    ds, sd = cifar_name(dataset), resolve(shared_dir)
+    return next((p for p in (sd/f'{ds}-lt.npz', sd/f'{ds}-lt-jpeg.npz') if p.exists()), None)
+
+def resolve_source(dataset:str='cifar10', # cifar10 | cifar100
+                   source:str='auto', # auto | shared | official
+                   root:str|Path='data', shared_dir:str|Path='../shared/data') -> str:
+    "The concrete source: `auto` is the prepared folder's, else the shared arrays where they are, else the official archive."
+    if source not in SOURCES: raise DataError(f"unknown data.source '{source}'; valid: {', '.join(SOURCES)}")
+    if source != 'auto': return source
+    man = resolve(root)/f'{cifar_name(dataset)}-lt'/'manifest.json'
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):   # a damaged manifest: check_prepared says so
+        if man.exists(): return json.loads(man.read_text())['kind']
+    return 'shared' if shared_file(dataset, shared_dir) else 'official'
+
 def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
-                     source:str='shared', # shared: ../shared/data files | official: torchvision download
+                     # auto: the shared arrays where they are, else the official archive | shared: ../shared/data files |
+                     # official: torchvision's download, md5-checked
+                     source:str='auto',
                      root:str|Path='data', # prepared data go to root/<dataset>-lt/ (relative to the project root)
                      shared_dir:str|Path='../shared/data', # the shared files (relative to the project root)
                      overwrite:bool=False, # rebuild even if a valid prepared folder exists
@@ -306,10 +328,10 @@ def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
                     ) -> Path:
     "Write the CIFAR-LT superset as deterministic `.npy` files + `manifest.json` into `root/<dataset>-lt/`."
     ds = cifar_name(dataset); out = resolve(root)/f'{ds}-lt'
-    if source not in ('shared', 'official'): raise ValueError(f"unknown source '{source}'; valid: shared, official")
+    asked, source = source, resolve_source(ds, source, root, shared_dir)
     if (out/'manifest.json').exists() and not overwrite:
         man = check_prepared(out)
-        if man['kind'] != source:
+        if asked != 'auto' and man['kind'] != source:
             raise ValueError(f"{out} holds data prepared from source '{man['kind']}', not '{source}'; "
                              "pass overwrite=True to replace it")
         return out
@@ -318,7 +340,13 @@ def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
             raise ValueError("the shared files hold the IF-10 superset; stored_imb_factor must be 10")
         d = read_shared_cifar_lt(ds, shared_dir)
     else:
-        d = read_official_cifar_lt(ds, download_dir or resolve(root)/'downloads', stored_imb_factor, shared_dir)
+        try: d = read_official_cifar_lt(ds, download_dir or resolve(root)/'downloads', stored_imb_factor, shared_dir)
+        except DataError as e:
+            if asked != 'auto': raise
+            title = CIFAR_LT[ds]['title']
+            raise DataError(f"no {title}-LT images here: neither the shared arrays ({ds}-lt.npz or {ds}-lt-jpeg.npz "
+                            f"in {resolve(shared_dir)}, data.shared_dir) nor the official archive (its download into "
+                            f"{getattr(e, 'folder', '?')} failed: {getattr(e, 'why', e)}); put either there") from None
     tmp = out.with_name(out.name + '.tmp')
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
@@ -387,7 +415,7 @@ def _if_rows(labels:np.ndarray, counts:list) -> np.ndarray:
 
 def load_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
                   imb_factor:float=100, # IF >= 1 (>= 10 with the shared files)
-                  source:str='shared', # shared | official (see `prepare_cifar_lt`)
+                  source:str='auto', # auto | shared | official (see `prepare_cifar_lt`)
                   root:str|Path='data', # prepared data folder (relative to the project root)
                   shared_dir:str|Path='../shared/data', # the shared files (relative to the project root)
                   train_subset:int|None=None, # keep at most this many training images (per-class prefix)
@@ -399,7 +427,7 @@ def load_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
     if not imb_factor >= 1: raise DataError(f"data.imb_factor must be >= 1 (IF = n_max/n_min), got {imb_factor}")
     if not (folder/'manifest.json').exists(): prepare_cifar_lt(ds, source, root, shared_dir)
     man = check_prepared(folder)
-    if man['kind'] != source:
+    if source != 'auto' and man['kind'] != source:
         raise ValueError(f"{folder} holds data prepared from source '{man['kind']}', not '{source}'; "
                          f"run prepare_cifar_lt('{ds}', '{source}', overwrite=True) to replace it")
     if imb_factor < man['stored_imb_factor']:

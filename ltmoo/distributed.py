@@ -16,7 +16,7 @@ from .core import default_device
 __all__ = ['DistEnv', 'init_distributed', 'destroy_distributed', 'is_ddp', 'is_main', 'barrier', 'all_reduce_sum_',
            'all_reduce_sum', 'all_reduce_mean', 'all_gather_cat', 'broadcast_', 'broadcast_module_', 'check_same',
            'check_in_sync', 'shard', 'RankShare', 'batch_share', 'ddp_reduce', 'ddp_split', 'ShardedBatchSampler',
-           'predict_sharded', 'ConvNetNoBN', 'register_test_backbone', 'launch', 'ddp_report']
+           'predict_sharded', 'ConvNetNoBN', 'register_test_backbone', 'launch']
 
 # %% ../nbs/15_distributed.ipynb #1a255294
 @dataclass(frozen=True)
@@ -389,103 +389,3 @@ def launch(fn, # a function of `args`; with start='spawn' it must be importable 
             tail = open(os.path.join(tmp, f'log{r}.txt')).read()[-3000:]
             raise RuntimeError(f"launch: rank {r} {'failed' if failed is not None else 'timed out'}:\n{tail}")
         return [torch.load(os.path.join(tmp, f'ret{r}.pt'), weights_only=False) for r in range(nprocs)]
-
-# %% ../nbs/15_distributed.ipynb #a561fcb7
-def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` (+ run.json) of the torchrun runs
-               runs_dir='results/runs', # the single-process runs, same layout
-               tables_dir='tables/ddp', figures_dir='figures/ddp'):
-    "Each DDP run beside its single-process twin: accuracy, images/s, speed-up; a table (md + csv) and a figure."
-    import json
-    import numpy as np
-    import pandas as pd
-    from pathlib import Path
-    from ltmoo.core import resolve
-    from ltmoo.report import set_style, save_figure
-    import matplotlib.pyplot as plt
-    ddp_dir, runs_dir = resolve(ddp_dir), resolve(runs_dir)
-    rows = []
-    def read(m):                                   # metrics.json, with run.json's provenance beside it when present
-        if not m.exists(): return {}
-        r = m.with_name('run.json')
-        return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
-    for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
-        d = read(m); rel = m.relative_to(ddp_dir)
-        s = read(runs_dir/rel)
-        rows.append(
-            dict(
-                setting=rel.parts[0],
-                method=rel.parts[1],
-                seed=int(rel.parts[2][1:]),
-                world_size=d.get('world_size', 1),
-                acc_1=s.get('acc'),
-                acc_ddp=d['acc'],
-                img_s_1=s.get('train_images_per_s'),
-                img_s_ddp=d.get('train_images_per_s'),
-                ddp_sync=d.get('ddp_sync'),
-                profile=d.get('profile'),
-                hardware=d.get('hardware'),
-                commit=d.get('commit'),
-            )
-        )
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            'setting',
-            'method',
-            'seed',
-            'world_size',
-            'acc_1',
-            'acc_ddp',
-            'img_s_1',
-            'img_s_ddp',
-            'ddp_sync',
-            'profile',
-            'hardware',
-            'commit',
-        ],
-    )
-    df['acc_delta'] = df.acc_ddp - df.acc_1
-    df['speedup'] = df.img_s_ddp / df.img_s_1
-    tables_dir, figures_dir = resolve(tables_dir), resolve(figures_dir)
-    tables_dir.mkdir(parents=True, exist_ok=True)
-    prof = ', '.join(sorted({p for p in df.profile if p})) or 'none'
-    f = lambda v, fmt='.2f': '–' if v is None or pd.isna(v) else format(v, fmt)
-    lines = [
-        f"**DDP vs one process.** Each run of the `ddp` grid under torchrun beside the single-process run of the same "
-        f"configuration (global batch, seed, profile). *profile: {prof}*"
-        + (" — a pipeline check on the CPU, not paper numbers." if prof == 'smoke' else ''),
-        '',
-        "Accuracies differ by design where BatchNorm normalises each rank's shard and BCL's contrastive batch is the "
-        "shard; with per-sample losses and no BatchNorm the two agree to float rounding (tested in `nbs/15_distributed.ipynb`).",
-        '',
-        '| setting | run | seed | ranks | sync | top-1 (1 process) | top-1 (DDP) | Δ | img/s (1 process) | img/s (DDP) | speed-up | hardware |',
-        '|' + '---|' * 12,
-    ]
-    for _, r in df.iterrows():
-        lines.append(
-            f"| {r.setting} | `{r.method}` | {r.seed} | {r.world_size} | {r.ddp_sync or '–'} | {f(r.acc_1)} | {f(r.acc_ddp)} | "
-            f"{f(r.acc_delta, '+.2f')} | {f(r.img_s_1, '.1f')} | {f(r.img_s_ddp, '.1f')} | {f(r.speedup)}× | {r.hardware} |"
-        )
-    if df.acc_1.isna().any():
-        lines += [
-            '',
-            "Runs without a single-process twin (add them to `grid`): "
-            + ', '.join(f"`{m}`" for m in df[df.acc_1.isna()].method),
-        ]
-    (tables_dir/'ddp_vs_single.md').write_text('\n'.join(lines) + '\n')
-    df.to_csv(tables_dir/'ddp_vs_single.csv', index=False, float_format='%.4f', lineterminator='\n')
-    set_style()
-    fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(df) + 1), 3))
-    x = np.arange(len(df))
-    ax.bar(x - 0.2, df.img_s_1.fillna(0), 0.4, label='1 process')
-    ax.bar(
-        x + 0.2,
-        df.img_s_ddp.fillna(0),
-        0.4,
-        label='DDP (' + ', '.join(sorted({f"{w} ranks" for w in df.world_size})) + ')',
-    )
-    ax.set_xticks(x, [f"{m}\ns{s}" for m, s in zip(df.method, df.seed)]); ax.set_ylabel('training images / s')
-    ax.set_title(f"throughput, profile {prof} ({', '.join(sorted({h for h in df.hardware if h}))[:60]})", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout(); save_figure(fig, figures_dir/'ddp_throughput'); plt.close(fig)
-    return df

@@ -14,25 +14,25 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from .core import resolve, write_json
-from .report import set_style, save_figure
+from .report import set_style, save_figure, stamp_figure, SMOKE_BANNER, PROFILE_WORDS
 from .metrics import shot_split
 from .data import lt_counts
 
 log = logging.getLogger('ltmoo.paper')
 
 # %% auto #0
-__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'PROFILE_WORDS', 'SMOKE_BANNER', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTRA_GBG',
-           'EXTRA_MOOSF', 'MOOSF_PAPER', 'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS',
-           'setting_label', 'paper_value', 'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting',
-           'class_counts', 'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key',
-           'fusion_key', 'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col',
-           'compare_table', 'profile_line', 'gap_reasons', 'deviation_notes', 'with_paper_scale', 'scale_runs',
-           'plot_scale_curves', 'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4',
-           'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
-           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'stamp_figure', 'runs_of',
-           'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups',
-           'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars',
-           'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
+__all__ = ['log', 'PAPER', 'NOT_HERE', 'RUNS_DIR', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTRA_GBG', 'EXTRA_MOOSF', 'MOOSF_PAPER',
+           'MOOSF_SUBSTITUTE', 'BENCH_CMD', 'MOOSF_SINGLES', 'MOOSF_PAIRS', 'setting_label', 'paper_value',
+           'paper_rows', 'provenance', 'parse_row', 'paper_gain_check', 'parse_setting', 'class_counts',
+           'load_catalogue', 'heads_of', 'fake_runs', 'collect_runs', 'summarize_runs', 'single_key', 'fusion_key',
+           'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col', 'compare_table',
+           'profile_line', 'gap_reasons', 'deviation_notes', 'with_paper_scale', 'scale_runs', 'plot_scale_curves',
+           'table_markdown', 'write_table', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
+           'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
+           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'runs_of', 'read_csv',
+           'nice', 'fig_gradient_imbalance', 'stratified_subset', 'imbalance_callback', 'fig_groups', 'fig_gbg_groups',
+           'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars', 'conflict_column',
+           'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
 
 # %% ../nbs/14_paper.ipynb #335fd4bd
 _PAPER_NAMES = {'GBG': 'GBG (Li et al., AAAI 2024)', 'MOOSF': 'MOOSF (ICML 2024)'}
@@ -699,12 +699,6 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
     return df
 
 # %% ../nbs/14_paper.ipynb #a3a4916e
-PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
-                 None: 'no runs yet', 'test': 'unit-test runs'}
-SMOKE_BANNER = (
-    "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
-)
-
 def profile_line(profile) -> str:
     "'*profile: smoke — pipeline check, not paper numbers*'."
     return f"*profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}*"
@@ -1402,16 +1396,6 @@ def no_runs_figure(title:str, message:str) -> Figure:
             family='monospace', transform=ax.transAxes)
     return fig
 
-def stamp_figure(fig:Figure, profile, note:str='') -> Figure:
-    "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
-    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (
-        f"; {note}" if note else ''
-    )
-    fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
-    if profile == 'smoke':
-        fig.text(0.5, 1.0, 'SMOKE — not a paper result', ha='center', va='bottom', fontsize=10, weight='bold',
-                 color='#a00000', bbox=dict(boxstyle='round,pad=0.25', fc='#fff3cd', ec='#e0b000'))
-    return fig
 
 def _span(lo:float, hi:float, least:float=10.) -> tuple:
     "Axis limits in [0, 100] (%) around [lo, hi], at least `least` + 2 points wide."
@@ -1507,8 +1491,8 @@ def fig_gradient_imbalance(
     hs, ls = axes[0].get_legend_handles_labels()
     hs.append(Line2D([], [], marker='o', ls='', color='0.5', mec='k', mew=0.4))
     ls.append('dots: gradient norm (right axis)')
-    fig.legend(hs, ls, fontsize=7, loc='lower center', ncol=min(5, len(hs)), frameon=False)
-    fig.suptitle(title); fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(hs, ls, fontsize=7, loc='lower center', bbox_to_anchor=(0.5, 0.03), ncol=min(5, len(hs)), frameon=False)
+    fig.suptitle(title); fig.tight_layout(rect=(0, 0.13, 1, 1))   # the legend above the profile footer
     return fig
 
 # %% ../nbs/14_paper.ipynb #cdef6e67
@@ -1697,8 +1681,9 @@ def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
         v = c.to_numpy(); allv.append(v)
         ax.plot(v[:, 0], v[:, 1], v[:, 2], color=pal[i], lw=2.4 - 0.4 * (i % 4), ls=('-', '--', '-.', ':')[i % 4],
                 label=lab)                                  # coinciding curves (a fused = one head) stay visible
-        ax.scatter(*v[0], color=pal[i], s=14, marker='^', depthshade=False)      # epoch 1
-        ax.scatter(*v[-1], color=pal[i], s=28, depthshade=False)                  # last epoch
+    for i, v in enumerate(allv):                            # the markers over every line, edged: they often coincide
+        ax.scatter(*v[0], color=pal[i], s=48, marker='^', edgecolors='k', linewidths=0.6, depthshade=False)  # epoch 1
+        ax.scatter(*v[-1], color=pal[i], s=36, edgecolors='k', linewidths=0.6, depthshade=False)            # last
     allv = np.concatenate(allv)
     # a constant split still gets a readable axis
     for j, setlim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):
@@ -1728,6 +1713,7 @@ def fig_freq_bars(series:dict, # label → (list of run folders, head)
                   title:str, command:str='', n_bins:int=20) -> Figure:
     "Grouped bars of accuracy per frequency group, one colour per model."
     got = {lab: freq_bins(d, h, n_bins) for lab, (d, h) in series.items()}
+    missing = [k for k, v in got.items() if v is None]
     got = {k: v for k, v in got.items() if v is not None}
     if not got: return no_runs_figure(title, command or 'the runs of this figure')
     set_style()
@@ -1739,6 +1725,8 @@ def fig_freq_bars(series:dict, # label → (list of run folders, head)
     ax.set_xticks(x); ax.set_xticklabels([str(i + 1) for i in x], fontsize=7)
     ax.set_xlabel(f'class-frequency group (1 = most training images, {B} groups)'); ax.set_ylabel('test accuracy (%)')
     ax.legend(fontsize=7, ncol=min(4, len(got))); ax.set_title(title, fontsize=10)
+    if missing: ax.text(0.99, 0.62, 'no run yet: ' + ', '.join(missing), transform=ax.transAxes, ha='right', fontsize=7,
+                        color='#a00000')
     fig.tight_layout()
     return fig
 
@@ -1814,6 +1802,10 @@ def fig_vs_mtl(
     ax.set_xlabel('fused strategies'); ax.set_ylabel('top-1 accuracy (%)'); ax.legend(fontsize=7)
     lo = np.nanmin([v[j][0] for v in vals for j in (0, 1)] + [100])
     ax.set_ylim(max(0, lo - 10), None); ax.set_title(title, fontsize=10)
+    for i, v in enumerate(vals):                       # a pair without runs says so instead of two empty slots
+        if not (v[0][2] or v[1][2]):
+            ax.text(i, max(0, lo - 10) + 1, 'no run yet', ha='center', va='bottom', fontsize=7, color='#a00000',
+                    rotation=90)
     fig.tight_layout()
     return fig
 
@@ -1917,7 +1909,7 @@ def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=N
                                                 f'MOOSF Fig. 2: accuracy per frequency group, {sl}', cmd(MOOSF_SINGLES))
     for p in MOOSF_PAIRS:
         mk = fusion_key('moosf', list(p), cat); sk = [single_key(x, cat) for x in p]
-        ser = {f'{nice(k)} alone': (runs_of(runs, k, s), 'main') for k in sk if k}
+        ser = {f"{_LABEL.get(x, x.upper())} alone": (runs_of(runs, k, s), 'main') for x, k in zip(p, sk) if k}
         ser[f"MOOSF({'+'.join(_LABEL.get(x, x.upper()) for x in p)}) fused"] = (
             runs_of(runs, mk, s) if mk else [],
             'main',

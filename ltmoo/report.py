@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 # %% auto #0
-__all__ = ['set_style', 'save_figure', 'plot_history', 'load_run']
+__all__ = ['PROFILE_WORDS', 'SMOKE_BANNER', 'set_style', 'save_figure', 'plot_history', 'load_run', 'stamp_figure', 'ddp_report']
 
 # %% ../nbs/12_report.ipynb #36b9e020
 def set_style():
@@ -83,9 +83,11 @@ def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
 # %% ../nbs/12_report.ipynb #4eacb284
 def _weights(r, ckpt=None) -> Path|None:
     "The file holding run `r`'s trained weights: `ckpt`, else weights.pt (a finished paper-scale run), else a checkpoint."
+    from ltmoo.core import resolve
     if ckpt: return Path(ckpt)
     tc = r.config.get('train', {})
-    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ([Path(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else [])
+    ck = [resolve(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else []   # relative to the project (config.json)
+    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ck
     return next((c for c in cands if c.exists()), None)
 
 def _rebuild(r, path, device, UserError):
@@ -103,3 +105,86 @@ def _rebuild(r, path, device, UserError):
     st = torch.load(path, map_location=device, weights_only=False)
     method.load_state_dict(st['model']); method.to(device).eval()
     return method
+
+# %% ../nbs/12_report.ipynb #b22c0d02
+PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
+                 None: 'no runs yet', 'test': 'unit-test runs'}
+SMOKE_BANNER = (
+    "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
+)
+
+def stamp_figure(fig, profile, note:str=''):
+    "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
+    cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (f"; {note}" if note else '')
+    fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
+    if profile == 'smoke':
+        fig.text(0.5, 1.0, 'SMOKE — not a paper result', ha='center', va='bottom', fontsize=10, weight='bold',
+                 color='#a00000', bbox=dict(boxstyle='round,pad=0.25', fc='#fff3cd', ec='#e0b000'))
+    return fig
+
+# %% ../nbs/12_report.ipynb #b22c0d03
+_DDP_COLS = ['setting', 'method', 'seed', 'world_size', 'acc_1', 'acc_ddp', 'img_s_1', 'img_s_ddp', 'ddp_sync', 'profile',
+             'hardware', 'commit']
+
+def _ddp_rows(ddp_dir:Path, runs_dir:Path) -> pd.DataFrame:
+    "A row per torchrun run: its numbers and its single-process twin's (same setting/method/seed folder)."
+    def read(m):                                   # metrics.json, with run.json's provenance beside it when present
+        if not m.exists(): return {}
+        r = m.with_name('run.json')
+        return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
+    rows = []
+    for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
+        d, rel = read(m), m.relative_to(ddp_dir); s = read(runs_dir/rel)
+        rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]),
+                         world_size=d.get('world_size', 1), acc_1=s.get('acc'), acc_ddp=d['acc'],
+                         img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
+                         ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'),
+                         commit=d.get('commit')))
+    df = pd.DataFrame(rows, columns=_DDP_COLS)
+    df['acc_delta'] = df.acc_ddp - df.acc_1
+    return df
+
+# %% ../nbs/12_report.ipynb #b22c0d04
+def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` (+ run.json) of the torchrun runs
+               runs_dir='results/runs', # the single-process runs, same layout
+               tables_dir='tables/ddp', figures_dir='figures/ddp') -> pd.DataFrame:
+    "Each DDP run beside its single-process twin: accuracy and each run's own images/s (no speed-up); table + figure."
+    from ltmoo.core import resolve
+    df = _ddp_rows(resolve(ddp_dir), resolve(runs_dir))
+    tables_dir, figures_dir = resolve(tables_dir), resolve(figures_dir); tables_dir.mkdir(parents=True, exist_ok=True)
+    prof = ', '.join(sorted({p for p in df.profile if p})) or 'none'
+    f = lambda v, fmt='.2f': '–' if v is None or pd.isna(v) else format(v, fmt)
+    lines = ([f"> {SMOKE_BANNER}", ''] if prof == 'smoke' else []) + [
+        f"**DDP vs one process.** Each run of the `ddp` grid under torchrun beside the single-process run of the same "
+        f"configuration (global batch, seed, profile). *profile: {prof} — {PROFILE_WORDS.get(prof, 'custom profile')}*", '',
+        "- Accuracies differ by design where BatchNorm normalises each rank's shard and BCL's contrastive batch is the "
+        "shard; with per-sample losses and no BatchNorm the two agree to float rounding (`nbs/15_distributed.ipynb`).",
+        "- Images/s: each run's own average over its training, from separate pipeline stages at different times on a "
+        "machine doing other work. Not a side-by-side measurement, so no speed-up is given; `tools/bench_throughput.py` "
+        "measures that.", '',
+        '| setting | run | seed | ranks | sync | top-1 (1 process) | top-1 (DDP) | Δ | img/s (1 process) | img/s (DDP) | hardware |',
+        '|' + '---|' * 11]
+    lines += [f"| {r.setting} | `{r.method}` | {r.seed} | {r.world_size} | {r.ddp_sync or '–'} | {f(r.acc_1)} | "
+              f"{f(r.acc_ddp)} | {f(r.acc_delta, '+.2f')} | {f(r.img_s_1, '.1f')} | {f(r.img_s_ddp, '.1f')} | {r.hardware} |"
+              for _, r in df.iterrows()]
+    if df.acc_1.isna().any():
+        lines += ['', "Runs without a single-process twin (add them to `grid`): "
+                  + ', '.join(f"`{m}`" for m in df[df.acc_1.isna()].method)]
+    (tables_dir/'ddp_vs_single.md').write_text('\n'.join(lines) + '\n')
+    df.to_csv(tables_dir/'ddp_vs_single.csv', index=False, float_format='%.4f', lineterminator='\n')
+    _ddp_figure(df, prof, figures_dir/'ddp_throughput')
+    return df
+
+def _ddp_figure(df:pd.DataFrame, prof:str, stem:Path):
+    "Each run's training images/s, one process and DDP side by side, with the smoke banner and the caveat."
+    set_style()
+    fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(df) + 1), 3)); x = np.arange(len(df))
+    ax.bar(x - 0.2, df.img_s_1.fillna(0), 0.4, label='1 process')
+    ax.bar(x + 0.2, df.img_s_ddp.fillna(0), 0.4,
+           label='DDP (' + ', '.join(sorted({f"{w} ranks" for w in df.world_size})) + ')')
+    ax.set_xticks(x, [f"{m}\ns{s}" for m, s in zip(df.method, df.seed)]); ax.set_ylabel('training images / s')
+    ax.set_title(f"throughput of each run ({', '.join(sorted({h for h in df.hardware if h}))[:60]})", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    stamp_figure(fig, prof, 'separate runs at different times: not a side-by-side speed measurement')
+    save_figure(fig, stem); plt.close(fig)

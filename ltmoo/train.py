@@ -16,6 +16,8 @@ from .core import (deep_update, seed_everything, rng_state, set_rng_state, defau
 from .config import validate_run, parse_overrides
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
+    resolve_source,
+    is_list_dataset,
     load_data,
     make_gpu_data,
     GPUData,
@@ -46,10 +48,10 @@ try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'SUMMARY_COLUMNS', 'lr_at', 'Context',
-           'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock', 'load_checkpoint',
-           'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit', 'method_family',
-           'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
+__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'METRIC_KEYS', 'SUMMARY_COLUMNS', 'lr_at',
+           'Context', 'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock',
+           'load_checkpoint', 'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit',
+           'method_family', 'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -376,6 +378,11 @@ def _build(cfg, tc, env, data, out_dir) -> _Trainer:
     dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
     if data is None: data = load_data(**cfg['data'])            # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
+    dd = cfg['data']
+    if dd.get('source', 'auto') == 'auto' and not is_list_dataset(dd.get('dataset', 'cifar10')):
+        # the checkpoint key and config.json hold the source the run trained on (`auto` is a rule, not a source)
+        dd['source'] = resolve_source(dd.get('dataset', 'cifar10'), 'auto', dd.get('root', 'data'),
+                                      dd.get('shared_dir', '../shared/data'))
     epochs = int(tc['epochs'])
     backbone = make_backbone(tc.get('model', 'resnet32'))
     method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, data.num_classes,
@@ -426,9 +433,18 @@ def _start(tr:_Trainer, ckpt, out_dir, resume:bool, stale:str) -> dict:
     st.setdefault('pc_history', []); st.setdefault('steps', []); st['best'] = tuple(st['best'])
     return st
 
+def _portable(cfg:dict) -> dict:
+    "`cfg` with the paths inside the project written relative to its root (a committed file names no machine's path)."
+    out = copy.deepcopy(cfg)
+    for sec, key in (('train', 'ckpt_dir'), ('data', 'root'), ('data', 'shared_dir')):
+        p = (out.get(sec) or {}).get(key)
+        if p and Path(p).is_absolute():
+            with contextlib.suppress(ValueError, FileNotFoundError): out[sec][key] = str(Path(p).relative_to(resolve('.')))
+    return out
+
 def _write_config(out_dir:Path, cfg:dict, method):
-    "config.json: the resolved configuration and the method's description (GBG: with its groups once found)."
-    write_json(dict(config=cfg, method=method.describe()), out_dir/'config.json')
+    "config.json: the resolved configuration (paths relative to the project) and the method's description (GBG: groups)."
+    write_json(dict(config=_portable(cfg), method=method.describe()), out_dir/'config.json')
 
 def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
     "Before this call's first epoch: no stale metrics.json, config.json and the run's files written, a new segment."
@@ -657,6 +673,7 @@ def _notebook_main(argv):
     return run(argv, prog='python -m ltmoo.train notebook')
 
 # %% ../nbs/11_train.ipynb #11752a4f
+METRIC_KEYS = dict(top1='acc', best='best_acc', many='acc_many', medium='acc_medium', few='acc_few')   # DVC's columns
 SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
                    'best_acc', 'best_epoch', 'epochs_done', 'epochs', 'complete', 'wall_time_s')
 
@@ -672,13 +689,8 @@ def collect_run_rows(runs_dir:str|Path='results/runs') -> list:
                      'folder': f.parent})
     return rows
 
-def _labels(rows:list) -> list:
-    "Shortest names telling the runs apart: the parts of setting/run/seed that vary."
-    vary = [i for i, k in enumerate(('setting', 'run', 'seed')) if len({r[k] for r in rows}) > 1] or [1]
-    return ['/'.join([r['setting'], r['run'], 's' + r['seed']][i] for i in vary) for r in rows]
-
 def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', params:str|Path='params.yaml') -> list:
-    "summary.csv (a row per run), summary.json (each run's top-1, DVC's metric) and the curves DVC overlays."
+    "summary.csv (a row per run), results/metrics/ (a small metrics file per run, DVC's) and the curves DVC overlays."
     runs_dir, out_dir = resolve(runs_dir), resolve(out_dir)
     rows = collect_run_rows(runs_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -687,25 +699,29 @@ def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', 
         return round(v, 1 if k == 'wall_time_s' else 4) if isinstance(v, float) else v
     _write_csv([{k: cell(k, r.get(k)) for k in SUMMARY_COLUMNS} for r in rows], out_dir/'summary.csv',
                ','.join(SUMMARY_COLUMNS))
-    write_json({lab: cell('acc', r.get('acc')) for lab, r in zip(_labels(rows), rows)} if rows else {},
-               out_dir/'summary.json')
+    mdir = out_dir/'metrics'
+    if mdir.exists(): shutil.rmtree(mdir)                 # a run that is gone leaves no file behind
+    for r in rows:
+        write_json({k: cell('acc', r.get(v)) for k, v in METRIC_KEYS.items() if r.get(v) is not None},
+                   mdir/r['setting']/f"{r['run']}-s{r['seed']}.json")
     import yaml
     grid = (yaml.safe_load(open(resolve(params))) or {}).get('grid') or {}
     first = f"{(grid.get('datasets') or ['cifar10'])[0]}-if{(grid.get('imb_factors') or [100])[0]}"
     names = list(grid.get('methods') or dict.fromkeys(r['run'] for r in rows))
     cdir = out_dir/'curves'; cdir.mkdir(exist_ok=True)
     for col in ('test_acc', 'test_acc_few'):
-        curves = {}
+        curves, prof = {}, {}
         for r in rows:
             if r['setting'] != first or r['run'] not in names or not (r['folder']/'history.csv').exists(): continue
+            prof[r['run']] = r.get('profile') or '?'
             with open(r['folder']/'history.csv') as f:
                 for h in csv.DictReader(f):
                     if h.get(col) in (None, ''): continue
                     curves.setdefault(r['run'], {}).setdefault(int(h['epoch']) + 1, []).append(float(h[col]))
-        epochs = sorted({e for c in curves.values() for e in c})
-        mean = lambda n, e: sum(curves[n][e]) / len(curves[n][e]) if e in curves.get(n, {}) else ''
-        _write_csv([dict(epoch=e, **{n: mean(n, e) for n in names}) for e in epochs], cdir/f'{col}.csv',
-                   ','.join(['epoch', *names]))
+        # long form, a row per (run, epoch): `dvc plots show` gives each run its colour and its name (with its profile)
+        _write_csv([dict(run=f"{n} ({prof[n]})", epoch=e, **{col: round(sum(v) / len(v), 4)})
+                    for n in names if n in curves for e, v in sorted(curves[n].items())], cdir/f'{col}.csv',
+                   f'run,epoch,{col}')
     return rows
 
 def _summary_main(argv):
@@ -714,7 +730,7 @@ def _summary_main(argv):
     ap.add_argument('--params', default='params.yaml')
     a = ap.parse_args(argv)
     rows = write_summary(a.runs, a.out, a.params)
-    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, summary.json, curves/")
+    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, metrics/, curves/")
     return rows
 
 if __name__ == '__main__' and '__file__' in globals(): cli()  # not when run as a notebook

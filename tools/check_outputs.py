@@ -45,6 +45,13 @@ for m in sorted(p for p in (root/'results/runs').rglob('metrics.json') if not p.
 for m in sorted((root/'results/ddp').rglob('metrics.json')):   # the torchrun runs (stage train_ddp)
     d = read_run(m); bad += run_problems(m, d)
     if not isinstance(d.get('world_size'), int) or d['world_size'] < 1: bad.append(f"{m}: no world size recorded")
+for r in sorted((root/'results').rglob('run.json')):   # products of clean commits, paths relative to the repository
+    c = json.loads(r.read_text()).get('commit', '')
+    if str(c).endswith('-dirty'): bad.append(f"{r}: made by uncommitted code ({c}); commit, then dvc repro")
+    for seg in json.loads(r.read_text()).get('segments', []):
+        if str(seg.get('commit', '')).endswith('-dirty'): bad.append(f"{r}: a segment of uncommitted code ({seg['commit']})")
+for f in sorted((root/'results').rglob('config.json')):
+    if str(root) in f.read_text(): bad.append(f"{f}: names this machine's path {root}; paths must be relative")
 n_runs = len(list((root/'results/runs').glob('*/*/s*/metrics.json')))
 summ = list(csv.DictReader(open(root/'results/summary.csv'))) if (root/'results/summary.csv').exists() else []
 if len(summ) != n_runs: bad.append(f"results/summary.csv: {len(summ)} rows for {n_runs} runs")
