@@ -35,7 +35,7 @@ SPEED_KEYS = ('train.channels_last', 'train.eval_batch_size', 'train.threads', '
 class Campaign:
     "The settings of `campaign.yaml`."
     commit:str # the training code a new run starts on (a run keeps the commit it started on until it finishes)
-    profile:str='paper' # the recipe: a profile of params.yaml at that commit
+    profile:str='paper' # the recipe: a profile of that commit's recipes
     numerics:str='native' # CPU kernels: native (this CPU's fastest) | portable (the AVX2 pin: the same bits everywhere)
     sets:list=field(default_factory=list) # `--set` items that change speed only (`SPEED_KEYS`)
     workers:int=1 # runs trained at once
@@ -64,7 +64,7 @@ def read_campaign(path:str|Path|None=None) -> Campaign:
     for s in c.sets:
         if not isinstance(s, str) or s.split('=')[0] not in SPEED_KEYS:
             raise UserError(f"{path}: sets may only name speed settings ({', '.join(SPEED_KEYS)}), got {s!r}; "
-                            "a recipe change belongs in params.yaml as a named run")
+                            "a recipe change belongs in recipes.yaml as a named run")
     if not isinstance(c.queue, list) or not c.queue: raise UserError(f"{path}: queue must be a non-empty list")
     return c
 
@@ -77,11 +77,11 @@ def _entry_jobs(i:int, e, methods:dict, grids:dict) -> list[Job]:
         raise UserError(f"campaign.yaml queue entry {i}: expected a mapping with `runs` or `grid` (and optionally "
                         f"datasets, imb, seeds, why), got {e!r}")
     if 'grid' in e and e['grid'] not in grids:
-        raise UserError(f"campaign.yaml queue entry {i}: no grid {e['grid']!r} in params.yaml (grids: {', '.join(grids)})")
+        raise UserError(f"campaign.yaml queue entry {i}: no grid {e['grid']!r} in recipes.yaml (grids: {', '.join(grids)})")
     g = grids.get(e.get('grid'), {})
     runs = e.get('runs') or g.get('methods', [])
     unknown = [r for r in runs if r not in methods]
-    if unknown: raise UserError(f"campaign.yaml queue entry {i}: unknown run(s) {', '.join(unknown)} (params.yaml methods)")
+    if unknown: raise UserError(f"campaign.yaml queue entry {i}: unknown run(s) {', '.join(unknown)} (recipes.yaml methods)")
     return [Job(r, ds, imb, int(s)) for s in e.get('seeds', g.get('seeds', [0]))
             for imb in e.get('imb', g.get('imb_factors', [100])) for ds in e.get('datasets', g.get('datasets', ['cifar10']))
             for r in runs]

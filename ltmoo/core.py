@@ -12,10 +12,11 @@ import yaml
 from .numerics import cpu_model, numerics_info
 
 # %% auto #0
-__all__ = ['PIPELINE_OUTPUTS', 'UserError', 'ConfigError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything',
-           'rng_state', 'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan',
-           'host_to_device', 'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile',
-           'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save', 'write_json']
+__all__ = ['RECIPES', 'PIPELINE_OUTPUTS', 'UserError', 'ConfigError', 'UnknownNameError', 'user_errors', 'Registry',
+           'seed_everything', 'rng_state', 'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan',
+           'in_host_plan', 'host_to_device', 'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update',
+           'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save',
+           'write_json']
 
 # %% ../nbs/00_core.ipynb #b7c1e0a2
 class UserError(Exception):
@@ -138,9 +139,21 @@ def yaml_load(text:str):
     return yaml.load(text, Loader=YAMLLoader)
 
 _PARAMS_CACHE = {}   # (path, text) → parsed: run_config reads the file once per run
+RECIPES = 'recipes.yaml'   # the run catalogue and base recipe, beside params.yaml, read under it
+
+def _read_yaml_mapping(p:Path) -> dict:
+    "A YAML file holding a mapping of sections (cached by its text); a user's mistake in it is a `UserError`."
+    text = p.read_text()
+    if (str(p), text) in _PARAMS_CACHE: return copy.deepcopy(_PARAMS_CACHE[str(p), text])
+    try: d = yaml_load(text)
+    except yaml.YAMLError as e: raise UserError(f"{p}: not valid YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(d, dict): raise UserError(f"{p}: expected a mapping of sections (data, train, methods, ...)")
+    if len(_PARAMS_CACHE) > 8: _PARAMS_CACHE.clear()
+    _PARAMS_CACHE[str(p), text] = copy.deepcopy(d)
+    return d
 
 def read_params(path:str|Path='params.yaml') -> dict:
-    "The params file as written (no profile merged, no checks); a missing or unreadable file is a `UserError`."
+    "The params file as written over the recipes beside it (no profile merged, no checks); a bad file is a `UserError`."
     p = Path(path)
     if not p.exists():
         try: p = resolve(path)
@@ -150,14 +163,9 @@ def read_params(path:str|Path='params.yaml') -> dict:
         except FileNotFoundError: where = (f"{Path.cwd()}, which is not inside an ltmoo project (no settings.ini and "
                                            "params.yaml above it): run from the project folder or pass --params PATH")
         raise UserError(f"{path}: no such params file (looked in {where})")
-    text = p.read_text()
-    if (str(p), text) in _PARAMS_CACHE: return copy.deepcopy(_PARAMS_CACHE[str(p), text])
-    try: d = yaml_load(text)
-    except yaml.YAMLError as e: raise UserError(f"{p}: not valid YAML ({' '.join(str(e).split())})") from None
-    if not isinstance(d, dict): raise UserError(f"{p}: expected a mapping of sections (data, train, methods, ...)")
-    if len(_PARAMS_CACHE) > 8: _PARAMS_CACHE.clear()
-    _PARAMS_CACHE[str(p), text] = copy.deepcopy(d)
-    return d
+    d, r = _read_yaml_mapping(p), p.with_name(RECIPES)
+    # the catalogue (methods, datasets, grids) and base recipe live in recipes.yaml; params.yaml's keys win
+    return deep_update(_read_yaml_mapping(r), d) if r.exists() and p.name != RECIPES else d
 
 # %% ../nbs/00_core.ipynb #223e07a2
 def deep_update(base:dict, over:dict) -> dict:

@@ -317,8 +317,8 @@ def resolve_source(dataset:str='cifar10', # cifar10 | cifar100
     return 'shared' if shared_file(dataset, shared_dir) else 'official'
 
 def prepare_cifar_lt(dataset:str='cifar10', # cifar10 | cifar100
-                     # auto: the shared arrays where they are, else the official archive | shared: ../shared/data files |
-                     # official: torchvision's download, md5-checked
+                     # auto: the shared arrays where they are, else the official archive | shared: the files of
+                     # ../shared/data | official: torchvision's download, md5-checked
                      source:str='auto',
                      root:str|Path='data', # prepared data go to root/<dataset>-lt/ (relative to the project root)
                      shared_dir:str|Path='../shared/data', # the shared files (relative to the project root)

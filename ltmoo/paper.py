@@ -328,9 +328,9 @@ def class_counts(setting:str) -> list:
     return lt_counts(n_max, K, imb)
 
 def load_catalogue(params:str|Path='params.yaml') -> dict:
-    "The run catalogue: `methods` of params.yaml (key → method config)."
-    p = Path(params)
-    return yaml.safe_load(open(p if p.exists() else resolve(p)))['methods']
+    "The run catalogue: `methods` (recipes.yaml, under params.yaml): key → method config."
+    from ltmoo.core import read_params
+    return read_params(params)['methods']
 
 def heads_of(cfg:dict) -> list:
     "Strategy heads a method config trains (MOOSF/MTL: several)."

@@ -44,7 +44,7 @@ def load_bench_data(cfg):
 
 
 def setup(method:str, profile:str, device:str, batch:int|None=None):
-    "Method, optimizer, stepper, device data and a batch source for one run of params.yaml."
+    "Method, optimizer, stepper, device data and a batch source for one run of recipes.yaml."
     from ltmoo.train import run_config, Context
     from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators, make_sgd
     from ltmoo.models import make_backbone

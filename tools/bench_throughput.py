@@ -4,7 +4,7 @@
 The batch lives on the device (random uint8 images of `--size` pixels, random labels over `--classes` classes,
 normalised there), so the number measures the model, the method's multi-objective step and the DDP gradient
 sync, not JPEG decoding: it is the ceiling the data loader has to keep up with. Each configuration is built by
-name from params.yaml's `methods` (the ImageNet-LT recipe's settings merged in by `run_config`), wrapped in the
+name from recipes.yaml's `methods` (the ImageNet-LT recipe's settings merged in by `run_config`), wrapped in the
 trainer's `Stepper` (the same code `fit` runs: DDP with the share hook, bf16 autocast, channels-last), warmed up,
 then timed over `--steps` steps with the device synchronised. `--batch` is the GLOBAL batch, as in training.
 
@@ -28,7 +28,7 @@ from ltmoo.train import run_config
 
 
 def build(run:str, classes:int, model:str, device, amp:str, channels_last:bool, env):
-    "The method of params.yaml run `run` with ImageNet-LT's recipe, a Stepper around it, and its SGD."
+    "The method of recipes.yaml run `run` with ImageNet-LT's recipe, a Stepper around it, and its SGD."
     cfg = run_config('paper', run, {'data': {'dataset': 'imagenet_lt'}})
     m = dict(cfg['method'])
     if m.get('name') == 'gbg':
@@ -43,7 +43,7 @@ def build(run:str, classes:int, model:str, device, amp:str, channels_last:bool, 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--runs', default='ce,bcl,gbg,gbg_fast,moosf_ce_bs', help='params.yaml method keys')
+    ap.add_argument('--runs', default='ce,bcl,gbg,gbg_fast,moosf_ce_bs', help='recipes.yaml method keys')
     ap.add_argument('--model', default='resnet50'); ap.add_argument('--size', type=int, default=224)
     ap.add_argument('--classes', type=int, default=1000); ap.add_argument('--batch', type=int, default=256, help='global batch')
     ap.add_argument('--steps', type=int, default=20); ap.add_argument('--warmup', type=int, default=5)
