@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import patch
 from .core import proj_root, write_json, UserError, user_errors
+from .runs import read_run, is_finished, LOCK_NAME
 from .jobs import (Job, Campaign, read_campaign, campaign_queue, runs_dir, import_run, drop_pending, prepare_data,
-                        CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE, read_run, is_finished)
+                        CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE)
 from .numerics import PORTABLE
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder locks to respect
@@ -105,8 +106,8 @@ def worker_command(root:Path, c:Campaign, job:Job, commit:str) -> tuple:
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')
 
 def _lock_free(folder:Path) -> bool:
-    "Whether no process holds the run folder's lock (`ltmoo.train.RunLock`)."
-    p = Path(folder)/'.ltmoo.lock'
+    "Whether no process holds the run folder's lock (`ltmoo.runs.RunLock`)."
+    p = Path(folder)/LOCK_NAME
     if fcntl is None or not p.exists(): return True
     with open(p, 'a+') as f:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,29 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
 from .core import proj_root, resolve, load_params, write_json, UserError
+from .runs import is_finished, LOCK_NAME
 
 # %% auto #0
-__all__ = ['TABLE1', 'TABLE6', 'CAMPAIGN_FILE', 'RUNS_DIR', 'PENDING_DIR', 'DATASETS_HERE', 'NUMERICS', 'SPEED_KEYS', 'read_run',
-           'is_finished', 'if_name', 'Job', 'grid_queue', 'runs_dir', 'Campaign', 'read_campaign', 'campaign_queue',
-           'prepare_data', 'write_weights', 'drop_pending', 'import_run']
-
-# %% ../nbs/17a_jobs.ipynb #a17e00ff
-def read_run(folder) -> dict:
-    "TEMPORARY until ltmoo.runs lands: metrics.json merged with run.json."
-    folder = Path(folder); out = {}
-    for name in ('run.json', 'metrics.json'):
-        p = folder/name
-        if p.exists():
-            try: out.update(json.loads(p.read_text()))
-            except json.JSONDecodeError as e: raise UserError(f"{p} is not valid JSON ({e})") from None
-    return out
-
-def is_finished(folder) -> bool:
-    "TEMPORARY until ltmoo.runs lands."
-    m = read_run(folder)
-    if not m or not (Path(folder)/'history.csv').exists(): return False
-    if 'complete' in m: return bool(m['complete'])
-    return m.get('epochs') is not None and m.get('epochs_done') == m.get('epochs')
+__all__ = ['TABLE1', 'TABLE6', 'CAMPAIGN_FILE', 'RUNS_DIR', 'PENDING_DIR', 'DATASETS_HERE', 'NUMERICS', 'SPEED_KEYS', 'if_name',
+           'Job', 'grid_queue', 'runs_dir', 'Campaign', 'read_campaign', 'campaign_queue', 'prepare_data',
+           'write_weights', 'drop_pending', 'import_run']
 
 # %% ../nbs/17a_jobs.ipynb #f061ba4f
 def if_name(imb) -> str:
@@ -190,7 +173,7 @@ def import_run(src:Path, # a finished run folder (`fit` ran to its last epoch)
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     for f in sorted(src.iterdir()):
-        if f.is_file() and f.name not in ('last.pt', '.ltmoo.lock') and not f.name.endswith('.tmp'):
+        if f.is_file() and f.name not in ('last.pt', LOCK_NAME) and not f.name.endswith('.tmp'):
             shutil.copy2(f, tmp/f.name)
     write_weights(src, tmp)
     if extra:

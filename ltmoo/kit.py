@@ -9,9 +9,10 @@ import tempfile, copy
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import patch
-from .core import resolve, load_params, write_json, git_commit, code_hash, UserError
+from .core import resolve, load_params, write_json, UserError
+from .runs import read_run, is_finished, git_commit, train_code_hash, run_info
 from .jobs import (Job, grid_queue, read_campaign, campaign_queue, CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE,
-                        runs_dir, prepare_data, write_weights, drop_pending, read_run, is_finished)
+                        runs_dir, prepare_data, write_weights, drop_pending)
 
 # %% auto #0
 __all__ = ['SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', 'CARRY_DIR', 'CARRY_FILES', 'DEVICE_WHEELS',
@@ -300,15 +301,10 @@ def _commit(root:Path) -> str:
     if st.exists(): return st.read_text().strip()
     return git_commit(root)
 
-def _hardware() -> dict:
-    import torch, platform
-    d = dict(torch=torch.__version__, python=platform.python_version(), cpus=os.cpu_count(),
-             cuda=torch.cuda.is_available())
-    if torch.cuda.is_available():
-        d.update(gpu=torch.cuda.get_device_name(0), gpus=torch.cuda.device_count(), cuda_version=torch.version.cuda,
-                 tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32)
-    d['matmul_precision'] = torch.get_float32_matmul_precision()
-    return d
+def _host() -> dict:
+    "The window's machine: `run_info` (hardware line, versions, float32 switches, numerics) and the CUDA version."
+    import torch
+    return {**{k: v for k, v in run_info().items() if k != 'commit'}, 'cuda': torch.version.cuda}
 
 def prepare_window_data(root:Path, shared:Path|None=None, log=print) -> str:
     "Prepare data/cifar10-lt on this machine from the carried shared files (external/shared), with `prepare_data`."
@@ -390,11 +386,12 @@ def _batch_argv(jobs:list, dirs:list, profile:str, sets:list) -> list:
 def resumable_here(pend:Path, job:Job, profile:str, sets:list) -> bool:
     "Whether this checkout's training code and params would resume the checkpoint in `pend` (its key is ours)."
     import torch
-    from ltmoo.train import run_config, _config_key
+    from ltmoo.train import run_config
+    from ltmoo.runs import config_key
     from ltmoo.config import parse_overrides
     if not (Path(pend)/'last.pt').exists(): return True
     st = torch.load(Path(pend)/'last.pt', map_location='cpu', weights_only=False)
-    try: key = _config_key(run_config(profile, job.run, parse_overrides([*job.overrides(), *sets])))
+    try: key = config_key(run_config(profile, job.run, parse_overrides([*job.overrides(), *sets])))
     except UserError: return False
     return st.get('config_key') == key
 
@@ -430,7 +427,7 @@ class Window:
         self.grace, self.min_left, self.batch_max = grace, min_left, batch_max
         self.commit, self.cpus, self.resumed = _commit(self.root), os.cpu_count() or 1, []
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
-        self.meta = dict(kit=1, started=started, commit=self.commit, code_hash=code_hash(), host=_hardware(),
+        self.meta = dict(kit=1, started=started, commit=self.commit, code_hash=train_code_hash(), host=_host(),
                          profile=profile, grid=grid, budget_s=budget, k=k, sets=self.sets, batch_max=batch_max)
         self.man = dict(self.meta, phases={})
     def save(self): write_json(self.man, self.out/'manifest.json')
@@ -604,8 +601,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
           ) -> dict:
     "The GPU window: prepare data, smoke every method, bench, then paper-scale runs from the queue; archives in `out`."
     w = Window(budget, out, k, profile, grid, sets, reserve, grace, work, min_left, batch_max)
-    w.log(f"window: budget {budget:g} s, k={k}, profile {profile}, commit {w.commit}, "
-          f"{w.meta['host'].get('gpu', 'no GPU')}")
+    w.log(f"window: budget {budget:g} s, k={k}, profile {profile}, commit {w.commit}, {w.meta['host']['hardware']}")
     w.save()
     if not w.data(): return w.man
     g = w.grid_runs(methods)
