@@ -76,7 +76,7 @@ def step_table(d:dict) -> str:
 # %% ../nbs/13_cli.ipynb #c13c0003
 PASS_THROUGH = {  # subcommand -> (help, module whose `main` takes the rest of the command line, arguments put first)
     'train': ('train one configuration (see python -m ltmoo.train -h)', 'train', []),
-    'summary': ('one row per run: results/summary.csv, results/metrics/ (DVC)', 'train', ['summary']),
+    'summary': ('one row per run: results/summary.csv, results/metrics/ (DVC)', 'runs', []),
     'campaign': ('paper-scale runs in the background: start | status | stop | queue | import', 'campaign', []),
     'kit': ('the GPU-window kit: window | smoke | queue | prepare-carry | import-results (ltmoo.kit)', 'kit', []),
     'import-results': ('merge GPU-window archives into results/runs and results/pending', 'kit', ['import-results']),
@@ -109,10 +109,11 @@ def _pass_through(cmd:str, rest:list):
     "Hand the rest of the command line to the module that owns `cmd`; its exit status is the command's."
     _, module, first = PASS_THROUGH[cmd]
     if module == 'train': from ltmoo.train import main as run
+    elif module == 'runs': from ltmoo.runs import main as run
     elif module == 'campaign': from ltmoo.campaign import main as run
     else: from ltmoo.kit import main as run
     rc = run([*first, *rest])
-    if module != 'train': sys.exit(rc)
+    if module in ('campaign', 'kit'): sys.exit(rc)              # their exit status; train and runs return results
 
 # %% ../nbs/13_cli.ipynb #c13c0004
 @user_errors()
