@@ -16,7 +16,7 @@ del _os
 _LAZY = dict(fit='train', run_config='train', load_params='core', load_data='data',
              GBG='gbg', MOOSF='moosf', MTL='moosf', mgda_weights='mgda', moo_backward='moo',
              LOSSES='losses', METHODS='method', AGGREGATORS='moo',
-             BACKBONES='models', GROUPINGS='grouping', SAMPLERS='data', load_run='report', collect_runs='paper',
+             BACKBONES='models', GROUPINGS='grouping', SAMPLERS='data', load_run='runs', collect_runs='paper',
              fit_batched='batched')
 
 def __getattr__(name:str):

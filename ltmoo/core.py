@@ -12,11 +12,10 @@ import yaml
 from .numerics import cpu_model, numerics_info
 
 # %% auto #0
-__all__ = ['RECIPES', 'PIPELINE_OUTPUTS', 'UserError', 'ConfigError', 'UnknownNameError', 'user_errors', 'Registry',
-           'seed_everything', 'rng_state', 'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan',
-           'in_host_plan', 'host_to_device', 'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update',
-           'resolve_profile', 'load_params', 'git_commit', 'code_hash', 'hardware', 'run_info', 'atomic_save',
-           'write_json']
+__all__ = ['RECIPES', 'UserError', 'ConfigError', 'UnknownNameError', 'user_errors', 'Registry', 'seed_everything', 'rng_state',
+           'set_rng_state', 'proj_root', 'resolve', 'default_device', 'host_plan', 'in_host_plan', 'host_to_device',
+           'to_host', 'YAMLLoader', 'yaml_load', 'read_params', 'deep_update', 'resolve_profile', 'load_params',
+           'atomic_save', 'write_json']
 
 # %% ../nbs/00_core.ipynb #b7c1e0a2
 class UserError(Exception):
@@ -204,46 +203,6 @@ def load_params(profile:str|None=None, # profile name; `auto` picks by GPU; None
     out = deep_update(out, overrides)
     return validate_params(out, labeller(name, overrides)) if validate else out
 
-
-# %% ../nbs/00_core.ipynb #5d2d8f8c
-PIPELINE_OUTPUTS = ('results', 'tables', 'figures', 'dvc.lock')   # what `dvc repro` rewrites: not "changes to the code"
-
-def git_commit(root:str|Path|None=None) -> str:
-    "The current commit, `-dirty` if tracked files other than the pipeline's outputs changed; `unknown` outside git."
-    try:
-        root = str(root or proj_root())
-        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
-        if c.returncode: return os.environ.get('LTMOO_COMMIT', 'unknown')
-        d = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.',
-                            *[f':(exclude){p}' for p in PIPELINE_OUTPUTS]],
-                           cwd=root, capture_output=True, text=True, timeout=10)
-        return c.stdout.strip() + ('-dirty' if d.stdout.strip() else '')
-    except Exception: return os.environ.get('LTMOO_COMMIT', 'unknown')
-
-def code_hash(pkg:str|Path|None=None) -> str:
-    "sha256 (first 16 hex digits) of the package's `.py` sources: a checkpoint from other code is not resumed."
-    import hashlib
-    import importlib.util
-    pkg = Path(pkg) if pkg else Path(importlib.util.find_spec('ltmoo').origin).parent
-    h = hashlib.sha256()
-    for f in sorted(pkg.glob('*.py')): h.update(f.name.encode()); h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-def hardware() -> str:
-    "A one-line description of the device the run uses."
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
-    return f"CPU {cpu_model()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
-
-def run_info() -> dict:
-    "Commit, versions, hardware and CPU numerics, saved beside every run (scikit-learn's version from its metadata)."
-    import torchvision
-    from importlib.metadata import version, PackageNotFoundError
-    try: skl = version('scikit-learn')
-    except PackageNotFoundError: skl = None
-    return dict(commit=git_commit(), hardware=hardware(), python=platform.python_version(),
-                torch=torch.__version__, torchvision=torchvision.__version__, numpy=np.__version__,
-                sklearn=skl, platform=platform.platform(), numerics=numerics_info())
 
 # %% ../nbs/00_core.ipynb #640faf62
 def atomic_save(obj, path:str|Path):

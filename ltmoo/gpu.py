@@ -8,7 +8,8 @@ import os, sys, io, re, csv, json, warnings, time, shutil, signal, tarfile, argp
 import tempfile, copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import resolve, load_params, write_json, git_commit, code_hash
+from .core import resolve, load_params, write_json
+from .runs import git_commit, train_code_hash
 from .core import UserError
 
 # %% auto #0
@@ -443,7 +444,8 @@ def write_weights(folder:Path) -> Path|None:
 def resumable_here(pend:Path, job:Job, profile:str, sets:list) -> bool:
     "Whether this checkout's training code and params would resume the checkpoint in `pend` (its key is ours)."
     import torch
-    from ltmoo.train import run_config, _config_key
+    from ltmoo.train import run_config
+    from ltmoo.runs import config_key as _config_key
     from ltmoo.config import parse_overrides
     if not (Path(pend)/'last.pt').exists(): return True
     st = torch.load(Path(pend)/'last.pt', map_location='cpu', weights_only=False)
@@ -494,7 +496,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
     log = _Log(out/'kit.log', t0); deadline = t0 + budget - reserve
     commit = _commit(root); cpus = os.cpu_count() or 1
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
-    meta = dict(kit=1, started=started, commit=commit, code_hash=code_hash(), host=_hardware(), profile=profile,
+    meta = dict(kit=1, started=started, commit=commit, code_hash=train_code_hash(), host=_hardware(), profile=profile,
                 grid=grid, budget_s=budget, k=k, sets=sets or [], batch_max=batch_max)
     man = dict(meta, phases={})
     def save(): write_json(man, out/'manifest.json')

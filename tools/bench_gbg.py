@@ -13,7 +13,8 @@ that of the single strategy GBG wraps).
 from __future__ import annotations
 import argparse, os, statistics, time, platform, datetime
 import torch
-from ltmoo.core import seed_everything, hardware, git_commit, write_json
+from ltmoo.core import seed_everything, write_json
+from ltmoo.runs import hardware, git_commit
 from ltmoo.models import make_backbone
 from ltmoo.method import Single
 from ltmoo.gbg import GBG

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse, json, platform, statistics, time, datetime
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from ltmoo.core import hardware
+from ltmoo.runs import hardware
 from ltmoo.models import make_backbone, n_params
 from ltmoo.method import Single
 from ltmoo.moosf import MOOSF, MTL

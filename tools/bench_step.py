@@ -222,7 +222,7 @@ def main(argv=None):
     if a.threads: torch.set_num_threads(a.threads)
     if a.child: return child(a)
     t0 = time.time(); left = lambda: float('inf') if a.budget is None else a.budget - (time.time() - t0)
-    from ltmoo.core import hardware, git_commit
+    from ltmoo.runs import hardware, git_commit
     out = dict(device=a.device, hardware=hardware(), torch=torch.__version__, commit=git_commit(), profile=a.profile,
                torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={}, batched={})
     # the stacked runs first: with a short --budget, the measurement that decides the kit's --batch-max
