@@ -16,6 +16,7 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from .core import resolve, UserError
+from .runs import read_run, run_folders
 from .report import set_style, stamp_figure, SMOKE_BANNER, PROFILE_WORDS
 from .metrics import shot_split
 from .data import lt_counts
@@ -162,22 +163,18 @@ def heads_of(cfg:dict) -> list:
     return [cfg.get('strategy', 'bcl' if cfg.get('name') == 'gbg' else 'ce')]
 
 # %% ../nbs/14_paper.ipynb #5ac7f9eb
+_WHERE = ('setting', 'run', 'dataset', 'imb_factor', 'seed', 'folder')     # what `run_folders` adds to a run's numbers
+
 def collect_runs(results_dir:str|Path='results/runs') -> pd.DataFrame:
-    "One row per run folder below `results_dir` (`{setting}/{key}/s{seed}/metrics.json`): path fields + metrics.json + run.json."
+    "One row per run folder below `results_dir` (`{setting}/{key}/s{seed}/`, read by `ltmoo.runs.run_folders`)."
     root = Path(results_dir) if Path(results_dir).is_absolute() else resolve(results_dir)
     rows = []
-    for f in sorted(root.glob('*/*/s*/metrics.json')) if root.exists() else []:
-        sd, key, setting = f.parent, f.parent.parent.name, f.parent.parent.parent.name
-        if not re.fullmatch(r's\d+', sd.name) or not _SETTING_RE.fullmatch(setting):
-            log.info("skipping %s: not a {setting}/{key}/s{seed} folder", sd); continue
-        m = json.loads(f.read_text())
-        if (sd/'run.json').exists():                     # provenance beside the numbers (the new run format)
-            m = {**json.loads((sd/'run.json').read_text()), **m}
-        ds, imb = parse_setting(setting)
-        if 'seed' in m and m['seed'] is not None and int(m['seed']) != int(sd.name[1:]):
-            log.warning("%s: metrics.json says seed %s", sd, m['seed'])
-        row = dict(setting=setting, dataset=ds, imb=imb, key=key, seed=int(sd.name[1:]), run_dir=str(sd))
-        row.update({(f'metrics_{k}' if k in row else k): v for k, v in m.items() if not isinstance(v, (list, dict))})
+    for m in run_folders(root):
+        if not _SETTING_RE.fullmatch(m['setting']):
+            log.info("skipping %s: not a {setting}/{key}/s{seed} folder", m['folder']); continue
+        ds, imb = parse_setting(m['setting'])
+        row = dict(setting=m['setting'], dataset=ds, imb=imb, key=m['run'], seed=int(m['seed']), run_dir=str(m['folder']))
+        row.update({k: v for k, v in m.items() if k not in _WHERE and k not in row and not isinstance(v, (list, dict))})
         rows.append(row)
     df = pd.DataFrame(rows)
     if not len(df): df = pd.DataFrame(columns=['setting', 'dataset', 'imb', 'key', 'seed', 'run_dir', 'profile', 'acc'])
@@ -622,8 +619,7 @@ def scale_runs(scale_dir:str|Path='results/runs/paper') -> pd.DataFrame:
     if not len(runs): return pd.DataFrame(columns=cols)
     rows = []
     for _, r in runs.iterrows():
-        rj = json.loads((Path(r.run_dir)/'run.json').read_text()) if (Path(r.run_dir)/'run.json').exists() else {}
-        segs = rj.get('segments') or []
+        segs = read_run(r.run_dir).get('segments') or []
         rows.append({**{k: r.get(k) for k in cols if k in r}, 'hours': (r.get('wall_time_s') or 0) / 3600,
                      'best_epoch': (int(r['best_epoch']) + 1) if pd.notna(r.get('best_epoch')) else None,
                      'segments': len(segs), 'numerics': ', '.join(dict.fromkeys(str(s.get('numerics')) for s in segs))})
@@ -646,7 +642,6 @@ def plot_scale_curves(scale_dir:str|Path='results/runs/paper', paper:str='GBG', 
     ax.set_title(f"paper-scale runs (profile paper); dashed: {paper} Table {table}'s number")
     ax.legend(fontsize=7, loc='lower right'); fig.tight_layout()
     return fig
-
 
 # %% ../nbs/14_paper.ipynb #200c2856
 _GBG_KEYS = {'CE': 'ce', 'CB': 'cb', 'LDAM': 'ldam_drw', 'BCL': 'bcl', 'GBG': 'gbg', 'LA': 'la', 'BS': 'bs'}
