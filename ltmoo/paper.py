@@ -655,21 +655,14 @@ def _sections(settings):
 
 def gbg_table1(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 1: top-1 on CIFAR-10/100-LT, IF 100 and 50."
-    return compare_table(
-        'GBG',
-        '1',
-        summary,
-        _gbg_rows('1'),
-        _sections(['cifar10-if100', 'cifar10-if50', 'cifar100-if100', 'cifar100-if50']),
-        [Col('Top-1', 'acc', 'top1')],
-        caption="Top-1 accuracy (%) on CIFAR-10/100-LT, ResNet-32; ours: final-epoch accuracy.",
-        notes=[
-            "The paper marks some rows as reproduced by the authors with a symbol lost in the text "
-            "extraction. Its 'LDAM' is compared with our `ldam_drw` (LDAM-DRW, Cao et al.).",
-            "BCL and GBG use GBG's recipe (batch 256, weight decay 5e-4, LR drops ×0.1/×0.01); CE, CB, "
-            "LDAM-DRW the Cao et al. recipe.",
-        ],
-    )
+    return compare_table('GBG', '1', summary, _gbg_rows('1'),
+                         _sections(['cifar10-if100', 'cifar10-if50', 'cifar100-if100', 'cifar100-if50']),
+                         [Col('Top-1', 'acc', 'top1')],
+                         caption="Top-1 accuracy (%) on CIFAR-10/100-LT, ResNet-32; ours: final-epoch accuracy.",
+                         notes=["The paper marks some rows as reproduced by the authors with a symbol lost in the text "
+                                "extraction. Its 'LDAM' is compared with our `ldam_drw` (LDAM-DRW, Cao et al.).",
+                                "BCL and GBG use GBG's recipe (batch 256, weight decay 5e-4, LR drops ×0.1/×0.01); CE, "
+                                "CB, LDAM-DRW the Cao et al. recipe."])
 
 def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
     "GBG Table 2: top-1 on ImageNet-LT (ours need the images, not in this checkout)."
@@ -717,55 +710,32 @@ def gbg_table5(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
     "GBG Table 5: grouping strategies (paper: ImageNet-LT; ours: CIFAR-LT), mean ± std over seeds."
     keys = {'Random': 'gbg_random', 'Instance number': 'gbg_instance', 'GBG': 'gbg'}
     settings = settings or _settings_with(summary, list(keys.values()), ['cifar10-if100'])
-    return compare_table(
-        'GBG',
-        '5',
-        summary,
-        _gbg_rows('5', keys),
-        [(s, setting_label(s), None) for s in settings],
-        [
-            Col('ImageNet-LT R50', None, 'top1', 'imagenet_lt-resnet50'),
-            Col('ImageNet-LT RX50', None, 'top1', 'imagenet_lt-resnext50'),
-            Col('Top-1', 'acc'),
+    cols = [Col('ImageNet-LT R50', None, 'top1', 'imagenet_lt-resnet50'),
+            Col('ImageNet-LT RX50', None, 'top1', 'imagenet_lt-resnext50'), Col('Top-1', 'acc'),
             Col('gap to GBG (R50)', None, paper_setting='imagenet_lt-resnet50', paper_fn=_paper_gap_to('5', 'GBG')),
-            Col('gap to GBG', _gap_to('gbg')),
-        ],
-        seeds=(0, 1, 2, 3, 4),
-        caption="Grouping strategies: NCut on class-gradient similarity (GBG) against random groups and groups "
-        "by instance number, 4 groups each. **The paper runs this on ImageNet-LT; ours run on CIFAR-LT** "
-        "(ImageNet-LT is not runnable here), so compare the gaps to GBG, not the accuracies.",
-        notes=[
-            "Paper: mean ± std over 5 fixed seeds; ours: mean ± std over our seeds (n). Random groups "
-            "change with the run's seed."
-        ],
-    )
+            Col('gap to GBG', _gap_to('gbg'))]
+    return compare_table('GBG', '5', summary, _gbg_rows('5', keys), [(s, setting_label(s), None) for s in settings],
+                         cols, seeds=(0, 1, 2, 3, 4),
+                         caption="Grouping strategies: NCut on class-gradient similarity (GBG) against random groups "
+                                 "and groups by instance number, 4 groups each. **The paper runs this on ImageNet-LT; "
+                                 "ours run on CIFAR-LT** (ImageNet-LT is not runnable here), so compare the gaps to "
+                                 "GBG, not the accuracies.",
+                         notes=["Paper: mean ± std over 5 fixed seeds; ours: mean ± std over our seeds (n). Random "
+                                "groups change with the run's seed."])
 
 # %% ../nbs/14_paper.ipynb #8a848271
-_T6_KEYS = {
-    'CE': 'ce',
-    'CE+GBG+MOO': 'gbg_ce',
-    'BCL': 'bcl',
-    'BCL+GBG': 'gbg_avg',
-    'BCL+MOO': 'gbg_nogroup',
-    'BCL+GBG+MOO': 'gbg',
-}
+_T6_KEYS = {'CE': 'ce', 'CE+GBG+MOO': 'gbg_ce', 'BCL': 'bcl', 'BCL+GBG': 'gbg_avg', 'BCL+MOO': 'gbg_nogroup',
+            'BCL+GBG+MOO': 'gbg'}
 
 def gbg_table6(summary:pd.DataFrame, settings=('cifar10-if100',)) -> pd.DataFrame:
     "GBG Table 6: ablation of grouping (GBG) and MGDA (MOO) on CIFAR-10-LT IF 100."
-    return compare_table(
-        'GBG',
-        '6',
-        summary,
-        _gbg_rows('6', _T6_KEYS),
-        _sections(settings),
-        [Col('Top-1', 'acc', 'top1'), Col('vs BCL', _gap_to('bcl'), paper_fn=_paper_gap_to('6', 'BCL'))],
-        caption="Ablation on CIFAR-10-LT (IF=100), ResNet-32: grouping (GBG) and multi-objective "
-        "optimisation (MOO, MGDA) added to BCL and to CE.",
-        notes=[
-            "BCL+GBG = `gbg_avg` (4 NCut groups, gradients averaged); BCL+MOO = `gbg_nogroup` (MGDA over "
-            "every class); CE+GBG+MOO = `gbg_ce`. The paper's CE here (71.36) differs from its Table 1 (70.36)."
-        ],
-    )
+    return compare_table('GBG', '6', summary, _gbg_rows('6', _T6_KEYS), _sections(settings),
+                         [Col('Top-1', 'acc', 'top1'), Col('vs BCL', _gap_to('bcl'), paper_fn=_paper_gap_to('6', 'BCL'))],
+                         caption="Ablation on CIFAR-10-LT (IF=100), ResNet-32: grouping (GBG) and multi-objective "
+                                 "optimisation (MOO, MGDA) added to BCL and to CE.",
+                         notes=["BCL+GBG = `gbg_avg` (4 NCut groups, gradients averaged); BCL+MOO = `gbg_nogroup` "
+                                "(MGDA over every class); CE+GBG+MOO = `gbg_ce`. The paper's CE here (71.36) differs "
+                                "from its Table 1 (70.36)."])
 
 # %% ../nbs/14_paper.ipynb #2f2af9e2
 G_KEYS = {'1': 'gbg_g1', '2': 'gbg_g2', '4': 'gbg', '8': 'gbg_g8', 'K': 'gbg_gk'}
@@ -773,56 +743,34 @@ G_KEYS = {'1': 'gbg_g1', '2': 'gbg_g2', '4': 'gbg', '8': 'gbg_g8', 'K': 'gbg_gk'
 def gbg_fig4_table(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
     "The numbers of GBG Fig. 4: top-1 against the number of groups."
     settings = settings or _settings_with(summary, list(G_KEYS.values()), ['cifar10-if100'])
-    return compare_table(
-        'GBG',
-        'Fig. 4',
-        summary,
-        [dict(row=g, key=k) for g, k in G_KEYS.items()],
-        [(s, setting_label(s), s) for s in settings],
-        [Col('Top-1', 'acc', 'top1'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few')],
-        caption="Top-1 (%) against the number of groups G (K = one group per class, i.e. MGDA over classes).",
-        notes=[
-            "The paper's Fig. 4 values cannot be read from its text (only '81.3 80.0 77.6' survive, not tied "
-            "to bars): the paper column is empty."
-        ],
-    )
+    cols = [Col('Top-1', 'acc', 'top1'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few')]
+    return compare_table('GBG', 'Fig. 4', summary, [dict(row=g, key=k) for g, k in G_KEYS.items()],
+                         [(s, setting_label(s), s) for s in settings], cols,
+                         caption="Top-1 (%) against the number of groups G (K = one group per class, i.e. MGDA over "
+                                 "classes).",
+                         notes=["The paper's Fig. 4 values cannot be read from its text (only '81.3 80.0 77.6' survive, "
+                                "not tied to bars): the paper column is empty."])
 
 # %% ../nbs/14_paper.ipynb #5dfc0a32
-EXTRA_GBG = {
-    'gbg': 'GBG (paper: NCut groups, MGDA, GAC sampler)',
-    'gbg_skip': "GBG as the authors' code: empty groups skipped, no GAC",
-    'gbg_fast': 'GBG with MGDA-UB on shared features (approximation)',
-    'ce_rs': 'CE + class-balanced resampling (Fig. 2)',
-    'ce': 'CE',
-}
-EXTRA_MOOSF = {
-    'moosf_ce_bs': 'MOOSF(CE+BS), the code (HICA + PCGrad, EOSS)',
-    'moosf_paper_ce_bs': "MOOSF(CE+BS) with the paper's equations (HICA Eq. 9–11, GHOP Eq. 13)",
-    'moosf_mgda_ce_bs': 'CE+BS heads weighted by MGDA (beyond the papers)',
-    'mtl_ce_bs': 'MTL(CE+BS): plain sum',
-    'la': 'logit adjustment (single)',
-    'cb': 'class-balanced CE (single)',
-}
+EXTRA_GBG = {'gbg': 'GBG (paper: NCut groups, MGDA, GAC sampler)',
+             'gbg_skip': "GBG as the authors' code: empty groups skipped, no GAC",
+             'gbg_fast': 'GBG with MGDA-UB on shared features (approximation)',
+             'ce_rs': 'CE + class-balanced resampling (Fig. 2)', 'ce': 'CE'}
+EXTRA_MOOSF = {'moosf_ce_bs': 'MOOSF(CE+BS), the code (HICA + PCGrad, EOSS)',
+               'moosf_paper_ce_bs': "MOOSF(CE+BS) with the paper's equations (HICA Eq. 9–11, GHOP Eq. 13)",
+               'moosf_mgda_ce_bs': 'CE+BS heads weighted by MGDA (beyond the papers)',
+               'mtl_ce_bs': 'MTL(CE+BS): plain sum', 'la': 'logit adjustment (single)',
+               'cb': 'class-balanced CE (single)'}
 
 def extras_table(summary:pd.DataFrame, rows:dict, ref:str, paper:str='GBG', settings=None) -> pd.DataFrame:
     "Catalogue runs beyond the paper's tables, with their gap to `ref`."
     settings = settings or _settings_with(summary, list(rows), ['cifar10-if100'])
-    return compare_table(
-        paper,
-        'extras',
-        summary,
-        [dict(row=v, key=k) for k, v in rows.items()],
-        [(s, setting_label(s), None) for s in settings],
-        [
-            Col('All', 'acc'),
-            Col('Many', 'acc_many'),
-            Col('Medium', 'acc_medium'),
-            Col('Few', 'acc_few'),
-            Col(f'vs {ref}', _gap_to(ref)),
-        ],
-        caption=f"Variants beyond the paper's tables (no paper numbers), against `{ref}`.",
-        title=f"{paper}: beyond the paper",
-    )
+    cols = [Col('All', 'acc'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few'),
+            Col(f'vs {ref}', _gap_to(ref))]
+    return compare_table(paper, 'extras', summary, [dict(row=v, key=k) for k, v in rows.items()],
+                         [(s, setting_label(s), None) for s in settings], cols,
+                         caption=f"Variants beyond the paper's tables (no paper numbers), against `{ref}`.",
+                         title=f"{paper}: beyond the paper")
 
 # %% ../nbs/14_paper.ipynb #0682d2b7
 MOOSF_PAPER = ['cifar100-if10', 'cifar100-if50', 'cifar100-if100']
@@ -891,106 +839,59 @@ _MOOSF_NOTES = [
 def moosf_table1(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 1: singles, MTL and MOOSF fusions on CIFAR-100-LT (+ the CIFAR-10-LT substitute)."
     cat = catalogue or load_catalogue()
-    return compare_table(
-        'MOOSF',
-        '1',
-        summary,
-        _moosf_rows('1', cat),
-        _moosf_sections(substitute),
-        _split_cols()
-        + [
-            Col('(+)', _gain_singles(cat), 'gain', fmt='.1f'),
-            Col('vs MTL', _gain_mtl(cat), paper_fn=_paper_vs_mtl, fmt='.1f'),
-        ],
-        seeds=(0, 1, 2),
-        caption="Accuracy (%) of single strategies, their MTL fusion (plain sum) and MOOSF fusion; paper: "
-        "CIFAR-100-LT, mean of 3 trials. Ours on CIFAR-10-LT are a substitute (no paper numbers).",
-        notes=_MOOSF_NOTES
-        + [
-            "The paper's MOOSF(CE+BS) and MOOSF(BS+KPS) at IR=100 read 52.1/52.5 here and "
-            "51.1/51.5 in its Table 2; several printed (+) do not follow from its own "
-            "single rows (see `paper_gain_check`)."
-        ],
-    )
+    cols = _split_cols() + [Col('(+)', _gain_singles(cat), 'gain', fmt='.1f'),
+                            Col('vs MTL', _gain_mtl(cat), paper_fn=_paper_vs_mtl, fmt='.1f')]
+    return compare_table('MOOSF', '1', summary, _moosf_rows('1', cat), _moosf_sections(substitute), cols, seeds=(0, 1, 2),
+                         caption="Accuracy (%) of single strategies, their MTL fusion (plain sum) and MOOSF fusion; "
+                                 "paper: CIFAR-100-LT, mean of 3 trials. Ours on CIFAR-10-LT are a substitute (no paper "
+                                 "numbers).",
+                         notes=_MOOSF_NOTES + ["The paper's MOOSF(CE+BS) and MOOSF(BS+KPS) at IR=100 read 52.1/52.5 "
+                                               "here and 51.1/51.5 in its Table 2; several printed (+) do not follow "
+                                               "from its own single rows (see `paper_gain_check`)."])
 
 def moosf_table2(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 2: two-strategy fusions, All and the gains δ1, δ2 over each strategy alone."
     cat = catalogue or load_catalogue()
-    return compare_table(
-        'MOOSF',
-        '2',
-        summary,
-        _moosf_rows('2', cat),
-        _moosf_sections(substitute),
-        [
-            Col('All', 'acc', 'all', fmt='.1f'),
-            Col('δ1', _gain_singles(cat, 0), 'd1', fmt='.1f'),
-            Col('δ2', _gain_singles(cat, 1), 'd2', fmt='.1f'),
-        ],
-        seeds=(0, 1, 2),
-        caption="MOOSF with two strategies: All (%) and the gains δ1, δ2 over the first and second strategy "
-        "trained alone.",
-        notes=["Rows without a catalogue key say which `methods:` entry would run them."],
-    )
+    cols = [Col('All', 'acc', 'all', fmt='.1f'), Col('δ1', _gain_singles(cat, 0), 'd1', fmt='.1f'),
+            Col('δ2', _gain_singles(cat, 1), 'd2', fmt='.1f')]
+    return compare_table('MOOSF', '2', summary, _moosf_rows('2', cat), _moosf_sections(substitute), cols, seeds=(0, 1, 2),
+                         caption="MOOSF with two strategies: All (%) and the gains δ1, δ2 over the first and second "
+                                 "strategy trained alone.",
+                         notes=["Rows without a catalogue key say which `methods:` entry would run them."])
 
 # %% ../nbs/14_paper.ipynb #af64b119
+_LARGE_DATASETS = [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
+         ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')]
+
 def moosf_table3(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
     "MOOSF Table 3: fusions of 3, 4 and 5 strategies (+ our catalogue's fusions the paper does not list)."
     cat = catalogue or load_catalogue()
     rows = _moosf_rows('3', cat)
     have = {r['key'] for r in rows if r['key']} | {row_key(r, cat) for t in ('1', '2') for r in paper_rows('MOOSF', t)}
-    for k, v in cat.items():
-        if (
-            v.get('name') == 'moosf'
-            and len(v.get('strategies', [])) >= 3
-            and k not in have
-            and fusion_key('moosf', v['strategies'], cat) == k
-        ):
-            rows.append(
-                dict(
-                    row=f"MOOSF({_fusion_name(v['strategies'])}) — not in the paper",
-                    key=k,
-                )
-            )
-    return compare_table(
-        'MOOSF',
-        '3',
-        summary,
-        rows,
-        _moosf_sections(substitute),
-        _split_cols() + [Col('(+)', _gain_singles(cat), fmt='.1f')],
-        seeds=(0, 1, 2),
-        caption="MOOSF with 3, 4 and 5 strategies (paper: All at IR=10 and 50; Head/Medium/Tail/All at IR=100).",
-        notes=_MOOSF_NOTES[:1]
-        + [
-            "(+) (ours only) = All − the mean All of the fused single strategies.",
-            "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its Head/Medium/Tail.",
-        ],
-    )
+    rows += [dict(row=f"MOOSF({_fusion_name(v['strategies'])}) — not in the paper", key=k) for k, v in cat.items()
+             if v.get('name') == 'moosf' and len(v.get('strategies', [])) >= 3 and k not in have
+             and fusion_key('moosf', v['strategies'], cat) == k]
+    return compare_table('MOOSF', '3', summary, rows, _moosf_sections(substitute),
+                         _split_cols() + [Col('(+)', _gain_singles(cat), fmt='.1f')], seeds=(0, 1, 2),
+                         caption="MOOSF with 3, 4 and 5 strategies (paper: All at IR=10 and 50; Head/Medium/Tail/All "
+                                 "at IR=100).",
+                         notes=_MOOSF_NOTES[:1] + [
+                             "(+) (ours only) = All − the mean All of the fused single strategies.",
+                             "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its "
+                             "Head/Medium/Tail."])
 
 def moosf_table4(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
     "MOOSF Table 4: ImageNet-LT and iNaturalist 2018 (ours need the images, not in this checkout)."
     cat = catalogue or load_catalogue()
-    return compare_table(
-        'MOOSF',
-        '4',
-        summary,
-        [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)],
-        [
-            ('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
-            ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50'),
-        ],
-        _split_cols() + [Col('(+)', None, 'gain', fmt='.1f')],
-        caption="Accuracy (%) on ImageNet-LT and iNaturalist 2018.",
-        notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'],
-    )
+    return compare_table('MOOSF', '4', summary, [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)], _LARGE_DATASETS,
+                         _split_cols() + [Col('(+)', None, 'gain', fmt='.1f')],
+                         caption="Accuracy (%) on ImageNet-LT and iNaturalist 2018.",
+                         notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'])
 
 def moosf_table8(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
     "MOOSF Table 8 (appendix): more fusions on ImageNet-LT and iNaturalist 2018 (paper only)."
     cat = catalogue or load_catalogue()
-    return compare_table('MOOSF', '8', summary, [dict(r, key=None, why=None) for r in _moosf_rows('8', cat)],
-                         [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
-                          ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
+    return compare_table('MOOSF', '8', summary, [dict(r, key=None, why=None) for r in _moosf_rows('8', cat)], _LARGE_DATASETS,
                          _split_cols(), caption="MOOSF fusions on ImageNet-LT and iNaturalist 2018 (appendix E.1).",
                          notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'])
 
@@ -1015,100 +916,68 @@ BENCH_CMD = (
 )
 
 # %% ../nbs/14_paper.ipynb #cde5c79a
+_T9_COLS = [('MACs/img (M)', '.3f', True, False), ('time (min)', '.1f', False, False), ('step (ms)', '.1f', True, False),
+            ('params (M)', '.4f', True, False), ('γ1', '.3f', True, True), ('γ2', '.3f', True, True),
+            ('γ1/γ2', '.3f', True, True)]
+
+def _bench_rows(sec:str, fname, info:dict, rows:list) -> list:
+    "Table 9's rows for one bench file: each paper row with the bench results that answer it, then the others."
+    out, used = [], set()
+    for prow in paper_rows('MOOSF', '9'):
+        kind, ss = parse_row(prow)
+        match = [r for r in rows if r['kind'] == kind and list(r['strategies']) == ss] or \
+                [r for r in rows if r['kind'] == kind and sorted(r['strategies']) == sorted(ss)]
+        for r in match or [None]:
+            if r is not None: used.add(id(r))
+            out.append(_bench_row(sec, prow, r, fname, info))
+    return out + [_bench_row(sec, f"{r['model']} — not in the paper", r, fname, info) for r in rows if id(r) not in used]
+
 def moosf_table9(bench_dir:str|Path='results/bench') -> pd.DataFrame:
     "MOOSF Table 9: complexity and training cost of singles and fusions; ours from tools/bench_moosf.py."
     bench = read_bench(bench_dir)
     args = bench[0][1].get('args', {}) if bench else {}
     batch, steps = args.get('batch_size', 128), args.get('steps', '?')
-    profile = next((i['profile'] for _, i, _ in bench if i.get('profile')), None)
     out = []
-    files = bench or [(None, {}, [])]
-    for fname, info, rows in files:
+    for fname, info, rows in bench or [(None, {}, [])]:
         sec = f"{info.get('hardware', 'no bench results')} ({fname})" if fname else 'no bench results yet'
-        used = set()
-        for prow in paper_rows('MOOSF', '9'):
-            kind, ss = parse_row(prow)
-            match = [r for r in rows if r['kind'] == kind and list(r['strategies']) == ss] or \
-                    [r for r in rows if r['kind'] == kind and sorted(r['strategies']) == sorted(ss)]
-            for r in match or [None]:
-                if r is not None: used.add(id(r))
-                out.append(_bench_row(sec, prow, r, fname, info))
-        for r in rows:
-            if id(r) not in used: out.append(_bench_row(sec, f"{r['model']} — not in the paper", r, fname, info))
+        out += _bench_rows(sec, fname, info, rows)
     df = pd.DataFrame(out)
     df.attrs.update(
-        title='MOOSF Table 9',
-        cols=[
-            ('MACs/img (M)', '.3f', True, False),
-            ('time (min)', '.1f', False, False),
-            ('step (ms)', '.1f', True, False),
-            ('params (M)', '.4f', True, False),
-            ('γ1', '.3f', True, True),
-            ('γ2', '.3f', True, True),
-            ('γ1/γ2', '.3f', True, True),
-        ],
-        seeds=(0,),
+        title='MOOSF Table 9', cols=_T9_COLS, seeds=(0,),
         caption="Computational cost of single strategies and their MOOSF fusion on CIFAR-100-sized problems "
-        "(ResNet-32, 100 classes). Paper: MACs (M), training time (min), γ1 = parameters fused / Σ "
-        "singles, γ2 = training time fused / Σ singles. Ours: one process, random 32×32 batches of "
-        f"{batch}, median of {steps} steps; γ2 from step times.",
-        notes=[
-            "Our MACs count ResNet-32's convolutions and matrix products per image (training forward on all "
-            "views the model needs); the paper's 6.554 M per strategy is not in the same unit, so no Δ.",
-            "Time: the paper's column is minutes of a full training run; ours is the step time in ms (its own column).",
-        ],
-        profile=profile,
-    )
+                "(ResNet-32, 100 classes). Paper: MACs (M), training time (min), γ1 = parameters fused / Σ "
+                "singles, γ2 = training time fused / Σ singles. Ours: one process, random 32×32 batches of "
+                f"{batch}, median of {steps} steps; γ2 from step times.",
+        notes=["Our MACs count ResNet-32's convolutions and matrix products per image (training forward on all "
+               "views the model needs); the paper's 6.554 M per strategy is not in the same unit, so no Δ.",
+               "Time: the paper's column is minutes of a full training run; ours is the step time in ms (its own "
+               "column)."],
+        profile=next((i['profile'] for _, i, _ in bench if i.get('profile')), None))
     return df
 
 # %% ../nbs/14_paper.ipynb #94805aaa
 def _bench_row(sec, prow, r, fname, info):
+    "One row of Table 9: the paper's numbers of row `prow` beside bench result `r` (None: not measured)."
     pv = lambda m: paper_value('MOOSF', '9', prow.split(' — ')[0], 'cifar100', m)
-    d = dict(
-        section=sec,
-        setting='cifar100',
-        row=prow,
-        run='' if r is None else f"{r['kind']}{'/' + r['mode'] if r.get('mode') else ''}",
-    )
-    vals = (
-        {}
-        if r is None
-        else {
-            'MACs/img (M)': (r.get('macs_train') or np.nan) / 1e6,
-            'step (ms)': 1e3 * r['step_s'],
-            'params (M)': r['params'] / 1e6,
-            'γ1': r.get('gamma1', 1.0 if r['kind'] == 'single' else np.nan),
-            'γ2': r.get('gamma2', 1.0 if r['kind'] == 'single' else np.nan),
-            'γ1/γ2': r.get('gamma1_over_gamma2', 1.0 if r['kind'] == 'single' else np.nan),
-        }
-    )
-    for lab, pm, delta in [
-        ('MACs/img (M)', 'macs_m', False),
-        ('time (min)', 'time_min', False),
-        ('step (ms)', None, False),
-        ('params (M)', None, False),
-        ('γ1', 'gamma1', True),
-        ('γ2', 'gamma2', True),
-        ('γ1/γ2', 'gamma1_over_gamma2', True),
-    ]:
+    d = dict(section=sec, setting='cifar100', row=prow,
+             run='' if r is None else f"{r['kind']}{'/' + r['mode'] if r.get('mode') else ''}")
+    one = lambda: 1.0 if r['kind'] == 'single' else np.nan
+    vals = {} if r is None else {
+        'MACs/img (M)': (r.get('macs_train') or np.nan) / 1e6, 'step (ms)': 1e3 * r['step_s'],
+        'params (M)': r['params'] / 1e6, 'γ1': r.get('gamma1', one()), 'γ2': r.get('gamma2', one()),
+        'γ1/γ2': r.get('gamma1_over_gamma2', one())}
+    for lab, pm, delta in [('MACs/img (M)', 'macs_m', False), ('time (min)', 'time_min', False),
+                           ('step (ms)', None, False), ('params (M)', None, False), ('γ1', 'gamma1', True),
+                           ('γ2', 'gamma2', True), ('γ1/γ2', 'gamma1_over_gamma2', True)]:
         p = pv(pm) if pm else None
         o = vals.get(lab, np.nan); o = np.nan if o is None else float(o)
         d[f'{lab} paper'] = np.nan if p is None else p; d[f'{lab} paper std'] = np.nan
         d[f'{lab} ours'] = o; d[f'{lab} ours std'] = np.nan
         d[f'{lab} Δ'] = o - p if (delta and p is not None and np.isfinite(o)) else np.nan
-    d.update(
-        n=0 if r is None else 1,
-        seeds='',
-        profile=info.get('profile', '') if r is not None else '',
-        hardware=info.get('hardware', '') if r is not None else '',
-        commit='',
-        data='random tensors' if r else '',
-        **{
-            'to fill': ''
-            if r is not None
-            else (BENCH_CMD if fname is None else 'not measured by this bench run (see its --pairs)')
-        },
-    )
+    fill = '' if r is not None else (BENCH_CMD if fname is None else 'not measured by this bench run (see its --pairs)')
+    d.update({'n': 0 if r is None else 1, 'seeds': '', 'profile': info.get('profile', '') if r is not None else '',
+              'hardware': info.get('hardware', '') if r is not None else '', 'commit': '',
+              'data': 'random tensors' if r else '', 'to fill': fill})
     return d
 
 # %% ../nbs/14_paper.ipynb #3e2bfdbd
@@ -1123,7 +992,6 @@ def no_runs_figure(title:str, message:str) -> Figure:
     ax.text(0.0, 0.98 - 0.5 / fig.get_figheight(), '\n'.join(body), ha='left', va='top', fontsize=7.5,
             family='monospace', transform=ax.transAxes)
     return fig
-
 
 def _span(lo:float, hi:float, least:float=10.) -> tuple:
     "Axis limits in [0, 100] (%) around [lo, hi], at least `least` + 2 points wide."
@@ -1146,29 +1014,16 @@ def read_csv(path) -> pd.DataFrame|None:
     try: return pd.read_csv(p)
     except pd.errors.EmptyDataError: return None
 
-_NICE = {
-    'ce': 'CE',
-    'ce_rs': 'CE + resampling',
-    'cb': 'CB',
-    'ce_drw': 'CE-DRW',
-    'ldam_drw': 'LDAM-DRW',
-    'bs': 'BS',
-    'la': 'LA',
-    'kps': 'KPS',
-    'bcl': 'BCL',
-    'bcl_m': 'BCL',
-    'shike': 'SHIKE',
-    'ride': 'RIDE',
-    'main': 'fused',
-}
+_NICE = {'ce': 'CE', 'ce_rs': 'CE + resampling', 'cb': 'CB', 'ce_drw': 'CE-DRW', 'ldam_drw': 'LDAM-DRW', 'bs': 'BS',
+         'la': 'LA', 'kps': 'KPS', 'bcl': 'BCL', 'bcl_m': 'BCL', 'shike': 'SHIKE', 'ride': 'RIDE', 'main': 'fused'}
+
 def nice(key:str) -> str:
     "Display name of a run key or head."
     return _NICE.get(key, key)
 
 # %% ../nbs/14_paper.ipynb #972479b6
-def fig_gradient_imbalance(
-    records, # records.csv of gbg_fig2 (epoch, method, class, cos, norm[, n_train]), a frame, or None
-                           n_head:int=2, n_tail:int=2,
+def fig_gradient_imbalance(records, # gbg_fig2's records.csv, path or frame (epoch, method, class, cos, norm[, n_train])
+                           n_head:int=2, n_tail:int=2, # head and tail classes shown
                            labels:dict|None=None # method → panel title
                           ) -> Figure:
     "GBG Fig. 2: per epoch, class-vs-batch gradient cosine (bars) and normalised class-gradient norm (dots)."
@@ -1187,9 +1042,8 @@ def fig_gradient_imbalance(
         order = (r.groupby('class')['n_train'].first().sort_values(ascending=False, kind='stable').index.tolist()
                  if 'n_train' in r else sorted(r['class'].unique()))
         pick = order[:n_head] + order[-n_tail:] if len(order) > n_head + n_tail else order
-        names = [f'head-{i}' for i in range(min(n_head, len(pick)))] + [
-            f'tail-{i}' for i in range(len(pick) - min(n_head, len(pick)))
-        ]
+        nh = min(n_head, len(pick))
+        names = [f'head-{i}' for i in range(nh)] + [f'tail-{i}' for i in range(len(pick) - nh)]
         epochs = sorted(r['epoch'].unique()); x = np.arange(len(epochs)); w = 0.8 / len(pick)
         sub = r[r['class'].isin(pick)]
         # dots: ÷ the largest shown norm of the epoch
@@ -1197,18 +1051,9 @@ def fig_gradient_imbalance(
         ax2 = ax.twinx(); ax2.grid(False)
         for i, (c, nm) in enumerate(zip(pick, names)):
             rc = sub[sub['class'] == c].set_index('epoch').reindex(epochs)
-            ax.bar(
-                x + (i - (len(pick) - 1) / 2) * w, rc['cos'], w, color=pal[i % 4], label=f'{nm} (class {c})', alpha=0.85
-            )
-            ax2.plot(
-                x + (i - (len(pick) - 1) / 2) * w,
-                rc['norm'].to_numpy() / nmax.to_numpy(),
-                'o',
-                ms=4,
-                color=pal[i % 4],
-                mec='k',
-                mew=0.4,
-            )
+            xi = x + (i - (len(pick) - 1) / 2) * w
+            ax.bar(xi, rc['cos'], w, color=pal[i % 4], label=f'{nm} (class {c})', alpha=0.85)
+            ax2.plot(xi, rc['norm'].to_numpy() / nmax.to_numpy(), 'o', ms=4, color=pal[i % 4], mec='k', mew=0.4)
         ax.set_xticks(x)
         ax.set_xticklabels([str(e + 1) for e in epochs], rotation=90 if len(x) > 12 else 0, fontsize=7)
         ax.set_xlabel('epoch'); ax.set_title(labels.get(m, m)); ax2.set_ylim(0, 1.1)
@@ -1252,11 +1097,7 @@ def imbalance_callback(records:list, # rows are appended here
         last = epochs is not None and epoch == epochs - 1
         if not ((epoch + 1) % max(1, every) == 0 or last or epoch == 0): return None
         y = torch.as_tensor(ctx.data.train_y)[idx]
-        head = (
-            method.strategies[method.name].head
-            if hasattr(method, 'name')
-            else next(iter(method.strategies.values())).head
-        )
+        head = (method.strategies[method.name] if hasattr(method, 'name') else next(iter(method.strategies.values()))).head
         res = gradient_imbalance(method.backbone, head, ctx.data.train_x[idx], y, num_classes, transform=ctx.plain,
                                  device=ctx.device, batch_size=batch_size, sampling=sampling, seed=seed + epoch)
         counts = np.bincount(np.asarray(ctx.data.train_y), minlength=num_classes)
@@ -1322,12 +1163,8 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     order = np.argsort(-counts, kind='stable')
     fig = Figure(figsize=(min(12, 3 + 0.12 * K), 3.4)); ax = fig.subplots()
     import seaborn as sns
-
-    pal = (
-        sns.color_palette('colorblind', max(len(groups), 1))
-        if len(groups) <= 10
-        else sns.color_palette('husl', len(groups))
-    )
+    pal = (sns.color_palette('colorblind', max(len(groups), 1)) if len(groups) <= 10
+           else sns.color_palette('husl', len(groups)))
     ax.bar(np.arange(K), counts[order], color=[pal[gid[c]] for c in order], width=0.9)
     ax.set_yscale('log'); ax.set_xlabel('class (ordered head → tail)'); ax.set_ylabel('training images')
     if K <= 20:
@@ -1335,11 +1172,8 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
         ax.set_xticklabels([names[c] if names else str(c) for c in order], rotation=60, fontsize=7)
     from matplotlib.patches import Patch
     if len(groups) <= 12:
-        ax.legend(
-            handles=[Patch(color=pal[i], label=f'group {i} ({len(g)})') for i, g in enumerate(groups)],
-            fontsize=7,
-            ncol=2,
-        )
+        ax.legend(handles=[Patch(color=pal[i], label=f'group {i} ({len(g)})') for i, g in enumerate(groups)],
+                  fontsize=7, ncol=2)
     ax.set_title(f"{title}: {len(groups)} groups (this run's groups.json has no similarity matrix)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -1495,12 +1329,8 @@ def fig_conflicts(runs:dict, # label → run folder (or None)
     return fig
 
 # %% ../nbs/14_paper.ipynb #95f96814
-def fig_vs_mtl(
-    summary: pd.DataFrame,
-    setting: str,
-    catalogue: dict | None = None,
-    pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl')),
-) -> Figure:
+def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None,
+               pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl'))) -> Figure:
     "MOOSF Fig. 4c: All of MTL and MOOSF fusions of the same strategies (ours; the paper's as markers)."
     cat = catalogue or load_catalogue(); title = f'MOOSF Fig. 4c: MOOSF vs MTL, {setting_label(setting)}'
     keys = [(fusion_key('mtl', list(p), cat), fusion_key('moosf', list(p), cat)) for p in pairs]
@@ -1511,24 +1341,12 @@ def fig_vs_mtl(
     fig = Figure(figsize=(5.6, 3.4)); ax = fig.subplots(); x = np.arange(len(pairs)); w = 0.38
     for j, (lab, col) in enumerate([('MTL (ours)', '#949494'), ('MOOSF (ours)', '#0173b2')]):
         y = [v[j][0] for v in vals]; e = [v[j][1] if v[j][2] > 1 else np.nan for v in vals]  # std: two seeds or more
-        ax.bar(
-            x + (j - 0.5) * w,
-            y,
-            w,
-            yerr=None if np.isnan(e).all() else np.nan_to_num(e),
-            capsize=3,
-            label=lab,
-            color=col,
-        )
+        ax.bar(x + (j - 0.5) * w, y, w, yerr=None if np.isnan(e).all() else np.nan_to_num(e), capsize=3, label=lab,
+               color=col)
     for j, kind in enumerate(['MTL', 'MOOSF']):
-        pv = [
-            paper_value('MOOSF', '1', f"{kind}({_fusion_name(p)})", setting, 'all')
-            for p in pairs
-        ]
+        pv = [paper_value('MOOSF', '1', f"{kind}({_fusion_name(p)})", setting, 'all') for p in pairs]
         if any(v is not None for v in pv):
-            ax.plot(
-                x + (j - 0.5) * w, [np.nan if v is None else v for v in pv], 'kx', ms=7, label='paper' if j else None
-            )
+            ax.plot(x + (j - 0.5) * w, [np.nan if v is None else v for v in pv], 'kx', ms=7, label='paper' if j else None)
     ax.set_xticks(x); ax.set_xticklabels([_fusion_name(p) for p in pairs])
     ax.set_xlabel('fused strategies'); ax.set_ylabel('top-1 accuracy (%)'); ax.legend(fontsize=7)
     lo = np.nanmin([v[j][0] for v in vals for j in (0, 1)] + [100])
@@ -1549,12 +1367,8 @@ def fig_tsne(panels:dict, # label → run folder (or None)
     "t-SNE of each run's test features, one panel per run, coloured by class."
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
-
-    got = {
-        lab: np.load(Path(d) / 'features.npz')
-        for lab, d in panels.items()
-        if d is not None and (Path(d) / 'features.npz').exists()
-    }
+    got = {lab: np.load(Path(d)/'features.npz') for lab, d in panels.items()
+           if d is not None and (Path(d)/'features.npz').exists()}
     if not got:
         return no_runs_figure(title, (command or '') + '\n(features.npz: written by fit(..., save_features=True), the '
                               "train notebook's `save_features` parameter)")
@@ -1568,20 +1382,11 @@ def fig_tsne(panels:dict, # label → run folder (or None)
         z = got[lab]; X, y = z['features'].astype(np.float32), z['labels']
         idx = np.sort(np.random.RandomState(seed).choice(len(y), min(max_points, len(y)), replace=False))
         with threadpool_limits(threads):
-            emb = TSNE(
-                n_components=2, init='pca', random_state=seed, perplexity=min(30, max(5, len(idx) // 4))
-            ).fit_transform(X[idx])
+            emb = TSNE(n_components=2, init='pca', random_state=seed,
+                       perplexity=min(30, max(5, len(idx) // 4))).fit_transform(X[idx])
         K = int(y.max()) + 1
-        sc = ax.scatter(
-            emb[:, 0],
-            emb[:, 1],
-            c=y[idx],
-            cmap='tab10' if K <= 10 else 'viridis',
-            vmin=0,
-            vmax=max(K - 1, 1),
-            s=3,
-            linewidths=0,
-        )
+        sc = ax.scatter(emb[:, 0], emb[:, 1], c=y[idx], cmap='tab10' if K <= 10 else 'viridis', vmin=0,
+                        vmax=max(K - 1, 1), s=3, linewidths=0)
         ax.set_xlabel('t-SNE 1', fontsize=8); ax.set_ylabel('t-SNE 2', fontsize=8)
         pc = read_csv(Path(panels[lab])/'per_class.csv')
         names = pc['name'].astype(str).tolist() if pc is not None and 'name' in pc else [str(c) for c in range(K)]
