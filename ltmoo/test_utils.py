@@ -98,12 +98,11 @@ def _fake_accuracies(r, target:float|None):
 
 def _fake_metrics(r) -> dict:
     "metrics.json of a fake run: the final accuracies (overall, per split, per head) and the provenance `fit` writes."
-    from ltmoo.paper import parse_setting
     main = r.pcs['main']
     m = dict(acc=float(main.mean()), **{f'acc_{k}': x for k, x in _split_means(main, r.masks).items()},
              best_acc=float(main.mean()) + 0.3, best_epoch=r.epochs - 2, epochs=r.epochs, epochs_done=r.epochs,
              complete=True, profile=r.profile, dataset=r.setting.split('-if')[0] + '_lt',
-             imb_factor=parse_setting(r.setting)[1], data_source='fake', method=r.cfg.get('name', 'single'),
+             imb_factor=r.imb, data_source='fake', method=r.cfg.get('name', 'single'),
              seed=r.seed, wall_time_s=60.0 + r.seed, train_images_per_s=1000.0, commit=r.commit,
              hardware=r.hardware, torch='fake')
     for h in r.heads:
@@ -115,25 +114,18 @@ def _fake_metrics(r) -> dict:
 def _fake_history(r, m:dict) -> tuple:
     "history.csv and per_class_history.csv rows: every accuracy grows linearly to its final value, heads at own paces."
     hist, pch, heads = [], [], r.heads
+    grow = lambda v, f, pre: {f'{pre}_{k}': (None if x is None else f * x) for k, x in _split_means(v, r.masks).items()}
     for e in range(r.epochs):
         f = (e + 1) / r.epochs
         row = dict(epoch=e, lr=0.1 if e < r.epochs - 1 else 0.001, train_loss=2.0 / (e + 1),
                    **{f'train_acc_{h}': 100 * f * 0.9 for h in heads})
-        row.update(test_acc=f * m['acc'],
-                   **{f'test_acc_{k}': (None if x is None else f * x) for k, x in _split_means(r.pcs['main'], r.masks).items()})
-        for h in heads:
-            row[f'test_acc_{h}'] = f * m[f'acc_head_{h}']
-            row.update({f'test_acc_{h}_{k}': (None if x is None else f * x)
-                        for k, x in _split_means(r.pcs[h], r.masks).items()})
+        row.update(test_acc=f * m['acc'], **grow(r.pcs['main'], f, 'test_acc'))
+        for h in heads: row.update({f'test_acc_{h}': f * m[f'acc_head_{h}'], **grow(r.pcs[h], f, f'test_acc_{h}')})
         row['epoch_time_s'] = 1.0; hist.append(row)
         for h, v in r.pcs.items():
             w = f if h == 'main' else f ** (1.0 + 0.3 * heads.index(h))
             pch += [dict(epoch=e, head=h, cls=c, acc=float(v[c] * w)) for c in range(len(v))]
     return hist, pch
-
-def _n_groups(cfg:dict, K:int) -> int:
-    "Groups of a GBG configuration on K classes ('none': one per class)."
-    return K if cfg.get('grouping') == 'none' else min(int(cfg.get('n_groups', 4)), K)
 
 def _fake_steps(r, mtl_conflicts:bool) -> list:
     "steps.csv rows, 5 per epoch: GBG's MGDA weight and loss per group (NaN: group absent), MOOSF/MTL's conflicts."
@@ -142,7 +134,7 @@ def _fake_steps(r, mtl_conflicts:bool) -> list:
         for st in range(1, 6):
             s = dict(epoch=e, step=st)
             if name == 'gbg':
-                G = _n_groups(r.cfg, len(r.counts))
+                G = r.n_groups
                 w = rng.dirichlet(np.ones(G)); w[rng.rand(G) < 0.2] = np.nan; w = w / np.nansum(w)
                 s.update({f'weights_{g}': w[g] for g in range(G)}, **{f'group_loss_{g}': rng.rand() for g in range(G)})
             elif name in ('moosf', 'mtl'):
@@ -176,7 +168,7 @@ def _write_fake_run(r, target:float|None, features:bool, mtl_conflicts:bool):
     steps = _fake_steps(r, mtl_conflicts)
     if len(steps[0]) > 2: _write_rows(steps, d/'steps.csv')
     if r.cfg.get('name') == 'gbg':
-        groups = np.array_split(np.arange(len(r.counts)), _n_groups(r.cfg, len(r.counts)))
+        groups = np.array_split(np.arange(len(r.counts)), r.n_groups)
         save_groups([g.tolist() for g in groups], d/'groups.json', method=r.cfg.get('grouping', 'ncut'))
     if features: _fake_features(r)
 
@@ -192,15 +184,17 @@ def fake_runs(root:str|Path, # folder standing in for `results/runs`
              ) -> list:
     "Write fake run folders with every file the trainer writes (for tests and dry runs of the reports); their paths."
     from ltmoo.metrics import shot_split
-    from ltmoo.paper import load_catalogue, heads_of, class_counts
+    from ltmoo.paper import load_catalogue, heads_of, class_counts, parse_setting
     cat, out = catalogue or load_catalogue(), []
     for setting, key, *cell_seeds in cells:
-        cfg = cat.get(key, {'name': 'single', 'strategy': 'ce'}); counts = np.array(class_counts(setting))
+        cfg = cat.get(key, {'name': 'single', 'strategy': 'ce'}); counts = np.array(class_counts(setting)); K = len(counts)
+        G = K if cfg.get('grouping') == 'none' else min(int(cfg.get('n_groups', 4)), K)        # groups of a GBG run
         ss = cell_seeds[0] if cell_seeds else seeds
         for i, seed in enumerate(ss):
             r = SimpleNamespace(folder=Path(root)/setting/key/f's{seed}', setting=setting, key=key, seed=seed, cfg=cfg,
                                 heads=heads_of(cfg), counts=counts, epochs=epochs, profile=profile, commit=commit,
-                                hardware=hardware, masks={k: v.numpy() for k, v in shot_split(counts).items()})
+                                hardware=hardware, masks={k: v.numpy() for k, v in shot_split(counts).items()},
+                                imb=parse_setting(setting)[1], n_groups=G)
             _write_fake_run(r, (acc or {}).get((setting, key), [None] * len(ss))[i], features, mtl_conflicts)
             out.append(r.folder)
     return out
