@@ -13,9 +13,10 @@ from .core import UserError, seed_everything, rng_state, atomic_save, write_json
 from .config import validate_run, parse_overrides
 from .numerics import numerics_fingerprint
 from .models import ResNetCifar, _ShortcutA, make_backbone
-from .method import build_method
+from .methods import build_method
 from .losses import Strategy
-from .data import load_data, make_gpu_data, SAMPLERS, LazyImages, CIFAR_MEAN, CIFAR_STD
+from .data import load_data, make_gpu_data, SAMPLERS, LazyImages
+from .augment import CIFAR_MEAN, CIFAR_STD
 from .metrics import summarize
 from .distributed import DistEnv
 from .step import make_sgd, device_batch, epoch_generators, scalar_logs

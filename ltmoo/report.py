@@ -94,7 +94,7 @@ def _rebuild(r, path, device, UserError):
     "The trained method of run `r`, built as `fit` built it, with the weights in `path`."
     import torch
     from ltmoo.models import make_backbone
-    from ltmoo.method import build_method
+    from ltmoo.methods import build_method
     tc = r.config.get('train', {})
     if path is None or not Path(path).exists():
         raise UserError(f"{r.folder}: no weights (weights.pt or a last.pt checkpoint); the smoke grid keeps none")

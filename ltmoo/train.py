@@ -12,8 +12,8 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
-                        run_info, load_params, resolve, UserError, user_errors)
-from .config import validate_run, parse_overrides
+                        run_info, resolve, UserError, user_errors)
+from .config import validate_run, parse_overrides, load_params
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
     resolve_source,
@@ -21,17 +21,15 @@ from ltmoo.data import (
     load_data,
     make_gpu_data,
     GPUData,
-    VIEWS,
     SAMPLERS,
     batches,
     LazyImages,
     ViewDataset,
     device_views,
-    CIFAR_MEAN,
-    CIFAR_STD,
 )
+from .augment import VIEWS, CIFAR_MEAN, CIFAR_STD
 from .models import make_backbone
-from .method import build_method, Single
+from .methods import build_method, Single
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,
@@ -179,8 +177,8 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
     return moves[0][0]/STALE_DIR
 
 # %% ../nbs/11_train.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
-                 'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
+TRAIN_MODULES = ('core', 'numerics', 'checks', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'metrics',
+                 'methods/base', 'methods/grouping', 'methods/gbg', 'methods/moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
                'finite_check', 'compile', 'eval_batch_size')
 _NOT_DATA = ('num_workers', 'check_files')
