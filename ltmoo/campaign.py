@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
 from fastcore.basics import patch
-from .core import proj_root, load_params, write_json, UserError, user_errors
+from .core import proj_root, write_json, UserError, user_errors
+from .config import load_params
 from .gpu import Job, read_run, is_finished
 from .numerics import PORTABLE
 try: import fcntl

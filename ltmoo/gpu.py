@@ -8,7 +8,8 @@ import os, sys, io, re, csv, json, warnings, time, shutil, signal, tarfile, argp
 import tempfile, copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import resolve, load_params, write_json
+from .core import resolve, write_json
+from .config import load_params
 from .runs import git_commit, train_code_hash
 from .core import UserError
 

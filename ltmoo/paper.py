@@ -154,7 +154,7 @@ def class_counts(setting:str) -> list:
 
 def load_catalogue(params:str|Path='params.yaml') -> dict:
     "The run catalogue: `methods` (recipes.yaml, under params.yaml): key → method config."
-    from ltmoo.core import read_params
+    from ltmoo.config import read_params
     return read_params(params)['methods']
 
 def heads_of(cfg:dict) -> list:
@@ -1091,7 +1091,7 @@ def imbalance_callback(records:list, # rows are appended here
                       ):
     "A `fit` callback recording GBG Fig. 2's gradient imbalance (cosine to the batch gradient, class-gradient norm)."
     import torch
-    from ltmoo.grouping import gradient_imbalance, imbalance_records
+    from ltmoo.methods.grouping import gradient_imbalance, imbalance_records
     idx = torch.as_tensor(np.asarray(index), dtype=torch.long)
     def cb(epoch, method, ctx):
         last = epochs is not None and epoch == epochs - 1
@@ -1143,7 +1143,8 @@ def fig_groups(summary:pd.DataFrame, settings=None) -> Figure:
 # %% ../nbs/14_paper.ipynb #4165b63a
 def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     "Groups of a GBG run: similarity heat map if saved, else class counts coloured by group."
-    from ltmoo.grouping import load_groups, plot_similarity
+    from ltmoo.methods.grouping import load_groups
+    from ltmoo.plots import plot_similarity
     if run_dir is None or not (Path(run_dir)/'groups.json').exists():
         return no_runs_figure(title, fill_command('gbg', 'cifar10-if100') + ' (writes groups.json)')
     d = Path(run_dir); groups, rec = load_groups(d/'groups.json', with_meta=True)

@@ -13,7 +13,7 @@ import torch
 from .core import UserError, proj_root, resolve, write_json, user_errors
 from .numerics import cpu_model, numerics_info
 from .models import make_backbone
-from .method import build_method
+from .methods import build_method
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
@@ -63,8 +63,8 @@ def run_info() -> dict:
                 sklearn=skl, platform=platform.platform(), cpus=os.cpu_count(), numerics=numerics_info(), **precision())
 
 # %% ../nbs/11_runs.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
-                 'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
+TRAIN_MODULES = ('core', 'numerics', 'checks', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'metrics',
+                 'methods/base', 'methods/grouping', 'methods/gbg', 'methods/moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
                'finite_check', 'compile', 'eval_batch_size')
 _NOT_DATA = ('num_workers', 'check_files')

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.distributed as dist
 from .core import host_plan, host_to_device
 from .data import batches
-from .method import DeferredFinite, deferred_finite, batch_labels
+from .checks import DeferredFinite, deferred_finite, batch_labels
 from .distributed import (DistEnv, RankShare, batch_share, is_ddp, all_reduce_sum_, all_reduce_sum,
                                all_gather_cat, broadcast_module_, check_in_sync, _comm_device)
 

@@ -158,7 +158,7 @@ def _fake_features(r):
 def _write_fake_run(r, target:float|None, features:bool, mtl_conflicts:bool):
     "Every file of one fake run into `r.folder`."
     from ltmoo.core import write_json
-    from ltmoo.grouping import save_groups
+    from ltmoo.methods.grouping import save_groups
     _fake_accuracies(r, target); d = r.folder; d.mkdir(parents=True, exist_ok=True)
     m = _fake_metrics(r); write_json(m, d/'metrics.json')
     write_json(dict(config=dict(profile=r.profile, method=r.cfg, run=r.key)), d/'config.json')
@@ -204,7 +204,7 @@ def _worker_basics(data_kw:dict) -> dict:
     "Test worker: the collectives, a RankShare, the split grouping pass and the drift check on this rank."
     from ltmoo.models import make_head
     from ltmoo.distributed import DistEnv, RankShare, all_reduce_sum, all_gather_cat, check_same, check_in_sync
-    from ltmoo.grouping import class_gradients
+    from ltmoo.methods.grouping import class_gradients
     env = DistEnv.current(); r = env.rank
     out = dict(env=env.describe(), ddp=env.ddp)
     out['sum'] = all_reduce_sum(torch.tensor([1., 2.]) * (r + 1))
@@ -259,7 +259,7 @@ def _worker_fit(jobs:list) -> list:
 def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15, epochs:int=2) -> dict:
     "Test worker: the DataLoader path — `ShardedBatchSampler` batches, `Stepper(sharded=True)` steps; the final state."
     from ltmoo.data import SAMPLERS
-    from ltmoo.method import build_method
+    from ltmoo.methods import build_method
     from ltmoo.distributed import ConvNetNoBN, ShardedBatchSampler
     from ltmoo.step import Stepper
     d = tiny_lt(**data_kw)

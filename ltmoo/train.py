@@ -12,12 +12,12 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
-                        load_params, resolve, UserError, user_errors)
+                        resolve, UserError, user_errors)
 from .runs import (CheckpointError, RunStateError, Diverged, RunLocked, RunLock, STALE_DIR, load_checkpoint,
                         set_aside, config_key, run_info, provenance, final_numbers, write_state, run_json, write_config,
                         write_csv,
                         savez_stable)
-from .config import validate_run, parse_overrides
+from .config import validate_run, parse_overrides, load_params
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
     resolve_source,
@@ -25,17 +25,15 @@ from ltmoo.data import (
     load_data,
     make_gpu_data,
     GPUData,
-    VIEWS,
     SAMPLERS,
     batches,
     LazyImages,
     ViewDataset,
     device_views,
-    CIFAR_MEAN,
-    CIFAR_STD,
 )
 from .models import make_backbone
-from .method import build_method, Single
+from .augment import VIEWS, CIFAR_MEAN, CIFAR_STD
+from .methods import build_method, Single
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,

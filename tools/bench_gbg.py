@@ -16,8 +16,7 @@ import torch
 from ltmoo.core import seed_everything, write_json
 from ltmoo.runs import hardware, git_commit
 from ltmoo.models import make_backbone
-from ltmoo.method import Single
-from ltmoo.gbg import GBG
+from ltmoo.methods import Single, GBG
 
 CIFAR10_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]   # CIFAR-10-LT, IF 100
 GROUPS_4 = [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]                      # fixed groups: the pass is not timed

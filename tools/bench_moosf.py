@@ -25,8 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from ltmoo.runs import hardware
 from ltmoo.models import make_backbone, n_params
-from ltmoo.method import Single
-from ltmoo.moosf import MOOSF, MTL
+from ltmoo.methods import Single, MOOSF, MTL
 
 
 def lt_counts(num_classes:int=100, n_max:int=500, imb:float=100.) -> list:

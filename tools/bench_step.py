@@ -48,7 +48,8 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     from ltmoo.train import run_config, Context
     from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators, make_sgd
     from ltmoo.models import make_backbone
-    from ltmoo.method import build_method, DeferredFinite, deferred_finite
+    from ltmoo.methods import build_method
+    from ltmoo.checks import DeferredFinite, deferred_finite
     from ltmoo.distributed import DistEnv
     import ltmoo.data as D
     over = {'train': {'device': device, 'progress': False}}
