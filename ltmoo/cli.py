@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse, json, sys, subprocess
 from pathlib import Path
 import torch
-from .core import load_params, read_params, resolve_profile, write_json, resolve, user_errors, UserError
+from .core import write_json, resolve, user_errors, UserError
+from .config import load_params, read_params, resolve_profile
 from .jobs import prepare_data
 
 # %% auto #0

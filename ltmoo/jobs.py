@@ -8,7 +8,8 @@ import os, json, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
-from .core import proj_root, resolve, load_params, write_json, UserError
+from .core import proj_root, resolve, write_json, UserError
+from .config import load_params
 from .runs import is_finished, LOCK_NAME
 
 # %% auto #0

@@ -9,7 +9,8 @@ import tempfile, copy
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import patch
-from .core import resolve, load_params, write_json, UserError
+from .core import resolve, write_json, UserError
+from .config import load_params
 from .runs import read_run, is_finished, git_commit, train_code_hash, run_info
 from .jobs import (Job, grid_queue, read_campaign, campaign_queue, CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE,
                         runs_dir, prepare_data, write_weights, drop_pending)

@@ -4,7 +4,6 @@
 
 # %% ../nbs/12_report.ipynb #dd880743
 from __future__ import annotations
-import io, json, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -74,15 +73,13 @@ _DDP_COLS = ['setting', 'method', 'seed', 'world_size', 'acc_1', 'acc_ddp', 'img
              'hardware', 'commit']
 
 def _ddp_rows(ddp_dir:Path, runs_dir:Path) -> pd.DataFrame:
-    "A row per torchrun run: its numbers and its single-process twin's (same setting/method/seed folder)."
-    def read(m):                                   # metrics.json, with run.json's provenance beside it when present
-        if not m.exists(): return {}
-        r = m.with_name('run.json')
-        return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
+    "A row per torchrun run: its numbers and its single-process twin's (the same setting/method/seed folder)."
+    from ltmoo.runs import read_run, run_folders
     rows = []
-    for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
-        d, rel = read(m), m.relative_to(ddp_dir); s = read(runs_dir/rel)
-        rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]),
+    for d in run_folders(ddp_dir):
+        twin = runs_dir/d['setting']/d['run']/f"s{d['seed']}"
+        s = read_run(twin) if (twin/'metrics.json').exists() else {}
+        rows.append(dict(setting=d['setting'], method=d['run'], seed=int(d['seed']),
                          world_size=d.get('world_size', 1), acc_1=s.get('acc'), acc_ddp=d['acc'],
                          img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
                          ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'),

@@ -13,7 +13,7 @@ import torch
 from .core import UserError, proj_root, resolve, write_json, user_errors
 from .numerics import cpu_model, numerics_info
 from .models import make_backbone
-from .method import build_method
+from .methods import build_method
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder lock
 
@@ -63,8 +63,8 @@ def run_info() -> dict:
                 sklearn=skl, platform=platform.platform(), cpus=os.cpu_count(), numerics=numerics_info(), **precision())
 
 # %% ../nbs/11_runs.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
-                 'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
+TRAIN_MODULES = ('core', 'numerics', 'checks', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'metrics',
+                 'methods/base', 'methods/grouping', 'methods/gbg', 'methods/moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
                'finite_check', 'compile', 'eval_batch_size')
 _NOT_DATA = ('num_workers', 'check_files')
@@ -160,6 +160,7 @@ def load_checkpoint(path:str|Path, map_location='cpu') -> dict:
 RESULT_FILES = ('metrics.json', 'run.json', 'config.json', 'history.csv', 'per_class.csv', 'per_class_history.csv',
                 'steps.csv', 'features.npz', 'groups.json')
 
+# %% ../nbs/11_runs.ipynb #30cb3050
 def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
     "Move a previous run's results and checkpoint into `stale/` (replacing an older one); the folder it used, if any."
     moves = [(d, n) for d, names in ((out_dir, RESULT_FILES), (ckpt_dir, ('last.pt',))) if d is not None
@@ -231,10 +232,10 @@ def portable(cfg:dict) -> dict:
             with contextlib.suppress(ValueError, FileNotFoundError): out[sec][key] = str(Path(p).relative_to(resolve('.')))
     return out
 
+# %% ../nbs/11_runs.ipynb #55fa63e7
 def write_config(out_dir:Path, cfg:dict, method):
     "config.json: the resolved configuration (paths relative to the project) and the method's description (GBG: groups)."
     write_json(dict(config=portable(cfg), method=method.describe()), out_dir/'config.json')
-
 
 # %% ../nbs/11_runs.ipynb #71082fda
 def read_run(folder:str|Path # a run folder

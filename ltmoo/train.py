@@ -12,12 +12,12 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
-                        load_params, resolve, UserError, user_errors)
+                        resolve, UserError, user_errors)
 from .runs import (CheckpointError, RunStateError, Diverged, RunLocked, RunLock, STALE_DIR, load_checkpoint,
                         set_aside, config_key, run_info, provenance, final_numbers, write_state, run_json, write_config,
                         write_csv,
                         savez_stable)
-from .config import validate_run, parse_overrides
+from .config import validate_run, parse_overrides, load_params
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
     resolve_source,
@@ -25,17 +25,15 @@ from ltmoo.data import (
     load_data,
     make_gpu_data,
     GPUData,
-    VIEWS,
     SAMPLERS,
     batches,
     LazyImages,
     ViewDataset,
     device_views,
-    CIFAR_MEAN,
-    CIFAR_STD,
 )
 from .models import make_backbone
-from .method import build_method, Single
+from .augment import VIEWS, CIFAR_MEAN, CIFAR_STD
+from .methods import build_method, Single
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,
@@ -266,6 +264,7 @@ def _build(cfg, env, data, out_dir, ckpt, engine, n_runs:int) -> _Trainer:
     tr.key = config_key(cfg) + engine.key_suffix()
     return tr
 
+# %% ../nbs/11_train.ipynb #0fd0f51d
 def _data_path(tr:_Trainer, dc:dict):
     "The run's training data: the device-resident path (CIFAR) or a DataLoader over image files (ImageNet-LT, iNat)."
     if isinstance(tr.data.train_x, LazyImages):
@@ -276,7 +275,6 @@ def _data_path(tr:_Trainer, dc:dict):
         tr.loader, tr.bsamp = _make_loader(tr.data, dc, tr.method, _Reindexed(tr.sampler, tr.train_idx), tr.bs, tr.seed,
                                            tr.dev)
     else: tr.gpu = make_gpu_data(tr.data, dc, tr.dev, tr.mean, tr.std)
-
 
 # %% ../nbs/11_train.ipynb #8799f8a3
 def _start(tr:_Trainer, resume:bool, stale:str) -> dict:
@@ -423,6 +421,7 @@ def _common_start(trs:list, sts:list) -> int:
     )
     return start
 
+# %% ../nbs/11_train.ipynb #cec4d9dd
 def _close_epochs(trs, sts, eng, epoch:int, eps:list, begun:list, errors:list, callbacks) -> list:
     "Each live run's end of epoch (checks, `end_epoch`), the test set, the callbacks; its row, or None (diverged)."
     rows = [row for row, *_ in begun]
@@ -439,7 +438,6 @@ def _close_epochs(trs, sts, eng, epoch:int, eps:list, begun:list, errors:list, c
     for i, (tr, st, tp) in enumerate(zip(trs, sts, tps)):
         if errors[i] is None: guard(i, lambda: _evaluate_epoch(tr, st, epoch, rows[i], tp, callbacks))
     return [r if e is None else None for r, e in zip(rows, errors)]
-
 
 # %% ../nbs/11_train.ipynb #e4f0ec66
 class RunSteps:
@@ -567,6 +565,7 @@ def _profile_arg(profile):
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"{f}: not a profile file of `ltmoo profile` ({e})") from None
 
+# %% ../nbs/11_train.ipynb #31ca1d78
 def main(argv=None):
     "`python -m ltmoo.train`: train one run of params.yaml."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -589,4 +588,3 @@ def cli():
     with user_errors(): main()
 
 if __name__ == '__main__' and '__file__' in globals(): cli()  # not when run as a notebook
-

@@ -17,8 +17,7 @@ import torch
 from ltmoo.core import seed_everything, write_json
 from ltmoo.runs import hardware, git_commit
 from ltmoo.models import make_backbone
-from ltmoo.method import Single
-from ltmoo.gbg import GBG
+from ltmoo.methods import Single, GBG
 from ltmoo.step import Stepper
 
 CIFAR10_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]   # CIFAR-10-LT, IF 100

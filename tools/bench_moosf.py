@@ -26,8 +26,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from ltmoo.runs import hardware
 from ltmoo.models import make_backbone, n_params
-from ltmoo.method import Single
-from ltmoo.moosf import MOOSF, MTL
+from ltmoo.methods import Single, MOOSF, MTL
 from ltmoo.step import Stepper
 
 

@@ -68,7 +68,7 @@ def setup(method:str, profile:str, device:str, batch:int|None=None):
     "One run of recipes.yaml built as the trainer builds it (`build_runs`), and its step: the next batch, `Stepper`."
     from ltmoo.train import build_runs
     from ltmoo.step import deferred_checks
-    from ltmoo.method import DeferredFinite, deferred_finite
+    from ltmoo.checks import DeferredFinite, deferred_finite
     from ltmoo.distributed import DistEnv
     cfg = _config(method, profile, device, batch)
     data, src = load_bench_data(cfg)

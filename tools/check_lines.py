@@ -9,7 +9,7 @@ from pathlib import Path
 N = int(sys.argv[sys.argv.index('--max') + 1]) if '--max' in sys.argv else 120
 root = Path(__file__).resolve().parents[1]
 bad = []
-for f in sorted((root/'ltmoo').glob('*.py')):
+for f in sorted((root/'ltmoo').rglob('*.py')):
     if f.name == '_modidx.py': continue
     text = f.read_text(); lines = text.split('\n')
     strings = set()
@@ -20,5 +20,5 @@ for f in sorted((root/'ltmoo').glob('*.py')):
     for i, l in enumerate(lines, 1):
         if len(l) <= N or i in strings or l.startswith('__all__ ='): continue
         bad.append(f'{f.relative_to(root)}:{i}: {len(l)} characters')
-print('\n'.join(bad) if bad else f'ltmoo/*.py: no code line over {N} characters')
+print('\n'.join(bad) if bad else f'ltmoo/**/*.py: no code line over {N} characters')
 sys.exit(1 if bad else 0)
