@@ -13,10 +13,10 @@ import os as _os
 _os.environ.setdefault('KINETO_LOG_LEVEL', '6')   # torch.profiler's native log (USDT lines, a GPU ERROR on a CPU): off
 del _os
 
-_LAZY = dict(fit='train', run_config='train', load_params='core', load_data='data',
-             GBG='gbg', MOOSF='moosf', MTL='moosf', mgda_weights='mgda', moo_backward='moo',
-             LOSSES='losses', METHODS='method', AGGREGATORS='moo',
-             BACKBONES='models', GROUPINGS='grouping', SAMPLERS='data', load_run='report', collect_runs='paper',
+_LAZY = dict(fit='train', fit_runs='train', run_config='train', load_params='config', load_data='data',
+             GBG='methods', MOOSF='methods', MTL='methods', mgda_weights='mgda', moo_backward='moo',
+             LOSSES='losses', METHODS='methods', AGGREGATORS='moo',
+             BACKBONES='models', GROUPINGS='methods.grouping', SAMPLERS='data', load_run='runs', collect_runs='paper',
              fit_batched='batched')
 
 def __getattr__(name:str):

@@ -4,27 +4,25 @@
 
 # %% ../nbs/20_batched.ipynb #aa84d527
 from __future__ import annotations
-import argparse, contextlib, copy, json, sys, time, warnings
+import argparse, copy, json, sys
 from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import UserError, seed_everything, rng_state, atomic_save, write_json, run_info, resolve, user_errors
+from .core import UserError, deep_update, resolve, user_errors
+from .runs import train_code_hash
 from .config import validate_run, parse_overrides
-from .numerics import numerics_fingerprint
-from .models import ResNetCifar, _ShortcutA, make_backbone
-from .method import build_method
+from .models import ResNetCifar, _ShortcutA
 from .losses import Strategy
-from .data import load_data, make_gpu_data, SAMPLERS, LazyImages, CIFAR_MEAN, CIFAR_STD
-from .metrics import summarize
 from .distributed import DistEnv
-from .step import make_sgd, device_batch, epoch_generators, scalar_logs
-from . import train as T
+from .step import EpochSteps, make_sgd
+from .train import fit_runs, epoch_batches, run_config, _profile_arg
+
 
 # %% auto #0
 __all__ = ['PER_RUN_TRAIN', 'PER_RUN_DATA', 'BATCH_MODELS', 'StackedShortcutA', 'stack_backbones', 'load_stacked_', 'unstack_',
-           'stacked_features', 'why_not_batched', 'batch_key', 'batched_key', 'predict_stacked', 'batched_step',
-           'fit_batched', 'batched_parser', 'parse_run', 'main']
+           'stacked_features', 'why_not_batched', 'batch_key', 'predict_stacked', 'batched_step', 'fit_batched',
+           'StackedSteps', 'batched_parser', 'parse_run', 'main']
 
 # %% ../nbs/20_batched.ipynb #9fb789b1
 class StackedShortcutA(nn.Module):
@@ -109,103 +107,68 @@ def batch_key(cfg:dict) -> str|None:
     tc = {k: v for k, v in cfg['train'].items() if k not in PER_RUN_TRAIN}
     return json.dumps(dict(profile=cfg.get('profile'), data=dc, train=tc), sort_keys=True, default=str)
 
-def batched_key(cfg:dict) -> str:
-    "The checkpoint key of a batched run: `fit`'s key and this module's code (a batched run is its own realisation)."
-    return T._config_key(cfg) + '+batched:' + T.train_code_hash(modules=('batched',))
+
 
 # %% ../nbs/20_batched.ipynb #ff59bea5
-class _Describe:
-    "What `fit`'s provenance asks of a stepper: here, that the run trained in a batched group of `n`."
+class _Member:
+    "What the loop asks of a run's stepper inside a stacked group (the group's engine takes the steps)."
     def __init__(self, n:int, amp:str): self.n, self.amp = n, amp
     def describe(self) -> dict: return dict(trainer='batched', batched_runs=self.n, amp=self.amp)
+    def state_dict(self) -> dict: return {}
+    def load_state_dict(self, state:dict): pass
 
-class _Run:
-    "One run of a batched group: config, folders, its own method (heads and losses), sampler, data path, state."
-    def __init__(self, cfg:dict, out_dir, data, dev, gpu_cache:dict):
-        self.cfg = cfg; tc = cfg['train']
-        self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.ckpt = Path(tc['ckpt_dir']) if tc.get('ckpt_dir') else self.out_dir
-        self.seed, self.epochs = int(tc.get('seed', 0)), int(tc['epochs'])
-        seed_everything(self.seed)                      # as `fit`: the same initial weights as the run alone
-        self.method = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes,
-                                   data.cls_num_list, self.epochs).to(dev)
-        self.opt = make_sgd(self.method.parameters(), tc)   # the run's own view of the optimizer (its checkpoint)
-        self.strategy = self.method.strategies[self.method.name]
-        self.ctx = T.Context(data=data, device=dev, out_dir=self.out_dir, cfg=cfg)
-        self.sampler = SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y)
-        aug = json.dumps({k: cfg['data'].get(k) for k in PER_RUN_DATA}, sort_keys=True, default=str)
-        if cfg['data'].get('curriculum') or aug not in gpu_cache:     # a curriculum is per-run state
-            gpu_cache[aug] = make_gpu_data(data, cfg['data'], dev, getattr(data, 'mean', CIFAR_MEAN),
-                                           getattr(data, 'std', CIFAR_STD))
-        self.gpu = gpu_cache[aug]
-        self.g = self.hg = None       # the epoch's (device, host) generators (`epoch_generators`), set each epoch
-        self.curriculum = getattr(self.gpu, 'curriculum', None)
-        self.key, self.error, self.lock = batched_key(cfg), None, None
-    @property
-    def label(self) -> str: return f"{self.cfg.get('run') or self.method.name} s{self.seed}"
 
 # %% ../nbs/20_batched.ipynb #d2df13b4
-def _momentum(runs:list, stacked:nn.Module, opt:torch.optim.Optimizer, to_runs:bool, lr:float|None=None):
-    "Move SGD momentum between the batched optimizer and each run's own (the checkpoint's optimizer state)."
-    sp, n = dict(stacked.named_parameters()), len(runs)
-    for i, r in enumerate(runs):
-        pairs = [(sp[k], p, True) for k, p in r.method.backbone.named_parameters()]
-        pairs += [(p, p, False) for p in r.strategy.parameters()]
+def _momentum(trs:list, strategies:list, stacked:nn.Module, opt:torch.optim.Optimizer, to_runs:bool):
+    "Move SGD momentum between the stacked optimizer and each run's own (the one its checkpoint holds)."
+    sp, n = dict(stacked.named_parameters()), len(trs)
+    for i, (tr, s) in enumerate(zip(trs, strategies)):
+        pairs = [(sp[k], p, True) for k, p in tr.method.backbone.named_parameters()]
+        pairs += [(p, p, False) for p in s.parameters()]
         for P, p, block in pairs:
             if to_runs:
                 buf = opt.state.get(P, {}).get('momentum_buffer')
-                if buf is not None: r.opt.state[p]['momentum_buffer'] = (buf.chunk(n)[i] if block else buf).clone()
+                if buf is not None: tr.opt.state[p]['momentum_buffer'] = (buf.chunk(n)[i] if block else buf).clone()
             else:
-                buf = r.opt.state.get(p, {}).get('momentum_buffer')
+                buf = tr.opt.state.get(p, {}).get('momentum_buffer')
                 if buf is None: continue
-                if block:
-                    opt.state[P].setdefault('momentum_buffer', torch.zeros_like(P)).chunk(n)[i].copy_(buf)
+                if block: opt.state[P].setdefault('momentum_buffer', torch.zeros_like(P)).chunk(n)[i].copy_(buf)
                 else: opt.state[P]['momentum_buffer'] = buf.clone()
-        if lr is not None:
-            for g in r.opt.param_groups: g['lr'] = lr
 
 @torch.no_grad()
-def predict_stacked(stacked:nn.Module, runs:list, x_uint8, plain, batch_size:int=1000) -> list:
-    "Every run's test predictions (`{head: argmax}`, as `predict_all`), from one stacked pass per batch."
+def predict_stacked(stacked:nn.Module, strategies:list, x_uint8, plain, batch_size:int=1000) -> list:
+    "Every run's test predictions (`{head: argmax, 'main': argmax}`, as `predict_all`), from one stacked pass per batch."
     was = stacked.training; stacked.eval()
-    out = [[] for _ in runs]
+    out = [[] for _ in strategies]
     for i in range(0, len(x_uint8), batch_size):
         x = plain(x_uint8[i:i + batch_size])
-        f = stacked_features(stacked, x.repeat(1, len(runs), 1, 1))
-        for j, r in enumerate(runs): out[j].append(r.strategy.predict(r.strategy({'feat': f[:, j]}, len(x))).argmax(1))
+        f = stacked_features(stacked, x.repeat(1, len(strategies), 1, 1))
+        for j, s in enumerate(strategies): out[j].append(s.predict(s({'feat': f[:, j]}, len(x))).argmax(1))
     stacked.train(was)
-    res = []
-    for r, o in zip(runs, out):
-        p = torch.cat(o).cpu()                           # one copy to the host per run and evaluation
-        res.append({r.method.name: p, 'main': p})
-    return res
+    preds = [torch.cat(o).cpu() for o in out]              # one copy to the host per run and evaluation
+    return [{s.name: p, 'main': p} for s, p in zip(strategies, preds)]
+
 
 # %% ../nbs/20_batched.ipynb #6a110cda
-def batched_step(stacked:nn.Module, runs:list, opt:torch.optim.Optimizer,
-                 idx:list, # each run's batch of training indices (on the device)
+def batched_step(stacked:nn.Module, strategies:list, opt:torch.optim.Optimizer,
+                 batches:list, # each run's `Batch` (its own images, augmentation and labels)
                  epoch:int, keep:torch.Tensor, # [n] 1 for a run that trains, 0 for one that diverged
-                 dtype=None, channels_last:bool=False,
-                 host_idx:list|None=None # the same indices on the CPU (the curriculum's labels), or None
-                ) -> tuple:
-    "One step of every run: its own batch and augmentation, one stacked forward and backward, one SGD step."
-    xs, ys = [], []
-    for j, (r, i) in enumerate(zip(runs, idx)):   # as `fit`'s device path (host plans with the run's CPU generator)
-        hi = host_idx[j] if host_idx is not None else i       # device indices: no host plan for the labels
-        views, y, *_ = device_batch(r.gpu, r.method, i, hi, epoch, r.g, r.hg)
-        xs.append(views[0]); ys.append(y)
-    x = torch.cat(xs, 1)                               # run j's images in channels 3j…3j+2
+                 dtype=None, channels_last:bool=False) -> tuple:
+    "One step of every run: one stacked forward and backward over the runs' batches, each run's head and loss, one SGD step."
+    x = torch.cat([b.views[0] for b in batches], 1)      # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
     opt.zero_grad(set_to_none=True)
     with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
         f = stacked_features(stacked, x)
         losses, preds = [], []
-        for j, r in enumerate(runs):
-            out = r.strategy({'feat': f[:, j]}, len(ys[j]))
-            losses.append(r.strategy.loss(out, ys[j], epoch)); preds.append(r.strategy.predict(out).detach().argmax(1))
+        for j, (s, b) in enumerate(zip(strategies, batches)):
+            out = s({'feat': f[:, j]}, len(b.y))
+            losses.append(s.loss(out, b.y, epoch)); preds.append(s.predict(out).detach().argmax(1))
         L = torch.stack([x.to(torch.get_default_dtype()) for x in losses])   # float32 (bf16 autocast: float32)
     (L * keep).sum().backward()                        # runs share no parameter: each gets its own gradient
     opt.step()
-    return L.detach(), preds, ys
+    return L.detach(), preds, [b.y for b in batches]
+
 
 # %% ../nbs/20_batched.ipynb #cbd64faf
 def fit_batched(cfgs:list, # resolved run configs (`run_config`) that share one `batch_key`
@@ -219,162 +182,63 @@ def fit_batched(cfgs:list, # resolved run configs (`run_config`) that share one 
     "Train several runs of one recipe together, one stacked backbone; per run: its metrics, or `dict(error=…)`."
     if len(cfgs) != len(out_dirs): raise ValueError("one out_dir per config")
     if not cfgs: return []
-    if stale not in ('error', 'restart'): raise UserError(f"stale must be 'error' or 'restart', got {stale!r}")
     cfgs = [validate_run(c) for c in cfgs]
     for c in cfgs:
         why = why_not_batched(c)
         if why: raise UserError(f"run {c.get('run') or c['method']} cannot train batched: {why}")
-    keys = {batch_key(c) for c in cfgs}
-    if len(keys) != 1:
+    if len({batch_key(c) for c in cfgs}) != 1:
         raise UserError("batched runs must share data, schedule, batch size and epochs (`batch_key`); "
                         "these differ: train them in separate groups")
-    outs = [Path(o) for o in out_dirs]
-    if len(set(outs)) != len(outs): raise UserError("two batched runs share one out_dir")
-    env = DistEnv.current()
-    if env.ddp: raise UserError("batched runs train in one process (not under torchrun)")
-    tc0 = cfgs[0]['train']
-    if tc0.get('threads'): torch.set_num_threads(int(tc0['threads']))
-    dev = env.device(tc0.get('device'))
-    if data is None: data = load_data(**cfgs[0]['data'])
-    if isinstance(data.train_x, LazyImages): raise UserError("batched runs need the CIFAR device path")
-    with contextlib.ExitStack() as locks:
-        for o in outs: locks.enter_context(T.RunLock(o))
-        cache = {}
-        runs = [_Run(c, o, data, dev, cache) for c, o in zip(cfgs, outs)]
-        return _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_features)
+    return fit_runs(cfgs, out_dirs, data, resume, stop_after, progress, None, save_features, stale, engine=StackedSteps)
+
 
 # %% ../nbs/20_batched.ipynb #2d5ce7ad
-def _open_runs(runs, data, dev, env, resume, stale, amp):
-    "Each run's checkpoint state (resumed, or fresh with the folder's old run set aside); the common start epoch."
-    for r in runs:
-        st, why = T._open_state(r.ckpt, resume, r.key, stale, dev, env)
-        if st is None:
-            now = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
-            T.set_aside(r.out_dir, r.ckpt, f"set aside by a fresh run at {now}: {why}")
-            st = dict(epoch=-1, history=[], pc_history=[], steps=[], best=(-1., -1), segments=[], train_time_s=0.,
-                      n_img=0, run=T._provenance(r.cfg, data, env, _Describe(len(runs), amp), r.key))
-        else:
-            r.method.load_state_dict(st['model']); r.opt.load_state_dict(st['optimizer'])
-            if r.curriculum is not None and st.get('curriculum') is not None: r.curriculum.load_state_dict(st['curriculum'])
-        st.setdefault('pc_history', []); st.setdefault('steps', [])
-        r.st = st
-    starts = {r.st['epoch'] + 1 for r in runs}
-    if len(starts) > 1:
-        raise UserError("the batched runs' checkpoints are at different epochs ("
-                        + ', '.join(f"{r.label}: {r.st['epoch'] + 1}" for r in runs) + "); resume them separately")
-    return starts.pop()
-
-def _group_line(runs, epoch, epochs, rows, times) -> str:
-    per = sum(times) / len(times)
-    acc = [r['test_acc'] for r in rows if 'test_acc' in r]
-    a = f"test top-1 {min(acc):.2f}–{max(acc):.2f}" if acc else "test top-1 –"
-    return (f"[batched {len(runs)} runs] epoch {epoch + 1}/{epochs}  "
-            f"loss {sum(r['train_loss'] for r in rows) / len(rows):.4f} (mean)  {a}  {per:.1f} s/epoch  "
-            f"{time.strftime('%H:%M:%S', time.gmtime(per * (epochs - epoch - 1)))} left")
-
-# %% ../nbs/20_batched.ipynb #bfba5283
-def _fit_group(runs, data, dev, env, resume, stop_after, progress, stale, save_features) -> list:
-    tc = runs[0].cfg['train']; epochs, bs, n = runs[0].epochs, int(tc['batch_size']), len(runs)
-    amp = tc.get('amp', 'none'); dtype = {'none': None, 'bf16': torch.bfloat16}[amp]
-    lens = {len(r.sampler) for r in runs}
-    if len(lens) > 1: raise UserError(f"the runs' samplers draw epochs of different lengths {sorted(lens)}")
-    start = _open_runs(runs, data, dev, env, resume, stale, amp)
-    stacked = stack_backbones([r.method.backbone for r in runs])
-    if tc.get('channels_last'): stacked.to(memory_format=torch.channels_last)
-    params = list(stacked.parameters()) + [p for r in runs for p in r.strategy.parameters()]
-    opt = make_sgd(params, tc, dev)
-    _momentum(runs, stacked, opt, to_runs=False)
-    if progress is None: progress = 'lines' if tc.get('progress', True) else False
-    bound = tc.get('loss_bound', 1000.0)
-    for r in runs:
-        if r.out_dir:
-            if start < epochs: (r.out_dir/'metrics.json').unlink(missing_ok=True)
-            write_json(dict(config=r.cfg, method=r.method.describe()), r.out_dir/'config.json')
-            T._write_state(r.out_dir, r.st); write_json(T._run_json(r.st), r.out_dir/'run.json')
-        if start < epochs and (stop_after is None or stop_after > 0):
-            ri = run_info()
-            r.st['segments'] = r.st.get('segments', []) + [dict(start_epoch=start, commit=ri['commit'],
-                                                                hardware=ri['hardware'], world_size=1, batched_runs=n,
-                                                                threads=torch.get_num_threads())]
-    ran, times = 0, []
-    for epoch in range(start, epochs):
-        if stop_after is not None and ran >= stop_after: break
-        active = [r for r in runs if r.error is None]
-        if not active: break
-        te = time.time()
-        lr = T.lr_at(epoch, tc['lr'], tc.get('warmup_epochs', 5), tc.get('milestones', (160, 180)),
-                     tc.get('lr_factors', (0.01, 0.0001)), tc.get('schedule', 'step'), epochs)
-        for g in opt.param_groups: g['lr'] = lr
-        rows, orders, orders_host = [], [], []         # each run's backbone is current (built from it, or unstacked)
-        for r in runs:
-            r.g, r.hg = epoch_generators(r.seed, epoch, dev)   # the device's and the host plans' streams, as fit's
-            row = dict(epoch=epoch, lr=lr)
-            if r.curriculum is not None:
-                lv = r.curriculum.update(r.method, r.gpu, r.g, rows=torch.arange(len(data.train_y)),
-                                         host_generator=r.hg)
-                row.update(scalar_logs(lv or {}, 'cuda_'))
-            row.update(scalar_logs(r.method.start_epoch(epoch, r.ctx) or {}))
-            r.method.train(); rows.append(row)
-            orders_host.append(r.sampler.epoch_indices(epoch, r.seed))
-            orders.append(orders_host[-1].to(dev))   # one copy per epoch, sliced on the device
-        stacked.train()
-        loss_sum = torch.zeros(n, device=dev); preds = [[] for _ in runs]; ys = [[] for _ in runs]
-        keep = torch.tensor([r.error is None for r in runs], device=dev, dtype=torch.float)
-        n_steps, n_img = 0, 0
-        for b in range(0, len(orders[0]), bs):
-            L, pj, yj = batched_step(stacked, runs, opt, [o[b:b + bs] for o in orders], epoch, keep, dtype,
-                                     bool(tc.get('channels_last')), [o[b:b + bs] for o in orders_host])
+class StackedSteps:
+    "The loop's engine for a group of single-strategy runs: one stacked network steps them all (`ltmoo.train.fit_runs`)."
+    def __init__(self, trs:list, env:DistEnv):
+        tc, self.dev = trs[0].tc, trs[0].dev
+        if env.ddp: raise UserError("batched runs train in one process (not under torchrun)")
+        if any(tr.gpu is None for tr in trs): raise UserError("batched runs need the CIFAR device path")
+        lens = {len(tr.sampler) for tr in trs}
+        if len(lens) > 1: raise UserError(f"the runs' samplers draw epochs of different lengths {sorted(lens)}")
+        self.dtype = {'none': None, 'bf16': torch.bfloat16}[tc.get('amp', 'none')]
+        self.channels_last = bool(tc.get('channels_last'))
+        self.strategies = [tr.method.strategies[tr.method.name] for tr in trs]
+        self.stacked = stack_backbones([tr.method.backbone for tr in trs])   # from the runs' (resumed) weights
+        if self.channels_last: self.stacked.to(memory_format=torch.channels_last)
+        self.opt = make_sgd(list(self.stacked.parameters()) + [p for s in self.strategies for p in s.parameters()], tc,
+                            self.dev)
+        _momentum(trs, self.strategies, self.stacked, self.opt, to_runs=False)
+    @staticmethod
+    def key_suffix() -> str: return '+batched:' + train_code_hash(modules=('batched',))   # its own realisation
+    @staticmethod
+    def stepper(method, opt, env, tc:dict, n_runs:int) -> _Member: return _Member(n_runs, tc.get('amp', 'none'))
+    def step(self, batches:list, epoch:int, keep:torch.Tensor) -> tuple:
+        "One stacked step (`batched_step`) at this engine's precision and layout."
+        return batched_step(self.stacked, self.strategies, self.opt, batches, epoch, keep, self.dtype,
+                            self.channels_last)
+    def epoch(self, trs:list, begun:list, epoch:int, live:list, bar:bool) -> list:
+        "Every run's epoch of steps (each its own batches, as `fit` draws them); weights and momentum back in the runs."
+        lr = trs[0].opt.param_groups[0]['lr']                 # `_begin_epoch` set each run's learning rate
+        for g in self.opt.param_groups: g['lr'] = lr
+        its = [epoch_batches(tr, epoch, g_dev, g_cpu) for tr, (_, g_dev, g_cpu) in zip(trs, begun)]
+        self.stacked.train()
+        n, keep = len(trs), torch.tensor(live, device=self.dev, dtype=torch.float)
+        loss_sum, n_steps, n_img = torch.zeros(n, device=self.dev), 0, 0
+        preds, ys = [[] for _ in trs], [[] for _ in trs]
+        for bs in zip(*its):
+            L, pj, yj = self.step(list(bs), epoch, keep)
             for j in range(n): preds[j].append(pj[j]); ys[j].append(yj[j])
             loss_sum += L; n_steps += 1; n_img += len(yj[0])
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t_train = time.time() - te
-        unstack_(stacked, [r.method.backbone for r in runs])
-        _momentum(runs, stacked, opt, to_runs=True, lr=lr)
-        train_loss = (loss_sum / max(n_steps, 1)).tolist()              # the epoch's one copy of the losses
-        tps = predict_stacked(stacked, runs, data.test_x, runs[0].ctx.plain) if (
-            epoch == epochs - 1 or (epoch + 1) % int(tc.get('eval_every', 1)) == 0) else None
-        done_rows = []
-        for j, (r, row) in enumerate(zip(runs, rows)):
-            if r.error is not None: continue
-            try: _epoch_end(r, j, epoch, row, train_loss[j], preds[j], ys[j], tps, data, bound)
-            except T.Diverged as e:
-                r.error = str(e); warnings.warn(f"{r.label}: {e}"); continue
-            row['epoch_time_s'] = time.time() - te
-            r.st['history'].append(row)
-            r.st.update(epoch=epoch, train_time_s=r.st.get('train_time_s', 0.) + t_train,
-                        n_img=r.st.get('n_img', 0) + n_img)
-            r.st.update(model=r.method.state_dict(), optimizer=r.opt.state_dict(), rng=rng_state(), config_key=r.key,
-                        threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
-                        curriculum=r.curriculum.state_dict() if r.curriculum is not None else None)
-            if r.ckpt: atomic_save(r.st, r.ckpt/'last.pt')
-            if r.out_dir: T._write_state(r.out_dir, r.st); write_json(T._run_json(r.st), r.out_dir/'run.json')
-            done_rows.append(row)
-        ran += 1; times.append(time.time() - te)
-        if progress and done_rows: print(_group_line(runs, epoch, epochs, done_rows, times), flush=True)
-    res = []
-    for r in runs:
-        if r.error is not None: res.append(dict(run=r.label, error=r.error)); continue
-        res.append(T._finish(r.cfg, r.st, r.method, data, dev, r.ctx, env, r.out_dir, save_features, r.epochs))
-    return res
+        if self.dev.type == 'cuda': torch.cuda.synchronize()
+        unstack_(self.stacked, [tr.method.backbone for tr in trs])
+        _momentum(trs, self.strategies, self.stacked, self.opt, to_runs=True)
+        return [EpochSteps(loss_sum[j], n_steps, n_img, {tr.method.name: (torch.cat(preds[j]), torch.cat(ys[j]))})
+                for j, tr in enumerate(trs)]
+    def predict(self, trs:list, live:list) -> list:
+        "Every run's test predictions from one stacked pass per batch."
+        return predict_stacked(self.stacked, self.strategies, trs[0].data.test_x, trs[0].ctx.plain)
 
-def _epoch_end(r, j, epoch, row, loss, preds, ys, tps, data, bound):
-    "One run's end of epoch, as in `fit`: checks, train accuracy, the method's hook, evaluation, best epoch."
-    row['train_loss'] = loss
-    T._check_epoch(epoch, loss, r.st['history'], bound, r.method, r.ckpt)
-    p, t = torch.cat(preds), torch.cat(ys)
-    row[f'train_acc_{r.method.name}'] = 100. * (p == t).float().mean().item()
-    row.update(scalar_logs(r.method.end_epoch(epoch, r.ctx, {r.method.name: (p, t)}) or {}))
-    if tps is not None:                            # as `fit`: the main head, then every head (here one)
-        tp = tps[j]; s = summarize(tp['main'], data.test_y, data.cls_num_list, 'test_acc')
-        row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
-        for k, pk in tp.items():
-            sk = summarize(pk, data.test_y, data.cls_num_list, f'test_acc_{k}')
-            if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
-            r.st['pc_history'] += [dict(epoch=epoch, head=k, cls=c, acc=a)
-                                   for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
-        best = tuple(r.st['best'])
-        if s['test_acc'] > best[0]: r.st['best'] = (s['test_acc'], epoch)
-    T._check_epoch(epoch, loss, r.st['history'], bound, r.method, r.ckpt)
 
 # %% ../nbs/20_batched.ipynb #044c7878
 def batched_parser() -> argparse.ArgumentParser:
@@ -401,7 +265,7 @@ def main(argv=None) -> int:
     a = batched_parser().parse_args(argv)
     specs = [parse_run(s) for s in a.run]
     over = parse_overrides(a.set)
-    cfgs = [T.run_config(T._profile_arg(a.profile), m, T.deep_update(copy.deepcopy(over), {'train': {'seed': s}}),
+    cfgs = [run_config(_profile_arg(a.profile), m, deep_update(copy.deepcopy(over), {'train': {'seed': s}}),
                          a.params) for m, s, _ in specs]
     outs = [Path(o) if Path(o).is_absolute() else resolve(o) for _, _, o in specs]
     res = fit_batched(cfgs, outs, resume=not a.no_resume, progress=False if a.no_progress else 'lines',

@@ -5,94 +5,24 @@
 # %% ../nbs/24_campaign.ipynb #1cd30b31
 from __future__ import annotations
 import os, sys, csv, json, time, shutil, signal, argparse, subprocess, datetime, math, contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-import yaml
 from fastcore.basics import patch
-from .core import proj_root, load_params, write_json, UserError, user_errors
-from .gpu import Job, read_run, is_finished
+from .core import proj_root, write_json, UserError, user_errors
+from .runs import read_run, is_finished, LOCK_NAME
+from .jobs import (Job, Campaign, read_campaign, campaign_queue, runs_dir, import_run, drop_pending, prepare_data,
+                        CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE)
 from .numerics import PORTABLE
 try: import fcntl
 except ImportError: fcntl = None     # not POSIX: no run-folder locks to respect
 
 # %% auto #0
-__all__ = ['CAMPAIGN_FILE', 'STATE_DIR', 'RUNS_DIR', 'PENDING_DIR', 'DATASETS_HERE', 'NUMERICS', 'SPEED_KEYS', 'Campaign',
-           'read_campaign', 'campaign_queue', 'full_commit', 'worktree', 'RunState', 'run_commit', 'runs_dir',
-           'run_state', 'worker_command', 'drop_pending', 'import_run', 'lower_priority', 'Daemon', 'daemon_pid',
-           'live_workers', 'status', 'import_finished', 'prepare', 'start', 'serve', 'stop', 'main']
+__all__ = ['STATE_DIR', 'full_commit', 'worktree', 'RunState', 'run_commit', 'run_state', 'worker_command', 'lower_priority',
+           'Daemon', 'daemon_pid', 'live_workers', 'status', 'import_finished', 'prepare', 'start', 'serve', 'stop',
+           'main']
 
 # %% ../nbs/24_campaign.ipynb #95c0b9ff
-CAMPAIGN_FILE = 'campaign.yaml'      # the queue and the settings (committed)
 STATE_DIR = '.campaign'              # this machine's state (git-ignored): pinned checkouts, logs, the daemon's pid
-RUNS_DIR = 'results/runs'            # finished runs: results/runs/<profile>/<dataset>-if<IF>/<run>/s<seed>/
-PENDING_DIR = 'results/pending'      # unfinished ones with their last checkpoint (committed, one per run, replaced)
-DATASETS_HERE = ('cifar10',)         # datasets whose images this project's machines hold (CIFAR-10-LT)
-NUMERICS = ('native', 'portable')
-SPEED_KEYS = ('train.channels_last', 'train.eval_batch_size', 'train.threads', 'train.progress', 'train.finite_check',
-              'train.compile')       # what `sets` may name: keys left out of the checkpoint key
-
-@dataclass
-class Campaign:
-    "The settings of `campaign.yaml`."
-    commit:str # the training code a new run starts on (a run keeps the commit it started on until it finishes)
-    profile:str='paper' # the recipe: a profile of that commit's recipes
-    numerics:str='native' # CPU kernels: native (this CPU's fastest) | portable (the AVX2 pin: the same bits everywhere)
-    sets:list=field(default_factory=list) # `--set` items that change speed only (`SPEED_KEYS`)
-    workers:int=1 # runs trained at once
-    threads:int|None=None # torch threads per run (None: the machine's cores / workers)
-    nice:int=19 # scheduling priority of the training processes (19: the lowest)
-    queue:list=field(default_factory=list) # entries in priority order (`campaign_queue`)
-
-# %% ../nbs/24_campaign.ipynb #3d11da41
-def read_campaign(path:str|Path|None=None) -> Campaign:
-    "`campaign.yaml` (default: the project's), checked: one line naming the problem for any mistake."
-    path = Path(path) if path else proj_root()/CAMPAIGN_FILE
-    if not path.exists(): raise UserError(f"{path}: no such file (the campaign's queue and settings)")
-    try: d = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    names = set(Campaign.__dataclass_fields__)
-    bad = sorted(set(d) - names)
-    if bad: raise UserError(f"{path}: unknown key(s) {', '.join(bad)}; valid: {', '.join(sorted(names))}")
-    if not isinstance(d.get('commit'), str) or len(d['commit']) < 7:
-        raise UserError(f"{path}: `commit` must name the commit new runs start on (a hash of 7+ hex digits)")
-    c = Campaign(**d)
-    if c.numerics not in NUMERICS: raise UserError(f"{path}: numerics must be one of {NUMERICS}, got {c.numerics!r}")
-    for k in ('workers', 'threads', 'nice'):
-        v, lo = getattr(c, k), 0 if k == 'nice' else 1
-        if (v is not None or k != 'threads') and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
-            raise UserError(f"{path}: {k} must be a whole number ≥ {lo}, got {v!r}")
-    for s in c.sets:
-        if not isinstance(s, str) or s.split('=')[0] not in SPEED_KEYS:
-            raise UserError(f"{path}: sets may only name speed settings ({', '.join(SPEED_KEYS)}), got {s!r}; "
-                            "a recipe change belongs in recipes.yaml as a named run")
-    if not isinstance(c.queue, list) or not c.queue: raise UserError(f"{path}: queue must be a non-empty list")
-    return c
-
-# %% ../nbs/24_campaign.ipynb #9db0fef3
-_ENTRY_KEYS = {'runs', 'grid', 'datasets', 'imb', 'seeds', 'why'}
-
-def _entry_jobs(i:int, e, methods:dict, grids:dict) -> list[Job]:
-    "The jobs of queue entry `i` (1-based, for the messages)."
-    if not isinstance(e, dict) or set(e) - _ENTRY_KEYS or not ({'runs', 'grid'} & set(e)):
-        raise UserError(f"campaign.yaml queue entry {i}: expected a mapping with `runs` or `grid` (and optionally "
-                        f"datasets, imb, seeds, why), got {e!r}")
-    if 'grid' in e and e['grid'] not in grids:
-        raise UserError(f"campaign.yaml queue entry {i}: no grid {e['grid']!r} in recipes.yaml (grids: {', '.join(grids)})")
-    g = grids.get(e.get('grid'), {})
-    runs = e.get('runs') or g.get('methods', [])
-    unknown = [r for r in runs if r not in methods]
-    if unknown: raise UserError(f"campaign.yaml queue entry {i}: unknown run(s) {', '.join(unknown)} (recipes.yaml methods)")
-    return [Job(r, ds, imb, int(s)) for s in e.get('seeds', g.get('seeds', [0]))
-            for imb in e.get('imb', g.get('imb_factors', [100])) for ds in e.get('datasets', g.get('datasets', ['cifar10']))
-            for r in runs]
-
-def campaign_queue(c:Campaign, params:dict|None=None, root:Path|None=None) -> list[Job]:
-    "The queue as `Job`s in priority order (each entry expanded, repeats dropped)."
-    params = params if params is not None else load_params(c.profile, (root or proj_root())/'params.yaml')
-    jobs = [j for i, e in enumerate(c.queue, 1) for j in _entry_jobs(i, e, params.get('methods', {}), params.get('grids', {}))]
-    first = {}
-    for j in jobs: first.setdefault(j.key, j)                        # a run keeps its first place
-    return list(first.values())
 
 # %% ../nbs/24_campaign.ipynb #ec1560f5
 def _git(root:Path, *args) -> str:
@@ -143,13 +73,9 @@ def run_commit(folder:Path) -> str|None:
     c = segs[0].get('commit') if segs else None
     return None if not c or c.endswith('-dirty') or c == 'unknown' else c
 
-def runs_dir(root:Path, c:Campaign) -> Path:
-    "Where the campaign's finished runs go: results/runs/<profile> (results/runs/paper for the papers' recipe)."
-    return root/RUNS_DIR/c.profile
-
 def run_state(root:Path, c:Campaign, job:Job) -> RunState:
-    "Finished (in `runs_dir`), pending (a checkpoint in results/pending), queued, or unavailable here."
-    done, pend = runs_dir(root, c)/job.key, root/PENDING_DIR/job.key
+    "Finished (in results/runs/<profile>), pending (a checkpoint in results/pending), queued, or unavailable here."
+    done, pend = runs_dir(root, c.profile)/job.key, root/PENDING_DIR/job.key
     if is_finished(done):
         m = read_run(done)
         return RunState(job, 'finished', m.get('epochs_done', 0), m.get('epochs'), m.get('commit'), folder=done)
@@ -176,45 +102,12 @@ def worker_command(root:Path, c:Campaign, job:Job, commit:str) -> tuple:
                OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return argv, env, wt
 
-# %% ../nbs/24_campaign.ipynb #f29cd3f9
+# %% ../nbs/24_campaign.ipynb #be2fb6b6
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')
 
-def drop_pending(root:Path, key:str):
-    "Remove run `key`'s folder from results/pending, and the parents it leaves empty."
-    top = Path(root)/PENDING_DIR; d = top/key
-    if d.exists(): shutil.rmtree(d)
-    for p in d.parents:
-        if p == top or not p.is_relative_to(top) or not p.exists() or any(p.iterdir()): break
-        p.rmdir()
-
-def import_run(src:Path, # a finished run folder (`fit` ran to its last epoch)
-               dest:Path, # where it goes (replaced if present)
-               extra:dict|None=None # merged into the run's campaign.json (e.g. when it was imported)
-              ) -> Path:
-    "A finished run folder into `dest`: its files, and `weights.pt` (the final model only) instead of `last.pt`."
-    import torch
-    src, dest = Path(src), Path(dest)
-    if not is_finished(src): raise UserError(f"{src}: not a finished run (metrics.json does not say complete)")
-    tmp = dest.with_name(dest.name + '.importing')
-    if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for f in sorted(src.iterdir()):
-        if f.is_file() and f.name not in ('last.pt', '.ltmoo.lock') and not f.name.endswith('.tmp'):
-            shutil.copy2(f, tmp/f.name)
-    if (src/'last.pt').exists():
-        st = torch.load(src/'last.pt', map_location='cpu', weights_only=False)
-        torch.save(dict(model=st['model'], epoch=st['epoch'], config_key=st['config_key']), tmp/'weights.pt')
-    if extra:
-        cj = tmp/'campaign.json'
-        write_json({**(json.loads(cj.read_text()) if cj.exists() else {}), **extra}, cj)
-    if dest.exists(): shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True); os.replace(tmp, dest)
-    return dest
-
-# %% ../nbs/24_campaign.ipynb #be2fb6b6
 def _lock_free(folder:Path) -> bool:
-    "Whether no process holds the run folder's lock (`ltmoo.train.RunLock`)."
-    p = Path(folder)/'.ltmoo.lock'
+    "Whether no process holds the run folder's lock (`ltmoo.runs.RunLock`)."
+    p = Path(folder)/LOCK_NAME
     if fcntl is None or not p.exists(): return True
     with open(p, 'a+') as f:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -284,8 +177,8 @@ def reap(self:Daemon):
         w = self.running.pop(key); w.log.close(); self._save_workers()
         rc, folder = w.proc.returncode, self.root/PENDING_DIR/key
         if rc == 0 and is_finished(folder):
-            dest = import_run(folder, runs_dir(self.root, self.campaign)/key, dict(imported=_now()))
-            drop_pending(self.root, key); self.log(f"finished {key}: imported into {dest.relative_to(self.root)}")
+            dest = import_run(folder, runs_dir(self.root, self.campaign.profile)/key, dict(imported=_now()))
+            drop_pending(self.root/PENDING_DIR, key); self.log(f"finished {key}: imported into {dest.relative_to(self.root)}")
         elif self.stop or self.epoch_stop: self.log(f"stopped {key} (rc {rc}); its last checkpoint is kept")
         else:
             tail = (self.root/STATE_DIR/'logs'/(key.replace('/', '_') + '.log')).read_text(errors='replace')
@@ -389,7 +282,7 @@ def status(root:str|Path|None=None, queued:int=6) -> str:
     by = lambda st: [s for s in states if s.state == st]
     groups = [('training now', [s for s in states if s.job.key in live]),
               ('paused (checkpointed in results/pending)', [s for s in by('pending') if s.job.key not in live]),
-              (f'finished ({runs_dir(root, c).relative_to(root)})', by('finished'))]
+              (f'finished ({runs_dir(root, c.profile).relative_to(root)})', by('finished'))]
     for title, ss in groups:
         if ss: out += [f"{title}:"] + [_row(s, now) for s in ss]
     out += [f"failed {k} (rc {f['rc']}, {f['at']}): {' | '.join(f['tail'])[:200]}" for k, f in failed.items()]
@@ -408,7 +301,8 @@ def import_finished(root:Path, c:Campaign|None=None, log=print) -> list:
     for m in sorted((Path(root)/PENDING_DIR).glob('*/*/s*/metrics.json')):
         key = str(m.parent.relative_to(Path(root)/PENDING_DIR))
         if is_finished(m.parent) and _lock_free(m.parent):
-            dest = import_run(m.parent, runs_dir(root, c)/key, dict(imported=_now())); drop_pending(root, key)
+            dest = import_run(m.parent, runs_dir(root, c.profile)/key, dict(imported=_now()))
+            drop_pending(Path(root)/PENDING_DIR, key)
             out.append(key); log(f"imported {key} into {dest.relative_to(root)}")
     return out
 
@@ -417,9 +311,7 @@ def prepare(root:Path, c:Campaign, log=print):
     from ltmoo.data import check_prepared
     for ds in DATASETS_HERE:
         try: check_prepared(Path(root)/'data'/f'{ds}-lt')
-        except (FileNotFoundError, ValueError):
-            from ltmoo.cli import prepare_data
-            log(f"preparing data/{ds}-lt"); prepare_data([ds])
+        except (FileNotFoundError, ValueError): log(f"preparing data/{ds}-lt"); prepare_data([ds])
     commits = {c.commit} | {run_commit(p.parent) for p in (Path(root)/PENDING_DIR).glob('*/*/s*/last.pt')} - {None}
     for cm in sorted(commits): log(f"code {cm[:12]}: {worktree(root, cm).relative_to(root)}")
 

@@ -4,19 +4,23 @@
 
 # %% ../nbs/17_config.ipynb #3a97de33
 from __future__ import annotations
-import copy, difflib, functools, inspect, math, re, types, typing, warnings
+import copy, difflib, functools, inspect, math, types, typing, warnings
 from typing import Annotated, Any, Literal, Optional, Union
+from pathlib import Path
 import yaml
+import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, BeforeValidator, ValidationInfo
 from pydantic import TypeAdapter, create_model, model_validator
-from .core import UserError, ConfigError, deep_update, yaml_load   # ConfigError: one kind, schema and methods
+from .core import UserError, ConfigError, UnknownNameError   # ConfigError: one kind, schema and methods
+from .core import deep_update, yaml_load, proj_root, resolve
 
 # %% auto #0
-__all__ = ['Int', 'Float', 'Number', 'Scalar', 'SUPPLIED', 'SECTIONS', 'closest', 'unknown_name', 'Section', 'dataset_key',
-           'num_classes_of', 'Cuda', 'Data', 'Train', 'Bench', 'Grid', 'Ddp', 'Profile', 'Recipe', 'Params', 'Run',
-           'ctor_params', 'plugins', 'method_class', 'strategy_class', 'method_args', 'strategy_args', 'model_at',
+__all__ = ['Int', 'Float', 'Number', 'Scalar', 'SUPPLIED', 'RECIPES', 'SECTIONS', 'closest', 'unknown_name', 'Section',
+           'dataset_key', 'num_classes_of', 'Cuda', 'Data', 'Train', 'Bench', 'Grid', 'Ddp', 'Profile', 'Recipe',
+           'Params', 'Run', 'ctor_params', 'method_class', 'strategy_class', 'method_args', 'strategy_args', 'model_at',
            'config_error', 'check', 'check_method', 'validate_params', 'check_overrides', 'in_overrides', 'labeller',
-           'validate_run', 'parse_overrides', 'schema_rows', 'method_rows', 'md_table', 'schema_table', 'method_tables']
+           'validate_run', 'parse_overrides', 'read_params', 'resolve_profile', 'load_params', 'schema_rows',
+           'method_rows', 'md_table', 'schema_table', 'method_tables']
 
 # %% ../nbs/17_config.ipynb #830e440e
 def closest(name, valid) -> str:
@@ -93,6 +97,7 @@ def _check_imb_factor(d):
         raise ValueError(f"{{sec}}.imb_factor={f:g}: the shared arrays hold the IF-10 selection only; IF < 10 needs "
                          "data.source: official (the full archive, downloaded and md5-checked)")
 
+# %% ../nbs/17_config.ipynb #f4ebab88
 class Data(Section):
     "`data`: which data set, which part of it, how view 0 is augmented."
     dataset: str = Field('cifar10', description='cifar10 | cifar100 (CIFAR-LT, LDAM-DRW rule) | imagenet_lt | inat2018')
@@ -139,6 +144,47 @@ class Data(Section):
         return self
 
 # %% ../nbs/17_config.ipynb #09e8efcf
+def _check_registered(kind, name, reg, path):
+    "A `ValueError` unless `name` is in the registry `reg`."
+    if name not in reg: raise ValueError(f"{path} '{name}' is not a known {kind}{closest(name, reg)} "
+                                         f"(known: {', '.join(sorted(reg))})")
+
+def _check_train(t:Train, info:ValidationInfo):
+    "The checks of `train` across its keys: a known model, sampler and device; a schedule that fits `epochs`."
+    fs = t.model_fields_set
+    if 'model' in fs:
+        from ltmoo.models import BACKBONES
+        _check_registered('backbone', t.model, BACKBONES, '{sec}.model')
+    if 'sampler' in fs:
+        from ltmoo.data import SAMPLERS
+        _check_registered('sampler', t.sampler, SAMPLERS, '{sec}.sampler')
+    if 'device' in fs and t.device != 'auto':
+        try: import torch; torch.device(t.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"{{sec}}.device '{t.device}' is not a device; use auto, cpu, cuda or cuda:N")
+        if torch.device(t.device).type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError(f"{{sec}}.device '{t.device}' needs a CUDA GPU and this machine has none; use auto "
+                             "(the GPU when there is one) or cpu")
+    if list(t.milestones) != sorted(set(t.milestones)):
+        raise ValueError(f"{{sec}}.milestones {t.milestones} must be increasing epochs")
+    if not _full(info): return t
+    for f in ('epochs', 'batch_size', 'lr'):
+        if getattr(t, f) is None: raise ValueError(f"{{sec}}.{f} is required")
+    if t.schedule == 'step' and len(t.milestones) != len(t.lr_factors):
+        raise ValueError(f"{{sec}}.milestones {t.milestones} and {{sec}}.lr_factors {t.lr_factors} "
+                         "must have one factor per milestone")
+    late, msgs = [m for m in t.milestones if m > t.epochs], []
+    if t.schedule == 'step' and late:
+        msgs.append(f"{{sec}}.milestones {t.milestones} lie beyond {{sec}}.epochs={t.epochs}: "
+                    "the learning rate would never drop there; set {sec}.milestones too ([]: a constant rate)")
+    if t.warmup_epochs > t.epochs:
+        msgs.append(f"{{sec}}.warmup_epochs={t.warmup_epochs} is longer than {{sec}}.epochs={t.epochs}: "
+                    "the peak learning rate is never reached")
+    if msgs and (info.context or {}).get('strict', True): raise ValueError('; '.join(msgs))
+    (info.context or {}).setdefault('warnings', []).extend(msgs)   # a quick `--set train.epochs=1` check
+    return t
+
+# %% ../nbs/17_config.ipynb #1a439c54
 class Train(Section):
     "`train`: the recipe (backbone, schedule, optimiser, evaluation, device)."
     model: str = Field('resnet32', description='backbone (`ltmoo.models.BACKBONES`)')
@@ -175,41 +221,7 @@ class Train(Section):
                             "per epoch in one process on a GPU")
 
     @model_validator(mode='after')
-    def _check(self, info:ValidationInfo):
-        fs = self.model_fields_set
-        if 'model' in fs: _check_registered('backbone', self.model, 'ltmoo.models', 'BACKBONES', '{sec}.model')
-        if 'sampler' in fs: _check_registered('sampler', self.sampler, 'ltmoo.data', 'SAMPLERS', '{sec}.sampler')
-        if 'device' in fs and self.device != 'auto':
-            try: import torch; torch.device(self.device)
-            except (RuntimeError, TypeError):
-                raise ValueError(f"{{sec}}.device '{self.device}' is not a device; use auto, cpu, cuda or cuda:N")
-            if torch.device(self.device).type == 'cuda' and not torch.cuda.is_available():
-                raise ValueError(f"{{sec}}.device '{self.device}' needs a CUDA GPU and this machine has none; use auto "
-                                 "(the GPU when there is one) or cpu")
-        if list(self.milestones) != sorted(set(self.milestones)):
-            raise ValueError(f"{{sec}}.milestones {self.milestones} must be increasing epochs")
-        if not _full(info): return self
-        for f in ('epochs', 'batch_size', 'lr'):
-            if getattr(self, f) is None: raise ValueError(f"{{sec}}.{f} is required")
-        if self.schedule == 'step' and len(self.milestones) != len(self.lr_factors):
-            raise ValueError(f"{{sec}}.milestones {self.milestones} and {{sec}}.lr_factors {self.lr_factors} "
-                             "must have one factor per milestone")
-        late, msgs = [m for m in self.milestones if m > self.epochs], []
-        if self.schedule == 'step' and late:
-            msgs.append(f"{{sec}}.milestones {self.milestones} lie beyond {{sec}}.epochs={self.epochs}: "
-                        "the learning rate would never drop there; set {sec}.milestones too ([]: a constant rate)")
-        if self.warmup_epochs > self.epochs:
-            msgs.append(f"{{sec}}.warmup_epochs={self.warmup_epochs} is longer than {{sec}}.epochs={self.epochs}: "
-                        "the peak learning rate is never reached")
-        if msgs and (info.context or {}).get('strict', True): raise ValueError('; '.join(msgs))
-        (info.context or {}).setdefault('warnings', []).extend(msgs)   # a quick `--set train.epochs=1` check
-        return self
-
-def _check_registered(kind, name, module, attr, path):
-    import importlib
-    reg = getattr(importlib.import_module(module), attr)
-    if name not in reg: raise ValueError(f"{path} '{name}' is not a known {kind}{closest(name, reg)} "
-                                         f"(known: {', '.join(sorted(reg))})")
+    def _check(self, info:ValidationInfo): return _check_train(self, info)
 
 # %% ../nbs/17_config.ipynb #44377d7c
 class Bench(Section):
@@ -238,6 +250,7 @@ class Ddp(Section):
     methods: list[str] = Field([], description='run keys of `methods`')
     seeds: list[Annotated[Int, Field(ge=0)]] = Field([0], description='seeds')
 
+# %% ../nbs/17_config.ipynb #5fa40c85
 class Profile(Section):
     "One of `profiles`: partial overrides of `data`, `train` and `bench`."
     data: Optional[Data] = Field(None, description='overrides of `data`')
@@ -315,18 +328,12 @@ def _args_model(cls, stop:tuple=()) -> type[BaseModel]:
               for k, (c, p) in ctor_params(cls, stop).items()}
     return create_model(f'{cls.__name__}Args', __base__=Section, **fields)
 
-def plugins():
-    "Import the modules that register methods (`ltmoo.method.PLUGINS`: GBG, MOOSF); return the method registry."
-    import importlib
-    from ltmoo.method import METHODS, PLUGINS
-    for m in PLUGINS: importlib.import_module(m)
-    return METHODS
-
+# %% ../nbs/17_config.ipynb #749ffaef
 def method_class(name:str, path=()):
-    "The registered method class `name` (`ltmoo.method.METHODS`)."
-    reg = plugins()
-    if name not in reg: raise unknown_name('method', name, reg, path=path)
-    return reg[name]
+    "The registered method class `name` (`ltmoo.methods.METHODS`)."
+    from ltmoo.methods import METHODS
+    if name not in METHODS: raise unknown_name('method', name, METHODS, path=path)
+    return METHODS[name]
 
 def strategy_class(name:str, path=()):
     "The registered strategy class `name` (`ltmoo.losses.LOSSES`)."
@@ -336,7 +343,7 @@ def strategy_class(name:str, path=()):
 
 def method_args(name:str) -> type[BaseModel]:
     "The argument model of method `name`: what a `methods.<run>` entry may hold besides `name`, `train`, `data`."
-    from ltmoo.method import Method
+    from ltmoo.methods import Method
     return _args_model(method_class(name), (Method,))
 
 def strategy_args(name:str) -> type[BaseModel]:
@@ -382,6 +389,7 @@ def _short(v, n:int=60) -> str:
     s = repr(v)
     return s if len(s) <= n else s[:n-3] + '...'
 
+# %% ../nbs/17_config.ipynb #f4a709ce
 def config_error(e:ValidationError, where, model, data, path=(), kind:str|None=None) -> ConfigError:
     "One `ConfigError` line from a pydantic `ValidationError`: each wrong key, unknown ones with the closest name."
     label = where if callable(where) else (lambda p: where)
@@ -446,7 +454,7 @@ def check_method(entry:dict, # a method entry: `name` + arguments (+ `train` / `
     out.update(check(cls_args, e, where, path, kind=f"an argument of method '{name}'"))
     from ltmoo.losses import PRESETS
     from ltmoo.moo import AGGREGATORS
-    from ltmoo.grouping import GROUPINGS
+    from ltmoo.methods.grouping import GROUPINGS
     try:
         if 'strategy' in out: strategy_class(out['strategy'], (*path, 'strategy'))
         if 'strategies' in out:
@@ -460,7 +468,7 @@ def check_method(entry:dict, # a method entry: `name` + arguments (+ `train` / `
         if 'grouping' in out: _names('grouping', out['grouping'], GROUPINGS, (*path, 'grouping'))
     except ConfigError as x: raise err(str(x)) from None
     if out.get('strategy_kw'):
-        from ltmoo.method import Method
+        from ltmoo.methods import Method
         skw, params = out['strategy_kw'], ctor_params(method_class(name), (Method,))
         if 'strategies' in params:                    # MOOSF / MTL: {strategy: {hyper-parameters}}
             ss = out.get('strategies', params['strategies'][1].default)
@@ -489,6 +497,7 @@ def _refs(kind, names, valid, path, where):
             x = unknown_name(kind, n, valid, path=(*path, i))
             raise ConfigError(f"{where}: {x}" if where else str(x))
 
+# %% ../nbs/17_config.ipynb #5c42d062
 def validate_params(p:dict, # params.yaml as read (with `profiles`), or merged with a profile (`load_params`)
                     where='params.yaml', # file name for messages, or a function path → label (`labeller`)
                     strict:bool|None=None # refuse milestones past `epochs` (default: for the file as written)
@@ -542,6 +551,7 @@ def validate_params(p:dict, # params.yaml as read (with `profiles`), or merged w
             rms[run] = check_method(m, rp, name=methods[run].get('name', 'single'), where=where)
     return out
 
+# %% ../nbs/17_config.ipynb #45273ebf
 def _dataset_names():
     from ltmoo.data import CIFAR_LT, LIST_LT
     return [*CIFAR_LT, *LIST_LT]
@@ -604,6 +614,64 @@ def parse_overrides(items) -> dict:
             raise ConfigError(f"--set {it}: the value is not valid YAML ({str(e).splitlines()[0]})") from None
     return out
 
+# %% ../nbs/17_config.ipynb #0bed5c69
+_PARAMS_CACHE = {}   # (path, text) → parsed: run_config reads the file once per run
+RECIPES = 'recipes.yaml'   # the run catalogue and base recipe, beside params.yaml, read under it
+
+def _read_yaml_mapping(p:Path) -> dict:
+    "A YAML file holding a mapping of sections (cached by its text); a user's mistake in it is a `UserError`."
+    text = p.read_text()
+    if (str(p), text) in _PARAMS_CACHE: return copy.deepcopy(_PARAMS_CACHE[str(p), text])
+    try: d = yaml_load(text)
+    except yaml.YAMLError as e: raise UserError(f"{p}: not valid YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(d, dict): raise UserError(f"{p}: expected a mapping of sections (data, train, methods, ...)")
+    if len(_PARAMS_CACHE) > 8: _PARAMS_CACHE.clear()
+    _PARAMS_CACHE[str(p), text] = copy.deepcopy(d)
+    return d
+
+def read_params(path:str|Path='params.yaml') -> dict:
+    "The params file as written over the recipes beside it (no profile merged, no checks); a bad file is a `UserError`."
+    p = Path(path)
+    if not p.exists():
+        try: p = resolve(path)
+        except FileNotFoundError: pass
+    if not p.exists():
+        try: where = f"the project root {proj_root()}"
+        except FileNotFoundError: where = (f"{Path.cwd()}, which is not inside an ltmoo project (no settings.ini and "
+                                           "params.yaml above it): run from the project folder or pass --params PATH")
+        raise UserError(f"{path}: no such params file (looked in {where})")
+    d, r = _read_yaml_mapping(p), p.with_name(RECIPES)
+    # the catalogue (methods, datasets, grids) and base recipe live in recipes.yaml; params.yaml's keys win
+    return deep_update(_read_yaml_mapping(r), d) if r.exists() and p.name != RECIPES else d
+
+# %% ../nbs/17_config.ipynb #c29d4640
+def resolve_profile(profile:str|None, params:dict) -> str:
+    "Turn `auto`/None into `paper` (GPU present) or `smoke` (CPU only); check the name exists."
+    profiles = params.get('profiles', {})
+    if profile in (None, 'auto'): profile = 'paper' if torch.cuda.is_available() else 'smoke'
+    if profile not in profiles:
+        m = difflib.get_close_matches(str(profile), list(profiles), n=1, cutoff=0.6)
+        raise UnknownNameError(f"unknown profile '{profile}'; params.yaml defines: {', '.join(sorted(profiles))}"
+                               + (f"; did you mean {m[0]}?" if m else ''))
+    return profile
+
+def load_params(profile:str|None=None, # profile name; `auto` picks by GPU; None = the file's `profile` key
+                path:str|Path='params.yaml', # params file (relative to the project root)
+                overrides:dict|None=None, # extra values merged last (`--set`, see `parse_overrides`)
+                validate:bool=True # check the file and the merged result against the schema
+               ) -> dict:
+    "The params of `profile`: the file's base values with the profile's overrides merged in, checked."
+    params = read_params(path); name = Path(path).name
+    if validate: params = validate_params(params, name)
+    prof = resolve_profile(profile or params.get('profile', 'auto'), params)
+    base = {k: v for k, v in params.items() if k not in ('profiles', 'profile')}
+    out = deep_update(base, params['profiles'][prof] or {})
+    out['profile'] = prof
+    if not overrides: return out
+    if validate: check_overrides(overrides, params)
+    out = deep_update(out, overrides)
+    return validate_params(out, labeller(name, overrides)) if validate else out
+
 # %% ../nbs/17_config.ipynb #6a133645
 def _tname(t) -> str:
     "A short readable name of a field type."
@@ -641,6 +709,7 @@ def _default(f) -> str:
     if d is None and 'required' in (f.description or ''): return 'required'
     return 'null' if d is None else f"`{d!r}`" if not isinstance(d, BaseModel) else '(section)'
 
+# %% ../nbs/17_config.ipynb #68c66629
 def schema_rows(model, prefix:str='', expand:bool=True) -> list:
     "One row per key of `model` (sub-sections expanded): key, type, default, range, meaning."
     rows = []
@@ -659,7 +728,7 @@ def method_rows(name:str) -> list:
     try: from fastcore.docments import docments; doc = lambda c: docments(c.__init__)
     except ImportError: doc = lambda c: {}
     m, rows = method_args(name), []
-    from ltmoo.method import Method
+    from ltmoo.methods import Method
     for k, (c, p) in ctor_params(method_class(name), (Method,)).items():
         f = m.model_fields[k]
         rows.append(dict(key=k, type=_tname(f.annotation) if f.annotation is not Any else 'any',
@@ -667,6 +736,7 @@ def method_rows(name:str) -> list:
                          meaning=doc(c).get(k) or ''))
     return rows
 
+# %% ../nbs/17_config.ipynb #8545c668
 def md_table(rows:list) -> str:
     "Markdown table of `rows` (dicts with the same keys)."
     cols = list(rows[0])
@@ -688,7 +758,8 @@ def schema_table() -> str:
 def method_tables() -> str:
     "The arguments of every registered method, as markdown (what a `methods.<run>` entry may hold)."
     out = []
-    for n in sorted(plugins()):
+    from ltmoo.methods import METHODS
+    for n in sorted(METHODS):
         out += [f"### `methods.<run>` with `name: {n}`",
                 'Besides `name`, an optional `train` and `data` (partial sections).', md_table(method_rows(n))]
     return '\n\n'.join(out) + '\n'

@@ -133,6 +133,7 @@ def broadcast_module_(module:nn.Module, src:int=0, buffers_only:bool=False) -> n
         for t in ([] if buffers_only else list(module.parameters())) + list(module.buffers()): broadcast_(t.data, src)
     return module
 
+# %% ../nbs/15_distributed.ipynb #dbe2720e
 def check_same(value:float, what:str='value'):
     "Raise unless every rank holds the same scalar `value`."
     if not is_ddp(): return

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .core import Registry, UserError
 from .models import make_head, ResNetCifar
 
@@ -263,10 +264,8 @@ class KPS(ClsStrategy):
         if self.weighted and epoch >= self.switch_epoch: return (self.mirror[y]*self.s).clamp(self.s, 50.)
         return torch.full(y.shape, float(self.s), device=y.device)
     def loss_terms(self, out, y, epoch):
-        z = (
-            out['logits'] * self.class_scales
-            - one_hot(y, self.num_classes, out['logits'].dtype) * self.margins[y][:, None]
-        )
+        z = (out['logits'] * self.class_scales
+             - one_hot(y, self.num_classes, out['logits'].dtype) * self.margins[y][:, None])
         return _terms(F.cross_entropy(self.sample_scales(y, epoch)[:, None] * z, y, reduction='none'))
 
 # %% ../nbs/03_losses.ipynb #e4adbf4d
@@ -290,6 +289,7 @@ def bal_scl_loss(
     log_prob = logits - denom.log()
     return (-(log_prob * pos).sum(1) / pos.sum(1)).mean()
 
+# %% ../nbs/03_losses.ipynb #105f11b7
 def _mlp(d_in:int, hidden:int, out:int) -> nn.Sequential:
     "Linear → BN → ReLU → Linear, Kaiming-normal initialised."
     m = nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out))
@@ -312,15 +312,8 @@ class BCL(ClsStrategy):
                  proj_dim:int=128, # contrastive feature size
                  head:str='cosine', scale:float=30.):
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
-        self.hp.update(
-            alpha=alpha,
-            beta=beta,
-            temperature=temperature,
-            la_ce=la_ce,
-            tau=tau,
-            mlp_hidden=mlp_hidden,
-            proj_dim=proj_dim,
-        )
+        self.hp.update(alpha=alpha, beta=beta, temperature=temperature, la_ce=la_ce, tau=tau, mlp_hidden=mlp_hidden,
+                       proj_dim=proj_dim)
         self.alpha, self.beta, self.temperature, self.la_ce, self.tau = alpha, beta, temperature, la_ce, tau
         hid = mlp_hidden or self.feat_dim
         self.proj, self.proto = _mlp(self.feat_dim, hid, proj_dim), _mlp(self.feat_dim, hid, proj_dim)
@@ -354,6 +347,7 @@ def _reinit(m:nn.Module):
         if isinstance(l, nn.Conv2d): nn.init.kaiming_normal_(l.weight)
         elif isinstance(l, nn.BatchNorm2d): l.reset_parameters()
 
+# %% ../nbs/03_losses.ipynb #75ef5a17
 @register_loss('shike')
 class SHIKE(Strategy):
     "SHIKE: depth-wise knowledge fusion, hardest-negative suppression, mutual distillation, balanced re-training."
@@ -372,25 +366,10 @@ class SHIKE(Strategy):
             raise ValueError("SHIKE needs a three-stage CIFAR ResNet backbone (layer1, layer2, layer3)")
         if kl_reduction not in ('mean', 'batchmean'):
             raise ValueError(f"kl_reduction must be 'mean' or 'batchmean', got '{kl_reduction}'")
-        super().__init__(
-            backbone,
-            num_classes,
-            cls_num_list,
-            epochs,
-            n_experts=n_experts,
-            scale=scale,
-            hns_weight=hns_weight,
-            freeze=freeze,
-            kl_reduction=kl_reduction,
-            fresh_experts=fresh_experts,
-        )
-        self.n_experts, self.s, self.hns_weight, self.freeze, self.kl_reduction = (
-            n_experts,
-            scale,
-            hns_weight,
-            freeze,
-            kl_reduction,
-        )
+        super().__init__(backbone, num_classes, cls_num_list, epochs, n_experts=n_experts, scale=scale,
+                         hns_weight=hns_weight, freeze=freeze, kl_reduction=kl_reduction, fresh_experts=fresh_experts)
+        self.n_experts, self.s, self.hns_weight, self.freeze, self.kl_reduction = (n_experts, scale, hns_weight, freeze,
+                                                                                   kl_reduction)
         self.cornerstone = resolve_switch(cornerstone, cornerstone_frac, epochs)
         self.hp['cornerstone'] = self.cornerstone
         self.layer3s = nn.ModuleList([copy.deepcopy(backbone.layer3) for _ in range(n_experts - 1)])
@@ -404,31 +383,33 @@ class SHIKE(Strategy):
     def forward(self, feats, n):
         m1, m2, m3 = [m[:n] for m in feats['maps'][:3]]
         deep = [m3] + [l3(m2) for l3 in self.layer3s]
-        f = [
-            F.adaptive_avg_pool2d(deep[e] * self.shallow[e]((m1, m2)[e % 2]), 1).flatten(1)
-            for e in range(self.n_experts)
-        ]
+        f = [F.adaptive_avg_pool2d(deep[e] * self.shallow[e]((m1, m2)[e % 2]), 1).flatten(1)
+             for e in range(self.n_experts)]
         ex = torch.stack([h(v) for h, v in zip(self.heads, f)])
         rt = torch.stack([h(v.detach() if self.freeze else v) for h, v in zip(self.rt_heads, f)])
         return dict(expert_logits=ex, rt_logits=rt, logits=(rt if self.balanced(self.epoch) else ex).mean(0))
-    def loss_terms(self, out, y, epoch):
-        # keeps `predict` in the right phase even without `start_epoch`
-        self.epoch = epoch
-        if self.balanced(epoch):
-            return _terms(sum(F.cross_entropy(z + self.log_n, y, reduction='none') for z in out['rt_logits']))
-        Z = out['expert_logits']; E = len(Z)
-        tgt = one_hot(y, self.num_classes, torch.bool)
-        avg, mx = Z.mean(0), Z.max(0).values
-        hard = one_hot(avg.masked_fill(tgt, -self.s).argmax(1), self.num_classes, torch.bool)
-        teacher = F.softmax(torch.where(hard, avg, mx.masked_fill(tgt, 0.)), dim=1)
-        div = Z[0].numel() if self.kl_reduction == 'mean' else len(y)     # 'mean' = PyTorch's default ÷B·C
-        kl = lambda logp, q: F.kl_div(logp, q, reduction='sum') / div
-        extra = Z.new_zeros(())
-        for e in range(E):
-            extra = extra + self.hns_weight * kl(F.log_softmax(Z[e].masked_fill(tgt, -self.s), 1), teacher)
-            for j in range(E):
-                if j != e: extra = extra + kl(F.log_softmax(Z[e], 1), F.softmax(Z[j], 1))
-        return _terms(sum(F.cross_entropy(z, y, reduction='none') for z in Z), extra=extra)
+
+# %% ../nbs/03_losses.ipynb #8cfc879c
+@patch
+def loss_terms(self:SHIKE, out, y, epoch):
+    "Each expert's CE + hardest-negative suppression + mutual distillation; from the cornerstone: balanced CE."
+    # keeps `predict` in the right phase even without `start_epoch`
+    self.epoch = epoch
+    if self.balanced(epoch):
+        return _terms(sum(F.cross_entropy(z + self.log_n, y, reduction='none') for z in out['rt_logits']))
+    Z = out['expert_logits']; E = len(Z)
+    tgt = one_hot(y, self.num_classes, torch.bool)
+    avg, mx = Z.mean(0), Z.max(0).values
+    hard = one_hot(avg.masked_fill(tgt, -self.s).argmax(1), self.num_classes, torch.bool)
+    teacher = F.softmax(torch.where(hard, avg, mx.masked_fill(tgt, 0.)), dim=1)
+    div = Z[0].numel() if self.kl_reduction == 'mean' else len(y)     # 'mean' = PyTorch's default ÷B·C
+    kl = lambda logp, q: F.kl_div(logp, q, reduction='sum') / div
+    extra = Z.new_zeros(())
+    for e in range(E):
+        extra = extra + self.hns_weight * kl(F.log_softmax(Z[e].masked_fill(tgt, -self.s), 1), teacher)
+        for j in range(E):
+            if j != e: extra = extra + kl(F.log_softmax(Z[e], 1), F.softmax(Z[j], 1))
+    return _terms(sum(F.cross_entropy(z, y, reduction='none') for z in Z), extra=extra)
 
 # %% ../nbs/03_losses.ipynb #826ea139
 @register_loss('ride')
@@ -471,16 +452,12 @@ class RIDE(_DRW, Strategy):
         return _terms(ce, w[y], self.diversity * T.mean()**2 * div)
 
 # %% ../nbs/03_losses.ipynb #2a8f27d1
-PRESETS = {
-    'moosf': {
-        'kps': dict(s=3., max_m=0.1, switch_frac=0.75, head='linear'),
-        'bcl': dict(alpha=2.0, beta=0.6, temperature=0.1, la_ce=True, head='linear'),
-        'shike': dict(kl_reduction='batchmean', freeze=False, fresh_experts=False),
-    },
-    'gbg': {'bcl': dict(alpha=2.0, beta=1.6, temperature=0.1, la_ce=False, head='cosine', scale=30.)},
-    'gbg_imagenet': {'bcl': dict(alpha=1.0, beta=0.35, temperature=0.07, la_ce=True, head='cosine', scale=30.,
-                                 mlp_hidden=None, proj_dim=1024)},
-}
+PRESETS = {'moosf': { 'kps': dict(s=3., max_m=0.1, switch_frac=0.75, head='linear'),
+           'bcl': dict(alpha=2.0, beta=0.6, temperature=0.1, la_ce=True, head='linear'),
+           'shike': dict(kl_reduction='batchmean', freeze=False, fresh_experts=False), },
+           'gbg': {'bcl': dict(alpha=2.0, beta=1.6, temperature=0.1, la_ce=False, head='cosine', scale=30.)},
+           'gbg_imagenet': {'bcl': dict(alpha=1.0, beta=0.35, temperature=0.07, la_ce=True, head='cosine', scale=30.,
+           mlp_hidden=None, proj_dim=1024)}}
 
 def build_strategy(name:str, # registry key (`LOSSES`)
                    backbone:nn.Module, num_classes:int, cls_num_list:list,

@@ -142,8 +142,7 @@ def _normalizers(norms:torch.Tensor, losses:torch.Tensor|None, kind:str, eps:flo
         if len(bad):
             i = bad[0].item()
             raise ValueError(f"loss of objective {i} is {L[i].item()}: cannot normalise by it")
-    s = dict(none=lambda: torch.ones_like(norms), l2=lambda: norms, loss=lambda: L, **{'loss+': lambda: L * norms})[
-        kind
+    s = dict(none=lambda: torch.ones_like(norms), l2=lambda: norms, loss=lambda: L, **{'loss+': lambda: L * norms})[kind
     ]()
     return s.clamp_min(eps)
 

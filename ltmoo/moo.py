@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from .core import Registry
 from .mgda import mgda_solve
 from .core import host_plan, host_to_device
-from .method import check_finite
+from .checks import check_finite
 
 # %% auto #0
 __all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA',
@@ -147,11 +147,8 @@ class GHOP(Aggregator):
         C.fill_diagonal_(0)
         return grads - C @ grads
     def weigh(self, grads, losses):
-        return dict(
-            weights=torch.ones_like(losses),
-            grad=self.project(grads).mean(0),
-            info=dict(conflicts=_conflicts(grads)),
-        )
+        return dict(weights=torch.ones_like(losses), grad=self.project(grads).mean(0),
+                    info=dict(conflicts=_conflicts(grads)))
 
 # %% ../nbs/05_moo.ipynb #c90a800f
 @register_aggregator('hica')
@@ -293,6 +290,28 @@ def _common_entries(losses, shared, device) -> torch.Tensor:
     every = reach_matrix(losses, shared).all(0)
     return torch.repeat_interleave(every, torch.tensor([p.numel() for p in shared])).to(device)
 
+# %% ../nbs/05_moo.ipynb #fe3855f1
+def _backward_heads_only(total, others, shared, unused, agg, out, w, G):
+    "The shared gradient is already known (Σ w_i g_i, or the aggregator's combined vector): back up to the heads only."
+    heads = [p for p in others if p.requires_grad]
+    if heads: torch.autograd.backward(total, inputs=heads)   # none left when `shared` holds every parameter
+    comb, k = (out['grad'] if agg.kind == 'gradient' else w.to(G) @ G).to(G), 0
+    for p, u in zip(shared, _unreached_mask(shared, unused)):
+        if not u:
+            g = comb[k:k + p.numel()].view_as(p).to(p.dtype)
+            p.grad = g.clone() if p.grad is None else p.grad + g
+        k += p.numel()
+
+def _backward_all(total, shared, agg, out, w, G):
+    "One backward of the weighted sum; a gradient aggregator's combined vector then replaces Σ w_i g_i on `shared`."
+    total.backward()
+    if agg.kind == 'gradient':
+        delta, k = out['grad'].to(G) - w.to(G) @ G, 0     # replace Σ w_i g_i by the combined gradient on shared params
+        for p in shared:
+            # None: no objective reached p, delta is 0
+            if p.grad is not None: p.grad += delta[k:k + p.numel()].view_as(p)
+            k += p.numel()
+
 # %% ../nbs/05_moo.ipynb #6a2f3a7c
 def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (still attached to the graph)
                  shared:list[torch.nn.Parameter], # the shared parameters (backbone; all: pcgrad_scope='all')
@@ -330,31 +349,10 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     )
     if extra is not None: total = extra if total is None else total + extra
     if total is None or not total.requires_grad: raise ValueError("no loss depends on trainable parameters")
-    if (
-        others is not None
-        and G is not None
-        and mode != 'features'
-        and (extra is None or not extra.requires_grad)
-        and reduce is None
-    ):
-        # the shared gradient is already known (Σ w_i g_i, or the aggregator's combined vector): back up to the heads
-        # only
-        heads = [p for p in others if p.requires_grad]
-        if heads: torch.autograd.backward(total, inputs=heads)   # none left when `shared` holds every parameter
-        comb, k = (out['grad'] if agg.kind == 'gradient' else w.to(G) @ G).to(G), 0
-        for p, u in zip(shared, _unreached_mask(shared, unused)):
-            if not u:
-                g = comb[k:k + p.numel()].view_as(p).to(p.dtype)
-                p.grad = g.clone() if p.grad is None else p.grad + g
-            k += p.numel()
-        info.update(out['info']); info['head_only_backward'] = True
-        return dict(weights=w, info=info, loss=total.detach())
-    total.backward()
-    if agg.kind == 'gradient':
-        delta, k = out['grad'].to(G) - w.to(G) @ G, 0     # replace Σ w_i g_i by the combined gradient on shared params
-        for p in shared:
-            # None: no objective reached p, delta is 0
-            if p.grad is not None: p.grad += delta[k:k + p.numel()].view_as(p)
-            k += p.numel()
+    heads_only = (others is not None and G is not None and mode != 'features'
+                  and (extra is None or not extra.requires_grad) and reduce is None)
+    if heads_only: _backward_heads_only(total, others, shared, unused, agg, out, w, G)
+    else: _backward_all(total, shared, agg, out, w, G)
     info.update(out['info'])
+    if heads_only: info['head_only_backward'] = True
     return dict(weights=w, info=info, loss=total.detach())

@@ -4,7 +4,6 @@
 
 # %% ../nbs/12_report.ipynb #dd880743
 from __future__ import annotations
-import io, json, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 # %% auto #0
-__all__ = ['PROFILE_WORDS', 'SMOKE_BANNER', 'set_style', 'save_figure', 'plot_history', 'load_run', 'stamp_figure', 'ddp_report']
+__all__ = ['PROFILE_WORDS', 'SMOKE_BANNER', 'set_style', 'save_figure', 'plot_history', 'stamp_figure', 'ddp_report']
 
 # %% ../nbs/12_report.ipynb #36b9e020
 def set_style():
@@ -53,59 +52,6 @@ def plot_history(hist:pd.DataFrame|str|Path, title:str=''):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/12_report.ipynb #d5ce5e27
-_PROVENANCE = ('commit', 'hardware', 'platform', 'python', 'torch', 'torchvision', 'numpy', 'sklearn', 'data_source',
-               'profile', 'wall_time_s', 'train_images_per_s', 'world_size')
-
-def _read_json(p:Path) -> dict: return json.loads(p.read_text()) if p.exists() else {}
-
-def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
-             model:bool|None=None, # rebuild the trained method: True (required), None (when weights exist), False
-             ckpt:str|Path|None=None, # weights to load (default: `weights.pt`, else `last.pt`, else `train.ckpt_dir`)
-             device:str='cpu'):
-    "A finished run: config, metrics, provenance, per-class, history and (optionally) the trained method."
-    from types import SimpleNamespace
-    from ltmoo.core import UserError
-    folder = Path(folder)
-    if not (folder/'metrics.json').exists(): raise UserError(f"{folder}: not a finished run (no metrics.json)")
-    cj, metrics = _read_json(folder/'config.json'), _read_json(folder/'metrics.json')
-    run = {**cj.get('run', {}), **{k: metrics[k] for k in _PROVENANCE if k in metrics}, **_read_json(folder/'run.json')}
-    csv_ = lambda n: pd.read_csv(folder/n) if (folder/n).exists() else None
-    r = SimpleNamespace(folder=folder, config=cj.get('config', {}), method_info=cj.get('method', {}), run=run,
-                        metrics={k: v for k, v in metrics.items()
-                                 if isinstance(v, (int, float)) and not isinstance(v, bool) or k == 'complete'},
-                        per_class=csv_('per_class.csv'), history=csv_('history.csv'), model=None)
-    path = _weights(r, ckpt)
-    r.weights = str(path) if path else 'none: a run of the smoke grid keeps no weights (paper-scale runs keep weights.pt)'
-    if model or (model is None and path is not None): r.model = _rebuild(r, path, device, UserError)
-    return r
-
-# %% ../nbs/12_report.ipynb #4eacb284
-def _weights(r, ckpt=None) -> Path|None:
-    "The file holding run `r`'s trained weights: `ckpt`, else weights.pt (a finished paper-scale run), else a checkpoint."
-    from ltmoo.core import resolve
-    if ckpt: return Path(ckpt)
-    tc = r.config.get('train', {})
-    ck = [resolve(tc['ckpt_dir'])/'last.pt'] if tc.get('ckpt_dir') else []   # relative to the project (config.json)
-    cands = [r.folder/'weights.pt', r.folder/'last.pt'] + ck
-    return next((c for c in cands if c.exists()), None)
-
-def _rebuild(r, path, device, UserError):
-    "The trained method of run `r`, built as `fit` built it, with the weights in `path`."
-    import torch
-    from ltmoo.models import make_backbone
-    from ltmoo.method import build_method
-    tc = r.config.get('train', {})
-    if path is None or not Path(path).exists():
-        raise UserError(f"{r.folder}: no weights (weights.pt or a last.pt checkpoint); the smoke grid keeps none")
-    if r.per_class is None: raise UserError(f"{r.folder}: per_class.csv is missing (needed for the class counts)")
-    counts = r.per_class['n_train'].astype(int).tolist()
-    method = build_method(dict(r.config.get('method', {'name': 'single', 'strategy': 'ce'})),
-                          make_backbone(tc.get('model', 'resnet32')), len(counts), counts, int(tc.get('epochs', 1)))
-    st = torch.load(path, map_location=device, weights_only=False)
-    method.load_state_dict(st['model']); method.to(device).eval()
-    return method
-
 # %% ../nbs/12_report.ipynb #b22c0d02
 PROFILE_WORDS = {'smoke': 'pipeline check, not paper numbers', 'paper': "the papers' full recipe",
                  None: 'no runs yet', 'test': 'unit-test runs'}
@@ -127,15 +73,13 @@ _DDP_COLS = ['setting', 'method', 'seed', 'world_size', 'acc_1', 'acc_ddp', 'img
              'hardware', 'commit']
 
 def _ddp_rows(ddp_dir:Path, runs_dir:Path) -> pd.DataFrame:
-    "A row per torchrun run: its numbers and its single-process twin's (same setting/method/seed folder)."
-    def read(m):                                   # metrics.json, with run.json's provenance beside it when present
-        if not m.exists(): return {}
-        r = m.with_name('run.json')
-        return {**(json.loads(r.read_text()) if r.exists() else {}), **json.loads(m.read_text())}
+    "A row per torchrun run: its numbers and its single-process twin's (the same setting/method/seed folder)."
+    from ltmoo.runs import read_run, run_folders
     rows = []
-    for m in sorted(ddp_dir.glob('*/*/s*/metrics.json')):
-        d, rel = read(m), m.relative_to(ddp_dir); s = read(runs_dir/rel)
-        rows.append(dict(setting=rel.parts[0], method=rel.parts[1], seed=int(rel.parts[2][1:]),
+    for d in run_folders(ddp_dir):
+        twin = runs_dir/d['setting']/d['run']/f"s{d['seed']}"
+        s = read_run(twin) if (twin/'metrics.json').exists() else {}
+        rows.append(dict(setting=d['setting'], method=d['run'], seed=int(d['seed']),
                          world_size=d.get('world_size', 1), acc_1=s.get('acc'), acc_ddp=d['acc'],
                          img_s_1=s.get('train_images_per_s'), img_s_ddp=d.get('train_images_per_s'),
                          ddp_sync=d.get('ddp_sync'), profile=d.get('profile'), hardware=d.get('hardware'),

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.distributed as dist
 from .core import host_plan, host_to_device
 from .data import batches
-from .method import DeferredFinite, deferred_finite, batch_labels
+from .checks import DeferredFinite, deferred_finite, batch_labels
 from .distributed import (DistEnv, RankShare, batch_share, is_ddp, all_reduce_sum_, all_reduce_sum,
                                all_gather_cat, broadcast_module_, check_in_sync, _comm_device)
 
@@ -106,6 +106,7 @@ def share_allreduce_hook(state:_ShareState, bucket):
     t = bucket.buffer().mul_(state.share)
     return dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0])
 
+# %% ../nbs/23_step.ipynb #4a6ec0b5
 @torch.no_grad()
 def sync_grads_(params, # the parameters whose `.grad` to sync
                 share:float, # this rank's share s_r
@@ -154,6 +155,54 @@ def compile_objective(method:nn.Module, mode:str='default',
     method.objective = torch.compile(fn.__get__(method), backend=backend, **kw)   # the instance's, not the class's
     return True
 
+# %% ../nbs/23_step.ipynb #ae73504d
+def _check_step_options(method, env, amp, sync, compile):
+    "Refuse step options that cannot work together (one line each, raised before anything is built)."
+    if amp not in AMP_DTYPES: raise ValueError(f"train.amp must be one of {list(AMP_DTYPES)}, got {amp!r}")
+    if sync not in SYNC_MODES: raise ValueError(f"train.ddp_sync must be one of {SYNC_MODES}, got {sync!r}")
+    if compile not in COMPILE_MODES: raise ValueError(f"train.compile must be one of {COMPILE_MODES}, got {compile!r}")
+    if compile != 'none' and (env.ddp or amp == 'fp16'):
+        raise ValueError("train.compile: not under torchrun or with train.amp: fp16 (both route forward_all through "
+                         "a wrapper); use train.compile: none")
+    dev = next(method.parameters()).device
+    if amp == 'fp16' and dev.type != 'cuda':
+        raise ValueError("train.amp: fp16 needs a CUDA device; use bf16 (or none) on the CPU")
+    if amp == 'fp16' and _needs_grads(method):
+        raise ValueError(
+            f"train.amp: fp16 with {method.agg!r}, which reads per-objective gradients: an fp16 overflow there "
+            "is a non-finite gradient, not a skipped step; use train.amp: bf16"
+        )
+
+def _ddp_forward(fwd, dev, state):
+    "`fwd` wrapped in DistributedDataParallel, its gradient all-reduce weighted by each rank's share of the batch."
+    # buffers (BN statistics) are not synced per forward: rank 0's are broadcast after each epoch
+    nosync = (dict(forward_sync_buffers=False)
+              if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
+              else dict(broadcast_buffers=False))   # torch >= 2.14 deprecates broadcast_buffers
+    ddp = nn.parallel.DistributedDataParallel(fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync)
+    ddp.register_comm_hook(state, share_allreduce_hook)
+    return ddp
+
+def _rank_shard(views, y, y_host, env, sharded:bool):
+    "This rank's part of a global batch: (views, y, y_host, `RankShare`, global size); None when it is too small to split."
+    W, r, n = env.world_size, env.rank, len(y)
+    if sharded: share = RankShare(len(y)); return views, y, y_host, share, share.n_global
+    if n < W: return None
+    views, y = [v[r::W] for v in views], y[r::W]
+    y_host = None if y_host is None else y_host[r::W]
+    return views, y, y_host, RankShare(len(y), n), n
+
+def _check_ddp_step(m, calls:int):
+    "DistributedDataParallel syncs the backward of exactly one forward, over every trainable parameter: check both."
+    if calls != 1:
+        raise RuntimeError(f"DDP: train_step called forward_all {calls} times (DistributedDataParallel syncs the "
+                           "backward of exactly one forward); set train.ddp_sync: explicit")
+    miss = [k for k, p in m.named_parameters() if p.requires_grad and p.grad is None]
+    if miss:
+        raise RuntimeError(f"DDP: {len(miss)} parameter(s) got no gradient in this step ({', '.join(miss[:3])}…); "
+                           "DistributedDataParallel needs every trainable parameter in every step: set train.ddp_sync: explicit")
+
+
 # %% ../nbs/23_step.ipynb #8fd0da33
 class Stepper:
     "One optimisation step on a global batch: as before in one process; on this rank's shard under DDP; AMP; channels-last."
@@ -168,20 +217,8 @@ class Stepper:
                 ):
         env = env or DistEnv.current()
         amp = amp or 'none'
-        if amp not in AMP_DTYPES: raise ValueError(f"train.amp must be one of {list(AMP_DTYPES)}, got {amp!r}")
-        if sync not in SYNC_MODES: raise ValueError(f"train.ddp_sync must be one of {SYNC_MODES}, got {sync!r}")
-        if compile not in COMPILE_MODES: raise ValueError(f"train.compile must be one of {COMPILE_MODES}, got {compile!r}")
-        if compile != 'none' and (env.ddp or amp == 'fp16'):
-            raise ValueError("train.compile: not under torchrun or with train.amp: fp16 (both route forward_all through "
-                             "a wrapper); use train.compile: none")
+        _check_step_options(method, env, amp, sync, compile)
         dev = next(method.parameters()).device
-        if amp == 'fp16' and dev.type != 'cuda':
-            raise ValueError("train.amp: fp16 needs a CUDA device; use bf16 (or none) on the CPU")
-        if amp == 'fp16' and _needs_grads(method):
-            raise ValueError(
-                f"train.amp: fp16 with {method.agg!r}, which reads per-objective gradients: an fp16 overflow there "
-                "is a non-finite gradient, not a skipped step; use train.amp: bf16"
-            )
         if sync_bn and env.ddp:
             if dev.type != 'cuda': raise ValueError("train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel)")
             nn.SyncBatchNorm.convert_sync_batchnorm(method)
@@ -193,17 +230,7 @@ class Stepper:
         if env.ddp and sync == 'auto': sync = 'explicit' if 'shike' in getattr(method, 'strategies', {}) else 'ddp'
         self.sync = sync if env.ddp else None
         self._state, self._fwd, self._ddp = _ShareState(), ForwardAll(method), None
-        if self.sync == 'ddp':
-            # buffers (BN statistics) are not synced per forward: rank 0's are broadcast after each epoch
-            nosync = (
-                dict(forward_sync_buffers=False)
-                if 'forward_sync_buffers' in inspect.signature(nn.parallel.DistributedDataParallel).parameters
-                else dict(broadcast_buffers=False)
-            )  # torch >= 2.14 deprecates broadcast_buffers
-            self._ddp = nn.parallel.DistributedDataParallel(
-                self._fwd, device_ids=[dev.index] if dev.type == 'cuda' else None, **nosync
-            )
-            self._ddp.register_comm_hook(self._state, share_allreduce_hook)
+        if self.sync == 'ddp': self._ddp = _ddp_forward(self._fwd, dev, self._state)
         elif self.sync == 'explicit': broadcast_module_(method)
         self.compile = compile if compile_objective(method, compile) else 'none'
         if compile != 'none' and self.compile == 'none':
@@ -236,31 +263,16 @@ class Stepper:
             return StepResult(logs, y, logs['loss'], len(y))
         share, n = None, len(y)
         if self.env.ddp:
-            W, r = self.env.world_size, self.env.rank
-            if sharded: share = RankShare(len(y)); n = share.n_global
-            else:
-                if n < W: return None
-                views, y = [v[r::W] for v in views], y[r::W]
-                y_host = None if y_host is None else y_host[r::W]
-                share = RankShare(len(y), n)
+            cut = _rank_shard(views, y, y_host, self.env, sharded)
+            if cut is None: return None
+            views, y, y_host, share, n = cut
         if self.channels_last:
             views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
         opt.zero_grad(set_to_none=True)
         self._fwd.calls = 0
         with self._context(share), batch_labels(y_host): logs = m.train_step(views, y, epoch)
         if self.sync == 'explicit': sync_grads_(m.parameters(), share.share)
-        elif self.sync == 'ddp':
-            if self._fwd.calls != 1:
-                raise RuntimeError(
-                    f"DDP: train_step called forward_all {self._fwd.calls} times (DistributedDataParallel syncs the "
-                    "backward of exactly one forward); set train.ddp_sync: explicit"
-                )
-            miss = [k for k, p in m.named_parameters() if p.requires_grad and p.grad is None]
-            if miss:
-                raise RuntimeError(
-                    f"DDP: {len(miss)} parameter(s) got no gradient in this step ({', '.join(miss[:3])}…); "
-                    "DistributedDataParallel needs every trainable parameter in every step: set train.ddp_sync: explicit"
-                )
+        elif self.sync == 'ddp': _check_ddp_step(m, self._fwd.calls)
         if self.scaler is not None: self.scaler.step(opt); self.scaler.update()
         else: opt.step()
         return StepResult(logs, y, logs['loss'] * share.share if share is not None else logs['loss'], n)

@@ -4,14 +4,16 @@
 
 # %% ../nbs/90_test_utils.ipynb #b85baec0
 from __future__ import annotations
-import numpy as np
-import torch
+import os, zlib
+from pathlib import Path
 from types import SimpleNamespace
+import numpy as np
+import pandas as pd
+import torch
 from .models import ResNetCifar
-import os
 
 # %% auto #0
-__all__ = ['tiny_lt', 'tiny_backbone', 'to_float', 'tiny_image_tree']
+__all__ = ['tiny_lt', 'tiny_backbone', 'to_float', 'tiny_image_tree', 'fake_runs']
 
 # %% ../nbs/90_test_utils.ipynb #8cf9d9bb
 if os.environ.get('IN_TEST'): torch.set_num_threads(1)
@@ -77,12 +79,132 @@ def tiny_image_tree(root, # folder to write into (created)
             json.dumps(dict(images=images, annotations=anns[::-1], categories=cats)))
     return root
 
+# %% ../nbs/90_test_utils.ipynb #c4e5dcc1
+def _write_rows(rows:list, path:Path):
+    "Rows (dicts) as a CSV with '\\n' line ends."
+    pd.DataFrame(rows).to_csv(path, index=False, lineterminator='\n')
+
+def _split_means(v:np.ndarray, masks:dict) -> dict:
+    "Mean of per-class values `v` over each split's classes (None for an empty split)."
+    return {k: (float(v[m].mean()) if m.any() else None) for k, m in masks.items()}
+
+def _fake_accuracies(r, target:float|None):
+    "Per-class final accuracies of the main prediction and of every head; the run's random state, seeded by its name."
+    r.rng = np.random.RandomState(zlib.crc32(f'{r.setting}/{r.key}/{r.seed}'.encode()))
+    if target is None: target = 50 + 30 * (zlib.crc32(r.key.encode()) % 1000) / 1000 + r.rng.randn()
+    shape = np.linspace(12, -12, len(r.counts))                      # head classes above the mean, tail below
+    r.pcs = {'main': target + shape}
+    for i, h in enumerate(r.heads): r.pcs[h] = target - 2 - i + shape + r.rng.randn(len(r.counts)) * 0.5
+
+def _fake_metrics(r) -> dict:
+    "metrics.json of a fake run: the final accuracies (overall, per split, per head) and the provenance `fit` writes."
+    main = r.pcs['main']
+    m = dict(acc=float(main.mean()), **{f'acc_{k}': x for k, x in _split_means(main, r.masks).items()},
+             best_acc=float(main.mean()) + 0.3, best_epoch=r.epochs - 2, epochs=r.epochs, epochs_done=r.epochs,
+             complete=True, profile=r.profile, dataset=r.setting.split('-if')[0] + '_lt',
+             imb_factor=r.imb, data_source='fake', method=r.cfg.get('name', 'single'),
+             seed=r.seed, wall_time_s=60.0 + r.seed, train_images_per_s=1000.0, commit=r.commit,
+             hardware=r.hardware, torch='fake')
+    for h in r.heads:
+        m[f'acc_head_{h}'] = float(r.pcs[h].mean())
+        m.update({f'acc_head_{h}_{k}': x for k, x in _split_means(r.pcs[h], r.masks).items()})
+    return m
+
+# %% ../nbs/90_test_utils.ipynb #a09dcb51
+def _fake_history(r, m:dict) -> tuple:
+    "history.csv and per_class_history.csv rows: every accuracy grows linearly to its final value, heads at own paces."
+    hist, pch, heads = [], [], r.heads
+    grow = lambda v, f, pre: {f'{pre}_{k}': (None if x is None else f * x) for k, x in _split_means(v, r.masks).items()}
+    for e in range(r.epochs):
+        f = (e + 1) / r.epochs
+        row = dict(epoch=e, lr=0.1 if e < r.epochs - 1 else 0.001, train_loss=2.0 / (e + 1),
+                   **{f'train_acc_{h}': 100 * f * 0.9 for h in heads})
+        row.update(test_acc=f * m['acc'], **grow(r.pcs['main'], f, 'test_acc'))
+        for h in heads: row.update({f'test_acc_{h}': f * m[f'acc_head_{h}'], **grow(r.pcs[h], f, f'test_acc_{h}')})
+        row['epoch_time_s'] = 1.0; hist.append(row)
+        for h, v in r.pcs.items():
+            w = f if h == 'main' else f ** (1.0 + 0.3 * heads.index(h))
+            pch += [dict(epoch=e, head=h, cls=c, acc=float(v[c] * w)) for c in range(len(v))]
+    return hist, pch
+
+def _fake_steps(r, mtl_conflicts:bool) -> list:
+    "steps.csv rows, 5 per epoch: GBG's MGDA weight and loss per group (NaN: group absent), MOOSF/MTL's conflicts."
+    name, heads, rng, steps = r.cfg.get('name'), r.heads, r.rng, []
+    for e in range(r.epochs):
+        for st in range(1, 6):
+            s = dict(epoch=e, step=st)
+            if name == 'gbg':
+                G = r.n_groups
+                w = rng.dirichlet(np.ones(G)); w[rng.rand(G) < 0.2] = np.nan; w = w / np.nansum(w)
+                s.update({f'weights_{g}': w[g] for g in range(G)}, **{f'group_loss_{g}': rng.rand() for g in range(G)})
+            elif name in ('moosf', 'mtl'):
+                n = len(heads)
+                if name == 'moosf' or mtl_conflicts:
+                    s['conflicts'] = int(rng.binomial(n * (n - 1) // 2, min(0.9, 0.2 + 0.1 * e)))
+                if name == 'moosf': s['projections'] = s['conflicts']
+                s.update({f'weights_{h}': 1.0 for h in heads}, fused_loss=rng.rand())
+            steps.append(s)
+    return steps
+
+# %% ../nbs/90_test_utils.ipynb #18968b8b
+def _fake_features(r):
+    "features.npz: 16-d test features around one centre per class, and predictions right 70 % of the time."
+    K = len(r.counts); n = 10 * K if K <= 10 else 2 * K
+    y = np.repeat(np.arange(K), n // K); centers = r.rng.randn(K, 16) * 3
+    feats = (centers[y] + r.rng.randn(len(y), 16)).astype(np.float16)
+    preds = {f'pred_{h}': np.where(r.rng.rand(len(y)) < 0.7, y, r.rng.randint(0, K, len(y))) for h in ['main', *r.heads]}
+    np.savez_compressed(r.folder/'features.npz', features=feats, labels=y, **preds)
+
+def _write_fake_run(r, target:float|None, features:bool, mtl_conflicts:bool):
+    "Every file of one fake run into `r.folder`."
+    from ltmoo.core import write_json
+    from ltmoo.methods.grouping import save_groups
+    _fake_accuracies(r, target); d = r.folder; d.mkdir(parents=True, exist_ok=True)
+    m = _fake_metrics(r); write_json(m, d/'metrics.json')
+    write_json(dict(config=dict(profile=r.profile, method=r.cfg, run=r.key)), d/'config.json')
+    _write_rows([dict(cls=c, name=f'class{c}', n_train=int(n), acc=r.pcs['main'][c],
+                      **{f'acc_{h}': r.pcs[h][c] for h in r.heads}) for c, n in enumerate(r.counts)], d/'per_class.csv')
+    hist, pch = _fake_history(r, m); _write_rows(hist, d/'history.csv'); _write_rows(pch, d/'per_class_history.csv')
+    steps = _fake_steps(r, mtl_conflicts)
+    if len(steps[0]) > 2: _write_rows(steps, d/'steps.csv')
+    if r.cfg.get('name') == 'gbg':
+        groups = np.array_split(np.arange(len(r.counts)), r.n_groups)
+        save_groups([g.tolist() for g in groups], d/'groups.json', method=r.cfg.get('grouping', 'ncut'))
+    if features: _fake_features(r)
+
+# %% ../nbs/90_test_utils.ipynb #4486a075
+def fake_runs(root:str|Path, # folder standing in for `results/runs`
+              cells:list, # (setting, run) or (setting, run, seeds) tuples
+              seeds=(0,), # seeds of a cell that names none
+              profile:str='smoke', epochs:int=3, commit:str='fake0000', hardware:str='CPU (fake run)',
+              acc:dict|None=None, # {(setting, run): [top-1 per seed]} to pin the numbers; else made up from the run
+              features:bool=False, # also write features.npz
+              catalogue:dict|None=None, # run name → method config (default: the project's run catalogue)
+              mtl_conflicts:bool=False # MTL runs log conflicts too (off: like `conflict_every=0`)
+             ) -> list:
+    "Write fake run folders with every file the trainer writes (for tests and dry runs of the reports); their paths."
+    from ltmoo.metrics import shot_split
+    from ltmoo.paper import load_catalogue, heads_of, class_counts, parse_setting
+    cat, out = catalogue or load_catalogue(), []
+    for setting, key, *cell_seeds in cells:
+        cfg = cat.get(key, {'name': 'single', 'strategy': 'ce'}); counts = np.array(class_counts(setting)); K = len(counts)
+        G = K if cfg.get('grouping') == 'none' else min(int(cfg.get('n_groups', 4)), K)        # groups of a GBG run
+        ss = cell_seeds[0] if cell_seeds else seeds
+        for i, seed in enumerate(ss):
+            r = SimpleNamespace(folder=Path(root)/setting/key/f's{seed}', setting=setting, key=key, seed=seed, cfg=cfg,
+                                heads=heads_of(cfg), counts=counts, epochs=epochs, profile=profile, commit=commit,
+                                hardware=hardware, masks={k: v.numpy() for k, v in shot_split(counts).items()},
+                                imb=parse_setting(setting)[1], n_groups=G)
+            _write_fake_run(r, (acc or {}).get((setting, key), [None] * len(ss))[i], features, mtl_conflicts)
+            out.append(r.folder)
+    return out
+
 # %% ../nbs/90_test_utils.ipynb #89a2b3f6
 def _worker_basics(data_kw:dict) -> dict:
     "Test worker: the collectives, a RankShare, the split grouping pass and the drift check on this rank."
     from ltmoo.models import make_head
     from ltmoo.distributed import DistEnv, RankShare, all_reduce_sum, all_gather_cat, check_same, check_in_sync
-    from ltmoo.grouping import class_gradients
+    from ltmoo.methods.grouping import class_gradients
     env = DistEnv.current(); r = env.rank
     out = dict(env=env.describe(), ddp=env.ddp)
     out['sum'] = all_reduce_sum(torch.tensor([1., 2.]) * (r + 1))
@@ -137,7 +259,7 @@ def _worker_fit(jobs:list) -> list:
 def _worker_loader(data_kw:dict, sampler:str='class_balanced', batch_size:int=15, epochs:int=2) -> dict:
     "Test worker: the DataLoader path — `ShardedBatchSampler` batches, `Stepper(sharded=True)` steps; the final state."
     from ltmoo.data import SAMPLERS
-    from ltmoo.method import build_method
+    from ltmoo.methods import build_method
     from ltmoo.distributed import ConvNetNoBN, ShardedBatchSampler
     from ltmoo.step import Stepper
     d = tiny_lt(**data_kw)

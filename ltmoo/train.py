@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_train.ipynb #4d82c6fb
 from __future__ import annotations
-import os, sys, time, json, math, csv, argparse, copy, warnings, ast, hashlib, shutil, socket, contextlib, zipfile
+import os, sys, time, json, math, argparse, copy, warnings, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -12,8 +12,12 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 from .core import (deep_update, seed_everything, rng_state, set_rng_state, default_device, atomic_save, write_json,
-                        run_info, load_params, resolve, UserError, user_errors)
-from .config import validate_run, parse_overrides
+                        resolve, UserError, user_errors)
+from .runs import (CheckpointError, RunStateError, Diverged, RunLocked, RunLock, STALE_DIR, load_checkpoint,
+                        set_aside, config_key, run_info, provenance, final_numbers, write_state, run_json, write_config,
+                        write_csv,
+                        savez_stable)
+from .config import validate_run, parse_overrides, load_params
 from .numerics import numerics_fingerprint
 from ltmoo.data import (
     resolve_source,
@@ -21,17 +25,15 @@ from ltmoo.data import (
     load_data,
     make_gpu_data,
     GPUData,
-    VIEWS,
     SAMPLERS,
     batches,
     LazyImages,
     ViewDataset,
     device_views,
-    CIFAR_MEAN,
-    CIFAR_STD,
 )
 from .models import make_backbone
-from .method import build_method, Single
+from .augment import VIEWS, CIFAR_MEAN, CIFAR_STD
+from .methods import build_method, Single
 from .metrics import summarize
 from ltmoo.distributed import (
     DistEnv,
@@ -44,14 +46,11 @@ from ltmoo.distributed import (
 )
 from .step import (Stepper, Batch, EpochSteps, NonFinite, make_sgd, epoch_generators, device_batches,
                         train_epoch, deferred_checks, step_rows, scalar_logs)
-try: import fcntl
-except ImportError: fcntl = None     # not POSIX: no run-folder lock
+
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'STALE_DIR', 'CKPT_KEYS', 'RESULT_FILES', 'TRAIN_MODULES', 'METRIC_KEYS', 'SUMMARY_COLUMNS', 'lr_at',
-           'Context', 'predict_all', 'CheckpointError', 'RunStateError', 'Diverged', 'RunLocked', 'RunLock',
-           'load_checkpoint', 'first_nonfinite', 'set_aside', 'code_source', 'train_code_hash', 'savez_stable', 'fit',
-           'method_family', 'run_config', 'train_parser', 'main', 'cli', 'collect_run_rows', 'write_summary']
+__all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'fit_runs', 'build_runs', 'epoch_batches', 'RunSteps', 'first_nonfinite',
+           'method_family', 'run_config', 'train_parser', 'main', 'cli']
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
@@ -101,142 +100,7 @@ def predict_all(method, x_uint8, device, plain,
     preds = {k: torch.cat(v).cpu() for k, v in out.items()}        # one copy to the host per head
     return (preds, torch.cat(feats).cpu()) if features else preds
 
-# %% ../nbs/11_train.ipynb #bb56361e
-class CheckpointError(UserError):
-    "A `last.pt` that cannot be read, was not written by `fit`, or belongs to another configuration."
-
-class RunStateError(UserError):
-    "A run that cannot go on as asked."
-
-class Diverged(RunStateError):
-    "Non-finite weights or loss, or a loss past `train.loss_bound`: the last finite checkpoint is kept."
-
-class RunLocked(RunStateError):
-    "Another process is training into the same run folder."
-
-LOCK_NAME, STALE_DIR = '.ltmoo.lock', 'stale'
-
-class RunLock:
-    "An exclusive OS lock on a run folder (`fcntl.flock`, released when the process ends, even by `kill -9`)."
-    def __init__(self, folder:str|Path): self.folder = Path(folder); self.path = self.folder/LOCK_NAME; self._f = None
-    def acquire(self) -> RunLock:
-        "Take the lock or raise `RunLocked` naming its holder."
-        if fcntl is None: return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, 'a+')
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0); who = f.read().strip() or 'another process'; f.close()
-            raise RunLocked(f"{self.folder} is in use by another run ({who}); wait for it to end, stop it, "
-                            "or train into another folder") from None
-        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()}\n"); f.flush()
-        self._f = f
-        return self
-    def release(self):
-        "Drop the lock and its file."
-        if self._f is None: return
-        with contextlib.suppress(FileNotFoundError): self.path.unlink()
-        fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None
-    def __enter__(self): return self.acquire()
-    def __exit__(self, *exc): self.release()
-
-CKPT_KEYS = ('model', 'optimizer', 'epoch', 'history', 'config_key')
-
-def load_checkpoint(path:str|Path, map_location='cpu') -> dict:
-    "A `last.pt` written by `fit`; anything else (empty, truncated, random, foreign): `CheckpointError` naming it."
-    path = Path(path)
-    try: st = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:
-        why = str(e).splitlines()[0][:100] if str(e) else ''
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {why}); "
-                              "delete it, or restart the run (--stale restart / stale='restart')") from None
-    miss = [k for k in CKPT_KEYS if k not in st] if isinstance(st, dict) else list(CKPT_KEYS)
-    if miss:
-        raise CheckpointError(f"{path}: not a checkpoint written by ltmoo.train.fit (no {', '.join(miss)}); "
-                              "delete it, or restart the run (--stale restart / stale='restart')")
-    return st
-
-def first_nonfinite(module:nn.Module) -> str|None:
-    "The name of the first weight or buffer of `module` holding a NaN or an infinity (None when all are finite)."
-    ts = [(k, v) for k, v in module.state_dict().items() if torch.is_tensor(v) and v.is_floating_point() and v.numel()]
-    if not ts or bool(torch.stack([torch.isfinite(v).all() for _, v in ts]).all()): return None   # one host sync
-    return next(k for k, v in ts if not bool(torch.isfinite(v).all()))
-
-RESULT_FILES = ('metrics.json', 'run.json', 'config.json', 'history.csv', 'per_class.csv', 'per_class_history.csv',
-                'steps.csv', 'features.npz', 'groups.json')
-
-def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
-    "Move a previous run's results and checkpoint into `stale/` (replacing an older one); the folder it used, if any."
-    moves = [(d, n) for d, names in ((out_dir, RESULT_FILES), (ckpt_dir, ('last.pt',))) if d is not None
-             for n in names if (d/n).exists()]
-    if not moves: return None
-    for d in {d for d, _ in moves}:
-        s = d/STALE_DIR
-        if s.exists(): shutil.rmtree(s)
-        s.mkdir(parents=True)
-        (s/'why.txt').write_text(reason + '\n')
-    for d, n in moves: os.replace(d/n, d/STALE_DIR/n)
-    return moves[0][0]/STALE_DIR
-
-# %% ../nbs/11_train.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'numerics', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'grouping', 'metrics',
-                 'method', 'gbg', 'moosf', 'distributed', 'step', 'train')
-_NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
-               'finite_check', 'compile', 'eval_batch_size')
-_NOT_DATA = ('num_workers', 'check_files')
-_CODE_CACHE = {}
-
-def code_source(path:str|Path) -> str:
-    "The code of a Python file without its comments and docstrings (`ast` round trip)."
-    tree = ast.parse(Path(path).read_text())
-    for node in ast.walk(tree):
-        body = getattr(node, 'body', None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
-
-def train_code_hash(pkg:str|Path|None=None, modules=TRAIN_MODULES) -> str:
-    "sha256 (16 hex digits) of the training modules' code, comments and docstrings left out."
-    import importlib.util
-    pkg = Path(pkg) if pkg else Path(importlib.util.find_spec('ltmoo').origin).parent
-    h = hashlib.sha256()
-    for m in modules:
-        f = pkg/f'{m}.py'
-        if not f.exists(): continue
-        st = f.stat(); ck = (str(f.resolve()), st.st_mtime_ns, st.st_size)
-        if ck not in _CODE_CACHE: _CODE_CACHE[ck] = hashlib.sha256(code_source(f).encode()).hexdigest()
-        h.update(m.encode()); h.update(_CODE_CACHE[ck].encode())
-    return h.hexdigest()[:16]
-
-def _config_key(cfg:dict, pkg=None) -> str:
-    "What a checkpoint must match to be resumed: the training configuration and the training code."
-    c = {k: copy.deepcopy(cfg.get(k) or {}) for k in ('data', 'train', 'method')}
-    for k in _NOT_CONFIG: c['train'].pop(k, None)
-    for k in _NOT_DATA: c['data'].pop(k, None)
-    c['_code'] = train_code_hash(pkg)
-    return json.dumps(c, sort_keys=True, default=str)
-
 # %% ../nbs/11_train.ipynb #1baccb21
-def _write_csv(rows:list, path:Path, header:str='epoch'):
-    "Write `rows` (dicts) as CSV through a temporary file; no rows: a header line only."
-    keys = list(dict.fromkeys(k for r in rows for k in r)) or header.split(',')
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=keys); w.writeheader(); w.writerows(rows)
-    os.replace(tmp, path)
-
-def savez_stable(path:str|Path, **arrays):
-    "`np.savez_compressed` with fixed zip timestamps: the same arrays give the same bytes (DVC sees no change)."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
-        for k, a in arrays.items():
-            zi = zipfile.ZipInfo(f'{k}.npy', date_time=(1980, 1, 1, 0, 0, 0)); zi.compress_type = zipfile.ZIP_DEFLATED
-            with z.open(zi, 'w', force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
-    os.replace(tmp, path)
-
 @torch.no_grad()
 def _save_features(method, data, dev, plain, path):
     "Backbone features of the test set (float16) with labels and every head's prediction."
@@ -267,41 +131,6 @@ def _make_loader(data, dc:dict, method, sampler, batch_size:int, seed:int, dev):
 def _under_papermill() -> bool:
     return 'papermill' in sys.modules or bool(os.environ.get('PAPERMILL_EXECUTION'))
 
-def _precision() -> dict:
-    "The float32 matmul precision and TF32 switches in force."
-    return dict(float32_matmul_precision=torch.get_float32_matmul_precision(),
-                tf32_matmul=bool(torch.backends.cuda.matmul.allow_tf32),
-                tf32_cudnn=bool(torch.backends.cudnn.allow_tf32))
-
-def _provenance(cfg:dict, data, env, stepper, key:str) -> dict:
-    "Who trained what, where: written to run.json (the numbers go to metrics.json)."
-    return dict(profile=cfg.get('profile'), run=cfg.get('run'), method=cfg.get('method', {}).get('name', 'single'),
-                dataset=getattr(data, 'name', None), imb_factor=getattr(data, 'imb_factor', None),
-                data_source=getattr(data, 'source', None), seed=int(cfg['train'].get('seed', 0)),
-                config_hash=hashlib.sha256(key.encode()).hexdigest()[:16], **run_info(),
-                threads=torch.get_num_threads(), **_precision(), **{'world_size': env.world_size, **stepper.describe()})
-
-def _numbers(s:dict, heads:dict, best, epochs_done:int, epochs:int) -> dict:
-    "The final numbers: top-1, Many/Medium/Few, best epoch, per-head accuracies, complete as 0/1 (None: empty group)."
-    m = {k: v for k, v in s.items() if k != 'acc_per_class'}
-    m.update(best_acc=best[0], best_epoch=best[1], epochs_done=epochs_done, epochs=epochs,
-             complete=int(epochs_done == epochs))
-    for k, sk in heads.items(): m.update({f'acc_head_{k}' + a[3:]: b for a, b in sk.items() if a != 'acc_per_class'})
-    return m
-
-def _write_state(out_dir:Path, st:dict):
-    "Rewrite the run's CSVs from the checkpoint state `st` (history, per-class history, step log)."
-    _write_csv(st['history'], out_dir/'history.csv')
-    _write_csv(st.get('pc_history', []), out_dir/'per_class_history.csv', 'epoch,head,cls,acc')
-    _write_csv(st.get('steps', []), out_dir/'steps.csv', 'epoch,step')
-
-def _run_json(st:dict) -> dict:
-    "run.json from the checkpoint state: the training's provenance and time (same bytes on a re-run that trains nothing)."
-    hist = st.get('history', [])
-    t = st.get('train_time_s', 0.)
-    return dict(st.get('run', {}), segments=st.get('segments', []), epochs_done=len(hist),
-                wall_time_s=float(sum(r.get('epoch_time_s', 0.) for r in hist)),
-                train_images_per_s=(st.get('n_img', 0) / t) if t else None)
 
 # %% ../nbs/11_train.ipynb #98f81096
 def _open_state(ckpt:Path|None, resume:bool, key:str, stale:str, dev, env) -> tuple:
@@ -326,14 +155,19 @@ def _open_state(ckpt:Path|None, resume:bool, key:str, stale:str, dev, env) -> tu
     barrier()                                        # DDP: every rank has read it before rank 0 moves it
     return None, f"{path}: written by a different configuration or training code"
 
-def _epoch_line(cfg, epoch, epochs, row, times) -> str:
-    "One progress line: epoch, loss, accuracy, time per epoch and left."
-    per = sum(times) / len(times); left = per * (epochs - epoch - 1)
-    acc = f"{row['test_acc']:.2f}" if 'test_acc' in row else '–'
-    return (f"[{cfg.get('run') or cfg.get('method', {}).get('name', 'single')} s{cfg['train'].get('seed', 0)}] "
-            f"epoch {epoch + 1}/{epochs}  loss {row['train_loss']:.4f}  test top-1 {acc}  "
-            f"{per:.1f} s/epoch  {time.strftime('%H:%M:%S', time.gmtime(left))} left")
+def _epoch_line(trs:list, epoch:int, rows:list, times:list) -> str:
+    "One progress line: epoch, loss, accuracy (a group: the mean loss and the range of accuracies), time left."
+    per = sum(times) / len(times); left = time.strftime('%H:%M:%S', time.gmtime(per * (trs[0].epochs - epoch - 1)))
+    acc = [r['test_acc'] for r in rows if 'test_acc' in r]
+    if len(trs) == 1:
+        a, who, loss = (f"{acc[0]:.2f}" if acc else '–'), f"[{trs[0].label}]", f"{rows[0]['train_loss']:.4f}"
+    else:
+        a = f"{min(acc):.2f}–{max(acc):.2f}" if acc else '–'
+        who, loss = f"[batched {len(trs)} runs]", f"{sum(r['train_loss'] for r in rows) / len(rows):.4f} (mean)"
+    return f"{who} epoch {epoch + 1}/{trs[0].epochs}  loss {loss}  test top-1 {a}  {per:.1f} s/epoch  {left} left"
 
+
+# %% ../nbs/11_train.ipynb #654c7150
 def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `run_config`)
         out_dir:str|Path|None=None, # run folder: metrics.json, run.json, config.json, the CSVs (and last.pt)
         data=None, # an `LTData` to use instead of loading `cfg['data']` (tests)
@@ -345,36 +179,66 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
         stale:str='error' # a `last.pt` of other config or code, or unreadable: 'error' or 'restart' (set aside, afresh)
        ) -> dict:
     "Train `cfg['method']` on `cfg['data']` with `cfg['train']`; returns the final metrics with the run's provenance."
+    return fit_runs([cfg], [out_dir], data, resume, stop_after, progress, callbacks, save_features, stale)[0]
+
+def fit_runs(cfgs:list, # resolved run configs: one, or a group that `engine` trains together
+             out_dirs:list, # a run folder per config
+             data=None, resume:bool=True, stop_after:int|None=None, progress:bool|str|None=None,
+             callbacks:list|None=None, save_features:bool=False, stale:str='error', # as `fit`
+             engine:type|None=None # how an epoch is stepped: `RunSteps` (one run, or a DDP rank) or a group's engine
+            ) -> list:
+    "The one training loop: per run its metrics; in a group, a run that diverges gives `dict(error=…)` and the rest go on."
     if stale not in ('error', 'restart'): raise UserError(f"stale must be 'error' or 'restart', got {stale!r}")
-    cfg = validate_run(cfg)
-    tc = cfg['train']; env = DistEnv.current()                 # one process unless torchrun + init_distributed
-    if tc.get('threads'): torch.set_num_threads(int(tc['threads']))
-    out_dir = Path(out_dir) if out_dir is not None else None
-    ckpt = (Path(tc['ckpt_dir']) if tc.get('ckpt_dir') else out_dir)
-    for what, p in (('the run folder (--out)', out_dir), ('train.ckpt_dir', ckpt)):
+    if len(cfgs) != len(out_dirs): raise ValueError("one out_dir per config")
+    engine = engine or RunSteps
+    cfgs = [validate_run(c) for c in cfgs]
+    env = DistEnv.current()                                    # one process unless torchrun + init_distributed
+    if cfgs[0]['train'].get('threads'): torch.set_num_threads(int(cfgs[0]['train']['threads']))
+    outs = [Path(o) if o is not None else None for o in out_dirs]
+    if len({o for o in outs if o is not None}) < len([o for o in outs if o is not None]):
+        raise UserError("two runs share one out_dir")
+    ckpts = [Path(c['train']['ckpt_dir']) if c['train'].get('ckpt_dir') else o for c, o in zip(cfgs, outs)]
+    for what, p in [('the run folder (--out)', o) for o in outs] + [('train.ckpt_dir', c) for c in ckpts]:
         if p is not None and p.exists() and not p.is_dir():
             raise RunStateError(f"{what} {p} is a file, not a folder; name a folder (it is made when missing)")
     with contextlib.ExitStack() as locks:                      # one run per folder (rank 0 writes, rank 0 locks)
         if env.is_main:
-            for d in dict.fromkeys(p for p in (out_dir, ckpt) if p is not None): locks.enter_context(RunLock(d))
-        return _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale)
+            for d in dict.fromkeys(p for p in (*outs, *ckpts) if p is not None): locks.enter_context(RunLock(d))
+        trs = build_runs(cfgs, data, engine, outs, ckpts)
+        return _loop(trs, env, engine, resume, stop_after, progress, callbacks, save_features, stale)
+
 
 # %% ../nbs/11_train.ipynb #04a5d34f
 @dataclass
 class _Trainer:
-    "What `fit` builds once: the run's model, optimiser and step, its sampler and data path."
+    "What the loop builds once per run: the run's model, optimiser and step, its sampler, data path and folders."
     cfg:dict; tc:dict; env:DistEnv; dev:torch.device; seed:int; data:object; epochs:int
-    method:nn.Module; opt:torch.optim.Optimizer; stepper:Stepper; ctx:Context
+    method:nn.Module; opt:torch.optim.Optimizer; stepper:object; ctx:Context
     train_idx:torch.Tensor # the rows trained on (all but a method's held-out ones)
     sampler:object; bs:int; mean:tuple; std:tuple
+    out_dir:Path|None=None; ckpt:Path|None=None # the run folder and the checkpoint folder (often the same)
     gpu:object=None # CIFAR: the device-resident data (`GPUData`)
     loader:object=None; bsamp:object=None # ImageNet-LT / iNat: the DataLoader and its `ShardedBatchSampler`
-    key:str='' # the checkpoint key (`_config_key`)
+    key:str='' # the checkpoint key (`config_key`, and the engine's part)
     @property
     def curriculum(self): return getattr(self.gpu, 'curriculum', None)   # CUDA (Ahn et al.): per-class levels
+    @property
+    def label(self) -> str: return f"{self.cfg.get('run') or self.cfg.get('method', {}).get('name', 'single')} s{self.seed}"
 
-def _build(cfg, tc, env, data, out_dir) -> _Trainer:
+def build_runs(cfgs:list, # resolved run configs
+               data=None, # an `LTData` for every run (default: loaded by the first run from its `data`)
+               engine:type|None=None, # the loop's engine (`RunSteps`, or a group's): it makes each run's stepper
+               out_dirs:list|None=None, ckpts:list|None=None # each run's folder and checkpoint folder (None: none)
+              ) -> list:
+    "Each run built as the loop builds it (seed, data, model, optimiser, step, sampler, data path); they share the data."
+    engine, trs, env = engine or RunSteps, [], DistEnv.current()
+    for cfg, o, ck in zip(cfgs, out_dirs or [None] * len(cfgs), ckpts or [None] * len(cfgs)):
+        trs.append(_build(cfg, env, data, o, ck, engine, len(cfgs))); data = trs[-1].data
+    return trs
+
+def _build(cfg, env, data, out_dir, ckpt, engine, n_runs:int) -> _Trainer:
     "Seed, then data, model, optimiser, step and data path, in this order (the initial weights depend on it)."
+    tc = cfg['train']
     dev = env.device(tc.get('device'))                          # = default_device(...); cuda:LOCAL_RANK under DDP
     seed = int(tc.get('seed', 0)); seed_everything(seed)
     if data is None: data = load_data(**cfg['data'])            # CIFAR-LT arrays, or ImageNet-LT / iNat image lists
@@ -384,13 +248,10 @@ def _build(cfg, tc, env, data, out_dir) -> _Trainer:
         dd['source'] = resolve_source(dd.get('dataset', 'cifar10'), 'auto', dd.get('root', 'data'),
                                       dd.get('shared_dir', '../shared/data'))
     epochs = int(tc['epochs'])
-    backbone = make_backbone(tc.get('model', 'resnet32'))
-    method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), backbone, data.num_classes,
-                          data.cls_num_list, epochs).to(dev)
+    method = build_method(cfg.get('method', {'name': 'single', 'strategy': 'ce'}), make_backbone(tc.get('model', 'resnet32')),
+                          data.num_classes, data.cls_num_list, epochs).to(dev)
     opt = make_sgd(method.parameters(), tc, dev)                # CUDA: the fused update
-    stepper = Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
-                      sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False),
-                      compile=tc.get('compile', 'none'))            # ltmoo.step
+    stepper = engine.stepper(method, opt, env, tc, n_runs)      # ltmoo.step's `Stepper` for one run
     ctx = Context(data=data, device=dev, out_dir=out_dir if env.is_main else None, cfg=cfg)   # only rank 0 writes
     train_idx = torch.arange(len(data.train_y))
     if hasattr(method, 'exclude_index'):                        # a method's held-out rows (MOOSF's EOSS slice)
@@ -398,66 +259,65 @@ def _build(cfg, tc, env, data, out_dir) -> _Trainer:
         keep = torch.ones(len(train_idx), dtype=torch.bool); keep[ex] = False; train_idx = train_idx[keep]
     tr = _Trainer(cfg, tc, env, dev, seed, data, epochs, method, opt, stepper, ctx, train_idx,
                   SAMPLERS.get(tc.get('sampler', 'random'))(data.train_y[train_idx]), int(tc['batch_size']),
-                  getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD))
-    dc = cfg.get('data', {})
-    if isinstance(data.train_x, LazyImages):                    # ImageNet-LT / iNat: a DataLoader
+                  getattr(data, 'mean', CIFAR_MEAN), getattr(data, 'std', CIFAR_STD), out_dir, ckpt)
+    _data_path(tr, cfg.get('data', {}))
+    tr.key = config_key(cfg) + engine.key_suffix()
+    return tr
+
+# %% ../nbs/11_train.ipynb #0fd0f51d
+def _data_path(tr:_Trainer, dc:dict):
+    "The run's training data: the device-resident path (CIFAR) or a DataLoader over image files (ImageNet-LT, iNat)."
+    if isinstance(tr.data.train_x, LazyImages):
         dev_only = {k: v for k, v in dc.items() if k in ('autoaugment', 'cutout', 'curriculum') and v}
         if dev_only:
             raise UserError(f"data keys {sorted(dev_only)} apply to the CIFAR device path only; image-list datasets "
                             "take `data.randaugment` (set them to null/0 in the dataset's recipe)")
-        tr.loader, tr.bsamp = _make_loader(data, dc, method, _Reindexed(tr.sampler, train_idx), tr.bs, seed, dev)
-    else: tr.gpu = make_gpu_data(data, dc, dev, tr.mean, tr.std)   # CIFAR: the device-resident path
-    tr.key = _config_key(cfg)
-    return tr
+        tr.loader, tr.bsamp = _make_loader(tr.data, dc, tr.method, _Reindexed(tr.sampler, tr.train_idx), tr.bs, tr.seed,
+                                           tr.dev)
+    else: tr.gpu = make_gpu_data(tr.data, dc, tr.dev, tr.mean, tr.std)
 
-def _start(tr:_Trainer, ckpt, out_dir, resume:bool, stale:str) -> dict:
+# %% ../nbs/11_train.ipynb #8799f8a3
+def _start(tr:_Trainer, resume:bool, stale:str) -> dict:
     "The run's state: `last.pt` restored into model, optimiser, RNG, step and curriculum, or a fresh one."
-    st, why = _open_state(ckpt, resume, tr.key, stale, tr.dev, tr.env)
+    st, why = _open_state(tr.ckpt, resume, tr.key, stale, tr.dev, tr.env)
     if st is None:                                               # a fresh run: the folder's previous run goes to stale/
         now = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
-        if tr.env.is_main: set_aside(out_dir, ckpt, f"set aside by a fresh run at {now}: {why}")
+        if tr.env.is_main: set_aside(tr.out_dir, tr.ckpt, f"set aside by a fresh run at {now}: {why}")
         st = dict(epoch=-1, history=[], pc_history=[], steps=[], best=(-1., -1), segments=[], train_time_s=0., n_img=0,
-                  run=_provenance(tr.cfg, tr.data, tr.env, tr.stepper, tr.key))
+                  run=provenance(tr.cfg, tr.data, tr.env.world_size, tr.stepper.describe(), tr.key))
     else:
         tr.method.load_state_dict(st['model']); tr.opt.load_state_dict(st['optimizer'])
         set_rng_state(st['rng']); tr.stepper.load_state_dict(st)
         if tr.curriculum is not None and st.get('curriculum') is not None: tr.curriculum.load_state_dict(st['curriculum'])
-        if st.get('threads') not in (None, torch.get_num_threads()):
-            warnings.warn(f"{ckpt/'last.pt'} was trained with {st['threads']} torch threads, this process has "
-                          f"{torch.get_num_threads()}: the resumed run will not match an uninterrupted one bit for bit "
-                          f"(set train.threads: {st['threads']})")
-        if tr.dev.type == 'cpu' and st.get('numerics') not in (None, numerics_fingerprint()):
-            warnings.warn(f"{ckpt/'last.pt'} was trained on a CPU that computes differently (numerics fingerprint "
-                          f"{st['numerics']}, here {numerics_fingerprint()}): the resumed run will not match an "
-                          "uninterrupted one bit for bit (see nbs/22_numerics)")
+        _warn_unlike(tr, st)
     st.setdefault('pc_history', []); st.setdefault('steps', []); st['best'] = tuple(st['best'])
     return st
 
-def _portable(cfg:dict) -> dict:
-    "`cfg` with the paths inside the project written relative to its root (a committed file names no machine's path)."
-    out = copy.deepcopy(cfg)
-    for sec, key in (('train', 'ckpt_dir'), ('data', 'root'), ('data', 'shared_dir')):
-        p = (out.get(sec) or {}).get(key)
-        if p and Path(p).is_absolute():
-            with contextlib.suppress(ValueError, FileNotFoundError): out[sec][key] = str(Path(p).relative_to(resolve('.')))
-    return out
+def _warn_unlike(tr:_Trainer, st:dict):
+    "Warn when a resumed run goes on under another thread count or on a CPU that computes differently."
+    if st.get('threads') not in (None, torch.get_num_threads()):
+        warnings.warn(f"{tr.ckpt/'last.pt'} was trained with {st['threads']} torch threads, this process has "
+                      f"{torch.get_num_threads()}: the resumed run will not match an uninterrupted one bit for bit "
+                      f"(set train.threads: {st['threads']})")
+    if tr.dev.type == 'cpu' and st.get('numerics') not in (None, numerics_fingerprint()):
+        warnings.warn(f"{tr.ckpt/'last.pt'} was trained on a CPU that computes differently (numerics fingerprint "
+                      f"{st['numerics']}, here {numerics_fingerprint()}): the resumed run will not match an "
+                      "uninterrupted one bit for bit (see nbs/22_numerics)")
 
-def _write_config(out_dir:Path, cfg:dict, method):
-    "config.json: the resolved configuration (paths relative to the project) and the method's description (GBG: groups)."
-    write_json(dict(config=_portable(cfg), method=method.describe()), out_dir/'config.json')
-
-def _open_segment(tr:_Trainer, st:dict, out_dir, start:int, stop_after):
+def _open_segment(tr:_Trainer, st:dict, start:int, stop_after):
     "Before this call's first epoch: no stale metrics.json, config.json and the run's files written, a new segment."
-    if out_dir and tr.env.is_main:
-        if start < tr.epochs: (out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
-        _write_config(out_dir, tr.cfg, tr.method)
-        _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+    if tr.out_dir and tr.env.is_main:
+        if start < tr.epochs: (tr.out_dir/'metrics.json').unlink(missing_ok=True)     # written only when fit ends
+        write_config(tr.out_dir, tr.cfg, tr.method)
+        write_state(tr.out_dir, st); write_json(run_json(st), tr.out_dir/'run.json')
     if start < tr.epochs and (stop_after is None or stop_after > 0):
         ri = run_info()
         seg = dict(tr.stepper.describe(), start_epoch=start, commit=ri['commit'], hardware=ri['hardware'],
                    threads=torch.get_num_threads(), world_size=tr.env.world_size, numerics=numerics_fingerprint())
         st['segments'] = st.get('segments', []) + [seg]   # who trained which epochs: a resume elsewhere is a new one
 
+
+# %% ../nbs/11_train.ipynb #00801dac
 def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
     "The epoch's learning rate, random streams, curriculum levels and `start_epoch`: (its history row, g_dev, g_cpu)."
     tc = tr.tc
@@ -473,7 +333,7 @@ def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
     tr.method.train()
     return row, g_dev, g_cpu
 
-def _batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool):
+def epoch_batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool=False):
     "The epoch's `Batch`es: the device path's global batches, or this rank's DataLoader shards (labels on the host too)."
     if tr.gpu is not None:
         order_host = tr.train_idx[tr.sampler.epoch_indices(epoch, tr.seed)]   # the host plans index the labels with it
@@ -483,73 +343,129 @@ def _batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool):
              for v, y in tr.loader)
     return tqdm(steps, total=len(tr.bsamp), desc=f'epoch {epoch}', leave=False, disable=not bar)
 
-def _evaluate(tr:_Trainer, st:dict, epoch:int, row:dict) -> list:
-    "Every head's top-1 and Many/Medium/Few on the test set into `row` (DDP: split over the ranks); per-class rows."
-    tp = predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain,
-                         batch_size=int(tr.tc.get('eval_batch_size', 256)))
-    s = summarize(tp['main'], tr.data.test_y, tr.data.cls_num_list, 'test_acc')
-    row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
-    ep_pc = []
-    for k, p in tp.items():
-        sk = summarize(p, tr.data.test_y, tr.data.cls_num_list, f'test_acc_{k}')
-        if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
-        ep_pc += [dict(epoch=epoch, head=k, cls=c, acc=a) for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
-    if s['test_acc'] > st['best'][0]: st['best'] = (s['test_acc'], epoch)
-    return ep_pc
+def _end_training(tr:_Trainer, st:dict, epoch:int, ep:EpochSteps, row:dict):
+    "After the steps: the training loss (checked), the training accuracy of every head, the method's `end_epoch`."
+    row['train_loss'] = (ep.loss_sum / max(ep.n_steps, 1)).item()
+    _check_epoch(epoch, row['train_loss'], st['history'], tr.tc.get('loss_bound', 1000.0), tr.method, tr.ckpt)
+    for k, (p, t) in ep.preds.items(): row[f'train_acc_{k}'] = 100. * (p == t).float().mean().item()
+    row.update(scalar_logs(tr.method.end_epoch(epoch, tr.ctx, ep.preds) or {}))
 
-def _close_epoch(tr:_Trainer, st:dict, epoch:int, ep:EpochSteps, row:dict, bound, ckpt, callbacks) -> list:
-    "After the steps: training loss and accuracies, `end_epoch`, the test set, the callbacks, the checks; per-class rows."
-    train_preds, loss_sum = tr.stepper.end_epoch(ep.preds, ep.loss_sum)   # DDP: every rank's predictions and loss
-    row['train_loss'] = (loss_sum / max(ep.n_steps, 1)).item()
-    _check_epoch(epoch, row['train_loss'], st['history'], bound, tr.method, ckpt)   # before anything evaluates or saves it
-    for k, (p, t) in train_preds.items(): row[f'train_acc_{k}'] = 100. * (p == t).float().mean().item()
-    row.update(scalar_logs(tr.method.end_epoch(epoch, tr.ctx, train_preds) or {}))
-    evaluate = epoch == tr.epochs - 1 or (epoch + 1) % int(tr.tc.get('eval_every', 1)) == 0
-    ep_pc = _evaluate(tr, st, epoch, row) if evaluate else []
+def _evaluate_epoch(tr:_Trainer, st:dict, epoch:int, row:dict, tp:dict|None, callbacks):
+    "Every head's top-1 and Many/Medium/Few on the test set (`tp`: head → predictions, None: not this epoch), callbacks."
+    if tp is not None:
+        s = summarize(tp['main'], tr.data.test_y, tr.data.cls_num_list, 'test_acc')
+        row.update({k: v for k, v in s.items() if not k.endswith('per_class')})
+        for k, p in tp.items():
+            sk = summarize(p, tr.data.test_y, tr.data.cls_num_list, f'test_acc_{k}')
+            if k != 'main': row.update({a: b for a, b in sk.items() if not a.endswith('per_class')})
+            st['pc_history'] += [dict(epoch=epoch, head=k, cls=c, acc=a)
+                                 for c, a in enumerate(sk[f'test_acc_{k}_per_class'])]
+        if s['test_acc'] > st['best'][0]: st['best'] = (s['test_acc'], epoch)
     for cb in callbacks or []: row.update(scalar_logs(cb(epoch, tr.method, tr.ctx) or {}))
-    _check_epoch(epoch, row['train_loss'], st['history'], bound, tr.method, ckpt)   # again: nothing non-finite is saved
-    return ep_pc
+    _check_epoch(epoch, row['train_loss'], st['history'], tr.tc.get('loss_bound', 1000.0), tr.method, tr.ckpt)   # again
 
-def _save_epoch(tr:_Trainer, st:dict, ckpt, out_dir):
+def _save_epoch(tr:_Trainer, st:dict):
     "Rank 0: `last.pt` written atomically, and the run's files rewritten from it."
-    if not (tr.env.is_main and (ckpt or out_dir)): return
+    if not (tr.env.is_main and (tr.ckpt or tr.out_dir)): return
     st.update(model=tr.method.state_dict(), optimizer=tr.opt.state_dict(), rng=rng_state(), config_key=tr.key,
               threads=torch.get_num_threads(), numerics=numerics_fingerprint(),
               curriculum=tr.curriculum.state_dict() if tr.curriculum is not None else None, **tr.stepper.state_dict())
-    if ckpt: atomic_save(st, ckpt/'last.pt')
-    if out_dir: _write_state(out_dir, st); write_json(_run_json(st), out_dir/'run.json')
+    if tr.ckpt: atomic_save(st, tr.ckpt/'last.pt')
+    if tr.out_dir: write_state(tr.out_dir, st); write_json(run_json(st), tr.out_dir/'run.json')
 
-def _fit(cfg, tc, env, out_dir, ckpt, data, resume, stop_after, progress, callbacks, save_features, stale) -> dict:
-    tr = _build(cfg, tc, env, data, out_dir)
-    st = _start(tr, ckpt, out_dir, resume, stale)
-    start = st['epoch'] + 1
+
+# %% ../nbs/11_train.ipynb #2d3f2d59
+def _loop(trs:list, env, engine, resume, stop_after, progress, callbacks, save_features, stale) -> list:
+    "Restore or start each run, then every epoch: begin, step (the engine), close, save; finish each run."
+    sts = [_start(tr, resume, stale) for tr in trs]
+    start = _common_start(trs, sts)
+    eng = engine(trs, env)
+    tc, n = trs[0].tc, len(trs)
+    if progress is None: progress = ('lines' if _under_papermill() or n > 1 else True) if tc.get('progress', True) else False
+    lines = bool(progress) and (progress == 'lines' or n > 1) and env.is_main
+    bar_on = progress is True and n == 1 and env.is_main
+    for tr, st in zip(trs, sts): _open_segment(tr, st, start, stop_after)
+    bar = tqdm(range(start, trs[0].epochs), desc=trs[0].label, disable=not bar_on, initial=start, total=trs[0].epochs)
+    errors, ran, times = [None] * n, 0, []
+    for epoch in bar:
+        if stop_after is not None and ran >= stop_after or all(errors): break
+        te = time.time()
+        begun = [_begin_epoch(tr, epoch) for tr in trs]
+        eps = eng.epoch(trs, begun, epoch, [e is None for e in errors], bar_on)
+        t_train = time.time() - te
+        rows = _close_epochs(trs, sts, eng, epoch, eps, begun, errors, callbacks)
+        for tr, st, ep, row in zip(trs, sts, eps, rows):
+            if row is None: continue
+            row['epoch_time_s'] = time.time() - te
+            st['history'].append(row); st['steps'] += step_rows(epoch, ep.logs)
+            st.update(epoch=epoch, train_time_s=st.get('train_time_s', 0.) + t_train, n_img=st.get('n_img', 0) + ep.n_img)
+            _save_epoch(tr, st)
+        ran += 1; times.append(time.time() - te)
+        done = [r for r in rows if r is not None]
+        if done: bar.set_postfix(loss=f"{done[0]['train_loss']:.3f}", acc=f"{done[0].get('test_acc', float('nan')):.2f}")
+        if lines and done: print(_epoch_line(trs, epoch, done, times), flush=True)
+    return [dict(run=tr.label, error=e) if e else _finish(tr, st, env, save_features)
+            for tr, st, e in zip(trs, sts, errors)]
+
+def _common_start(trs:list, sts:list) -> int:
+    "The epoch every run resumes from (runs of a group must agree; so must every DDP rank)."
+    starts = {st['epoch'] + 1 for st in sts}
+    if len(starts) > 1:
+        raise UserError("the runs' checkpoints are at different epochs ("
+                        + ', '.join(f"{tr.label}: {st['epoch'] + 1}" for tr, st in zip(trs, sts))
+                        + "); resume them separately")
+    start = starts.pop()
     check_same(
         start,
         "the epoch resumed from (every rank must see the same checkpoint: put train.ckpt_dir on a shared filesystem)",
     )
-    if progress is None: progress = ('lines' if _under_papermill() else True) if tc.get('progress', True) else False
-    lines, bar_on = progress == 'lines' and env.is_main, progress is True and env.is_main
-    bound = tc.get('loss_bound', 1000.0)
-    _open_segment(tr, st, out_dir, start, stop_after)
-    bar = tqdm(range(start, tr.epochs), desc=f"{cfg.get('method', {}).get('name', 'single')}", disable=not bar_on,
-               initial=start, total=tr.epochs)
-    ran, times, deferred = 0, [], deferred_checks(tc, tr.dev, tr.method, env)
-    for epoch in bar:
-        if stop_after is not None and ran >= stop_after: break
-        te = time.time()
-        row, g_dev, g_cpu = _begin_epoch(tr, epoch)
-        try: ep = train_epoch(tr.stepper, _batches(tr, epoch, g_dev, g_cpu, bar_on), epoch, deferred, env.is_main)
-        except NonFinite as e: raise Diverged(f"epoch {epoch}, step {e.step}: {e}; {_kept(ckpt, epoch)}") from None
-        t_train = time.time() - te
-        ep_pc = _close_epoch(tr, st, epoch, ep, row, bound, ckpt, callbacks)
-        row['epoch_time_s'] = time.time() - te
-        st['history'].append(row); st['pc_history'] += ep_pc; st['steps'] += step_rows(epoch, ep.logs)
-        st.update(epoch=epoch, train_time_s=st.get('train_time_s', 0.) + t_train, n_img=st.get('n_img', 0) + ep.n_img)
-        ran += 1; times.append(row['epoch_time_s'])
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row.get('test_acc', float('nan')):.2f}")
-        if lines: print(_epoch_line(cfg, epoch, tr.epochs, row, times), flush=True)
-        _save_epoch(tr, st, ckpt, out_dir)
-    return _finish(cfg, st, tr.method, tr.data, tr.dev, tr.ctx, env, out_dir, save_features, tr.epochs)
+    return start
+
+# %% ../nbs/11_train.ipynb #cec4d9dd
+def _close_epochs(trs, sts, eng, epoch:int, eps:list, begun:list, errors:list, callbacks) -> list:
+    "Each live run's end of epoch (checks, `end_epoch`), the test set, the callbacks; its row, or None (diverged)."
+    rows = [row for row, *_ in begun]
+    def guard(i, f):
+        try: return f()
+        except Diverged as e:
+            if len(trs) == 1: raise
+            errors[i] = str(e); warnings.warn(f"{trs[i].label}: {e}"); rows[i] = None
+    for i, (tr, st, ep) in enumerate(zip(trs, sts, eps)):
+        if errors[i] is None: guard(i, lambda: _end_training(tr, st, epoch, ep, rows[i]))
+    evaluate = epoch == trs[0].epochs - 1 or (epoch + 1) % int(trs[0].tc.get('eval_every', 1)) == 0
+    live = [errors[i] is None for i in range(len(trs))]
+    tps = eng.predict(trs, live) if evaluate else [None] * len(trs)
+    for i, (tr, st, tp) in enumerate(zip(trs, sts, tps)):
+        if errors[i] is None: guard(i, lambda: _evaluate_epoch(tr, st, epoch, rows[i], tp, callbacks))
+    return [r if e is None else None for r, e in zip(rows, errors)]
+
+# %% ../nbs/11_train.ipynb #e4f0ec66
+class RunSteps:
+    "The loop's engine for one run (one process, or this rank of a DDP run): its `Stepper` over the epoch's batches."
+    def __init__(self, trs:list, env:DistEnv):
+        if len(trs) != 1: raise UserError("several runs train together only as a stacked group (`ltmoo.batched`)")
+        self.env, self.deferred = env, deferred_checks(trs[0].tc, trs[0].dev, trs[0].method, env)
+    @staticmethod
+    def key_suffix() -> str: return ''
+    @staticmethod
+    def stepper(method, opt, env, tc:dict, n_runs:int=1) -> Stepper:
+        "The run's step (`ltmoo.step`): AMP, channels-last, DDP sync, compile as `train` says."
+        return Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
+                       sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False), compile=tc.get('compile', 'none'))
+    def epoch(self, trs:list, begun:list, epoch:int, live:list, bar:bool) -> list:
+        "One epoch of steps; a NaN/inf loss is `Diverged` (the last checkpoint is kept). DDP: every rank's predictions."
+        tr, (_, g_dev, g_cpu) = trs[0], begun[0]
+        steps = epoch_batches(tr, epoch, g_dev, g_cpu, bar)
+        try: ep = train_epoch(tr.stepper, steps, epoch, self.deferred, self.env.is_main)
+        except NonFinite as e: raise Diverged(f"epoch {epoch}, step {e.step}: {e}; {_kept(tr.ckpt, epoch)}") from None
+        ep.preds, ep.loss_sum = tr.stepper.end_epoch(ep.preds, ep.loss_sum)   # DDP: every rank's predictions and loss
+        return [ep]
+    def predict(self, trs:list, live:list) -> list:
+        "Every head's test predictions (DDP: split over the ranks and gathered)."
+        tr = trs[0]
+        return [predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain,
+                                batch_size=int(tr.tc.get('eval_batch_size', 256)))]
+
 
 # %% ../nbs/11_train.ipynb #36596032
 def _kept(ckpt, epoch:int) -> str:
@@ -567,18 +483,19 @@ def _check_epoch(epoch:int, loss:float, history:list, bound, method, ckpt):
         raise Diverged(f"epoch {epoch}: the training loss {loss:.4g} exceeds train.loss_bound ({float(bound):g}) × "
                        f"the first epoch's ({history[0]['train_loss']:.4g}); {kept}; {hint}")
 
-def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs) -> dict:
+def _finish(tr:_Trainer, st:dict, env, save_features:bool) -> dict:
     "Evaluate the final model, write metrics.json, run.json, config.json, per_class.csv (and features.npz)."
+    cfg, method, data, dev, ctx, out_dir, epochs = tr.cfg, tr.method, tr.data, tr.dev, tr.ctx, tr.out_dir, tr.epochs
     tp = predict_sharded(predict_all, method, data.test_x, dev, ctx.plain,
                          batch_size=int(cfg['train'].get('eval_batch_size', 256)))
     s = summarize(tp['main'], data.test_y, data.cls_num_list, 'acc')
     heads = {k: summarize(p, data.test_y, data.cls_num_list, 'acc') for k, p in tp.items() if k != 'main'}
-    metrics = _numbers(s, heads, tuple(st['best']), len(st['history']), epochs)
-    run = _run_json(st)
+    metrics = final_numbers(s, heads, tuple(st['best']), len(st['history']), epochs)
+    run = run_json(st)
     if out_dir and env.is_main:
-        _write_state(out_dir, st)
-        _write_config(out_dir, cfg, method)       # as it ended (GBG: its groups), resumed or not
-        _write_csv([dict(cls=c, name=(data.classes[c] if c < len(data.classes) else c), n_train=n, acc=a,
+        write_state(out_dir, st)
+        write_config(out_dir, cfg, method)       # as it ended (GBG: its groups), resumed or not
+        write_csv([dict(cls=c, name=(data.classes[c] if c < len(data.classes) else c), n_train=n, acc=a,
                          **{f'acc_{k}': sk['acc_per_class'][c] for k, sk in heads.items()})
                     for c, (n, a) in enumerate(zip(data.cls_num_list, s['acc_per_class']))], out_dir/'per_class.csv')
         if save_features: _save_features(method, data, dev, ctx.plain, out_dir/'features.npz')
@@ -587,6 +504,12 @@ def _finish(cfg, st, method, data, dev, ctx, env, out_dir, save_features, epochs
     out = {**run, **metrics, 'complete': bool(metrics['complete'])}
     out['acc_per_class'] = s['acc_per_class']
     return out
+def first_nonfinite(module:nn.Module) -> str|None:
+    "The name of the first weight or buffer of `module` holding a NaN or an infinity (None when all are finite)."
+    ts = [(k, v) for k, v in module.state_dict().items() if torch.is_tensor(v) and v.is_floating_point() and v.numel()]
+    if not ts or bool(torch.stack([torch.isfinite(v).all() for _, v in ts]).all()): return None   # one host sync
+    return next(k for k, v in ts if not bool(torch.isfinite(v).all()))
+
 
 # %% ../nbs/11_train.ipynb #1ec3238c
 def method_family(m:dict) -> str:
@@ -620,8 +543,7 @@ def run_config(profile:str|None=None, method:str='ce', overrides:dict|None=None,
 
 def train_parser() -> argparse.ArgumentParser:
     "The arguments of `python -m ltmoo.train`."
-    ap = argparse.ArgumentParser(prog='python -m ltmoo.train', description='Train one ltmoo configuration '
-                                 '(also: `... notebook IN OUT -p k v`, `... summary`).')
+    ap = argparse.ArgumentParser(prog='python -m ltmoo.train', description='Train one ltmoo configuration.')
     ap.add_argument('--profile', default=None,
                     help="a profile of params.yaml, auto, or a profile.json (default: the file's `profile:`)")
     ap.add_argument('--method', default='ce'); ap.add_argument('--out', required=True)
@@ -643,11 +565,10 @@ def _profile_arg(profile):
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"{f}: not a profile file of `ltmoo profile` ({e})") from None
 
+# %% ../nbs/11_train.ipynb #31ca1d78
 def main(argv=None):
-    "`python -m ltmoo.train`: train one run of params.yaml (or run a notebook, or write the grid summary)."
+    "`python -m ltmoo.train`: train one run of params.yaml."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['notebook']: return _notebook_main(argv[1:])
-    if argv[:1] == ['summary']: return _summary_main(argv[1:])
     a = train_parser().parse_args(argv)
     cfg = run_config(_profile_arg(a.profile), a.method, parse_overrides(a.set), a.params)
     own = not torch.distributed.is_initialized()
@@ -665,72 +586,5 @@ def main(argv=None):
 def cli():
     "Entry point of `python -m ltmoo.train` with one-line user errors."
     with user_errors(): main()
-
-# %% ../nbs/11_train.ipynb #90c879f9
-def _notebook_main(argv):
-    "`python -m ltmoo.train notebook IN OUT -p k v`: `ltmoo.runner` under the older name."
-    from ltmoo.runner import main as run
-    return run(argv, prog='python -m ltmoo.train notebook')
-
-# %% ../nbs/11_train.ipynb #11752a4f
-METRIC_KEYS = dict(top1='acc', best='best_acc', many='acc_many', medium='acc_medium', few='acc_few')   # DVC's columns
-SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
-                   'best_acc', 'best_epoch', 'epochs_done', 'epochs', 'complete', 'wall_time_s')
-
-def collect_run_rows(runs_dir:str|Path='results/runs') -> list:
-    "One dict per run folder `<setting>/<run>/s<seed>` below `runs_dir`: metrics.json merged with run.json (if any)."
-    rows = []
-    for f in sorted(Path(runs_dir).glob('*/*/s*/metrics.json')):
-        setting, run, s = f.relative_to(runs_dir).parts[:3]
-        d = json.loads(f.read_text())
-        if (f.parent/'run.json').exists(): d = {**json.loads((f.parent/'run.json').read_text()), **d}
-        ds, _, imb = setting.rpartition('-if')
-        rows.append({**d, 'setting': setting, 'run': run, 'dataset': ds or setting, 'imb_factor': imb, 'seed': s[1:],
-                     'folder': f.parent})
-    return rows
-
-def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', params:str|Path='params.yaml') -> list:
-    "summary.csv (a row per run), results/metrics/ (a small metrics file per run, DVC's) and the curves DVC overlays."
-    runs_dir, out_dir = resolve(runs_dir), resolve(out_dir)
-    rows = collect_run_rows(runs_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    def cell(k, v):                                   # 4 decimals (wall time: 1), completeness as 0/1
-        if isinstance(v, bool) or k == 'complete': return int(bool(v))
-        return round(v, 1 if k == 'wall_time_s' else 4) if isinstance(v, float) else v
-    _write_csv([{k: cell(k, r.get(k)) for k in SUMMARY_COLUMNS} for r in rows], out_dir/'summary.csv',
-               ','.join(SUMMARY_COLUMNS))
-    mdir = out_dir/'metrics'
-    if mdir.exists(): shutil.rmtree(mdir)                 # a run that is gone leaves no file behind
-    for r in rows:
-        write_json({k: cell('acc', r.get(v)) for k, v in METRIC_KEYS.items() if r.get(v) is not None},
-                   mdir/r['setting']/f"{r['run']}-s{r['seed']}.json")
-    import yaml
-    grid = (yaml.safe_load(open(resolve(params))) or {}).get('grid') or {}
-    first = f"{(grid.get('datasets') or ['cifar10'])[0]}-if{(grid.get('imb_factors') or [100])[0]}"
-    names = list(grid.get('methods') or dict.fromkeys(r['run'] for r in rows))
-    cdir = out_dir/'curves'; cdir.mkdir(exist_ok=True)
-    for col in ('test_acc', 'test_acc_few'):
-        curves, prof = {}, {}
-        for r in rows:
-            if r['setting'] != first or r['run'] not in names or not (r['folder']/'history.csv').exists(): continue
-            prof[r['run']] = r.get('profile') or '?'
-            with open(r['folder']/'history.csv') as f:
-                for h in csv.DictReader(f):
-                    if h.get(col) in (None, ''): continue
-                    curves.setdefault(r['run'], {}).setdefault(int(h['epoch']) + 1, []).append(float(h[col]))
-        # long form, a row per (run, epoch): `dvc plots show` gives each run its colour and its name (with its profile)
-        _write_csv([dict(run=f"{n} ({prof[n]})", epoch=e, **{col: round(sum(v) / len(v), 4)})
-                    for n in names if n in curves for e, v in sorted(curves[n].items())], cdir/f'{col}.csv',
-                   f'run,epoch,{col}')
-    return rows
-
-def _summary_main(argv):
-    ap = argparse.ArgumentParser(prog='python -m ltmoo.train summary', description='Write the grid summary.')
-    ap.add_argument('--runs', default='results/runs'); ap.add_argument('--out', default='results')
-    ap.add_argument('--params', default='params.yaml')
-    a = ap.parse_args(argv)
-    rows = write_summary(a.runs, a.out, a.params)
-    print(f"summary: {len(rows)} runs -> {Path(a.out)/'summary.csv'}, metrics/, curves/")
-    return rows
 
 if __name__ == '__main__' and '__file__' in globals(): cli()  # not when run as a notebook

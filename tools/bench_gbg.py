@@ -3,7 +3,8 @@
 
 Every configuration gets `--warmup` untimed steps, then the timed steps run round-robin over the
 configurations (one step of each in turn, so load from other processes falls on all of them alike). A step is
-zero_grad + forward + backward (the method's `train_step`) + `optimizer.step()` on the same batch, with
+the library's `ltmoo.step.Stepper`: zero_grad + forward + backward (the method's `train_step`) +
+`optimizer.step()` on the same batch, with
 `torch.cuda.synchronize()` around it on a GPU. The median step time is reported and divided by CE's (and by
 that of the single strategy GBG wraps).
 
@@ -13,10 +14,11 @@ that of the single strategy GBG wraps).
 from __future__ import annotations
 import argparse, os, statistics, time, platform, datetime
 import torch
-from ltmoo.core import seed_everything, hardware, git_commit, write_json
+from ltmoo.core import seed_everything, write_json
+from ltmoo.runs import hardware, git_commit
 from ltmoo.models import make_backbone
-from ltmoo.method import Single
-from ltmoo.gbg import GBG
+from ltmoo.methods import Single, GBG
+from ltmoo.step import Stepper
 
 CIFAR10_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]   # CIFAR-10-LT, IF 100
 GROUPS_4 = [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]                      # fixed groups: the pass is not timed
@@ -38,12 +40,10 @@ def build(cfg:dict, device):
     else: m = GBG(bb, **kw, n_groups=4, groups=GROUPS_4, mode=cfg['mode'], empty='skip')
     return m.to(device).train()
 
-def one_step(method, opt, views, y, sync) -> float:
-    "Seconds of one zero_grad + train_step + optimizer step."
+def timed_step(step:Stepper, views, y, sync) -> float:
+    "Seconds of one step of the library's `Stepper` (zero_grad + train_step + optimizer step) at epoch 10."
     sync(); t0 = time.perf_counter()
-    opt.zero_grad(set_to_none=True)
-    method.train_step(views[:len(method.views)], y, epoch=10)
-    opt.step()
+    step(views[:len(step.method.views)], y, 10)
     sync(); return time.perf_counter() - t0
 
 def time_all(cfgs:dict, views, y, steps:int, warmup:int, device) -> dict:
@@ -53,13 +53,13 @@ def time_all(cfgs:dict, views, y, steps:int, warmup:int, device) -> dict:
     for name, cfg in cfgs.items():
         seed_everything(0)
         m = build(cfg, device)
-        opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-        for _ in range(warmup): one_step(m, opt, views, y, sync)
-        runs[name] = (m, opt, [])
+        st = Stepper(m, torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4))
+        for _ in range(warmup): timed_step(st, views, y, sync)
+        runs[name] = (st, [])
     for i in range(steps):
-        for name, (m, opt, ts) in runs.items(): ts.append(one_step(m, opt, views, y, sync))
-        print(f"round {i+1}/{steps}: " + ', '.join(f"{k} {1e3*v[2][-1]:.0f} ms" for k, v in runs.items()), flush=True)
-    return {k: v[2] for k, v in runs.items()}
+        for name, (st, ts) in runs.items(): ts.append(timed_step(st, views, y, sync))
+        print(f"round {i+1}/{steps}: " + ', '.join(f"{k} {1e3*v[1][-1]:.0f} ms" for k, v in runs.items()), flush=True)
+    return {k: v[1] for k, v in runs.items()}
 
 def _load():
     try: return list(os.getloadavg())

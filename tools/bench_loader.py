@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from ltmoo.core import hardware, git_commit, write_json, resolve
+from ltmoo.core import write_json, resolve
+from ltmoo.runs import hardware, git_commit
 from ltmoo.data import ViewDataset, LazyImages, sample_key
 
 SETS = {'ce (regular)': (('regular',), False), 'ce + RandAugment': (('regular',), True),

@@ -8,9 +8,10 @@ For ResNet-32 on 32×32 CIFAR-100-LT-sized problems (100 classes, IF 100 class c
 * MACs per image, counted with `torch.utils.flop_counter.FlopCounterMode` (MACs = FLOPs / 2; convolutions and
   matrix products only, BN/ReLU not counted): `macs_train` is the training forward on all the views the model needs
   (BCL: three), `macs_infer` the test-time forward on one view;
-* the time of one training step (`train_step` + `optimizer.step()`, batch 128 of random images already on the
-  device, no data loading or augmentation): the median of `--steps` steps after `--warmup` steps. Steps are interleaved
-  (one step of every model per round) so that changes in machine load affect all models alike.
+* the time of one training step (the library's `ltmoo.step.Stepper`: zero_grad, `train_step`, `optimizer.step()`;
+  batch 128 of random images already on the device, no data loading or augmentation): the median of `--steps` steps
+  after `--warmup` steps. Steps are interleaved (one step of every model per round) so that changes in machine load
+  affect all models alike.
 
 The paper's ratios (Appendix E.2): γ1 = parameters of the fused model / Σ parameters of its single models, and
 γ2 = training time of the fused model / Σ training times of its single models (here: step times; the epoch counts
@@ -23,10 +24,10 @@ from __future__ import annotations
 import argparse, json, platform, statistics, time, datetime
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from ltmoo.core import hardware
+from ltmoo.runs import hardware
 from ltmoo.models import make_backbone, n_params
-from ltmoo.method import Single
-from ltmoo.moosf import MOOSF, MTL
+from ltmoo.methods import Single, MOOSF, MTL
+from ltmoo.step import Stepper
 
 
 def lt_counts(num_classes:int=100, n_max:int=500, imb:float=100.) -> list:
@@ -63,23 +64,21 @@ def count_macs(m, n_views:int, device) -> dict:
     return out
 
 
-class Stepper:
-    "One model's training step on a fixed random batch (already on the device)."
+class Timed:
+    "One model's training steps (the library's `Stepper`: zero_grad, `train_step`, SGD step) on a fixed random batch."
     def __init__(self, m, args, counts:list):
         dev = torch.device(args.device)
         g = torch.Generator(device='cpu').manual_seed(args.seed)
-        self.m, self.epoch = m, args.epoch
+        self.epoch = args.epoch
         self.views = [torch.randn(args.batch_size, 3, 32, 32, generator=g).to(dev) for _ in m.views]
         p = torch.tensor(counts, dtype=torch.float)
         self.y = torch.multinomial(p / p.sum(), args.batch_size, replacement=True, generator=g).to(dev)
-        self.opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
+        self.step = Stepper(m, torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4))
         self.sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
         self.ts, self.conflicts = [], []
     def __call__(self, record:bool=True):
         self.sync(); t0 = time.perf_counter()
-        self.opt.zero_grad(set_to_none=True)
-        logs = self.m.train_step(self.views, self.y, self.epoch)
-        self.opt.step()
+        logs = self.step(self.views, self.y, self.epoch).logs
         self.sync(); dt = time.perf_counter() - t0
         if record:
             self.ts.append(dt)
@@ -126,7 +125,7 @@ def main(argv=None):
         m = build(kind, strategies, a, counts)
         r = dict(model=name, kind=kind.split(':')[0], mode=kind.split(':')[1] if ':' in kind else None,
                  strategies=list(strategies), views=len(m.views), params=n_params(m), **count_macs(m, len(m.views), dev))
-        rows.append(r); built.append(Stepper(m, a, counts))
+        rows.append(r); built.append(Timed(m, a, counts))
         print(f"built {name}: {r['params']/1e6:.4f}M params, {r['macs_train']/1e6:.2f}M MACs/img (train)", flush=True)
     # Interleaved timing: every round runs one step of every model, so drifts in machine load hit all models alike.
     for _ in range(a.warmup):

@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Per-step cost of the trainer's step for CE, BCL, GBG and MOOSF(CE+BS): host syncs, kernel-launching ops, images/s.
 
-One step is what `ltmoo.train.fit` does per batch on the device path: `extend_batch` + `GPUData.batch` (views on the
-device) + `Stepper` (zero_grad, `train_step`, optimizer step), with the run's own recipe (batch size, amp, views) from
-`params.yaml` at `--profile`. Per method it reports
+One step is what `ltmoo.train.fit` does per batch on the device path, on a run the trainer's own `build_runs` built:
+the next batch of the epoch (`epoch_batches`: `extend_batch` + `GPUData.batch`, views on the device) + the run's
+`Stepper` (zero_grad, `train_step`, optimizer step), with the run's own recipe (batch size, amp, views) from
+`recipes.yaml` at `--profile`. Per method it reports
 
 - host syncs per step: on CUDA, `torch.cuda.set_sync_debug_mode('warn')` warnings; on a CPU, a proxy that counts the
   calls that would sync on a GPU: `.item()`/`bool()`/`float()` (aten `_local_scalar_dense`), `nonzero`, boolean-mask
@@ -11,8 +12,8 @@ device) + `Stepper` (zero_grad, `train_step`, optimizer step), with the run's ow
 - kernel-launching ops per step from `torch.profiler`: CUDA kernels on a GPU; on a CPU, leaf aten ops that do work
   (views, `empty` and other metadata-only ops excluded);
 - images/s of the timed steps (median step time); with `--batched 1,4,16`, the same for N runs of `--runs-method`
-  stacked in one network (`ltmoo.batched`: one step trains all N), per run and in aggregate; with `--runs 1,4,16`,
-  the aggregate images/s of N concurrent processes of `--runs-method` (started together after warm-up);
+  stacked in one network (`ltmoo.batched.StackedSteps`: one step trains all N), per run and in aggregate; with
+  `--runs 1,4,16`, the aggregate images/s of N concurrent processes of `--runs-method` (started together after warm-up);
 - with `--paper-ce`, the wall time of one paper-scale CE run (`python -m ltmoo.train --profile paper --method ce`).
 
     python tools/bench_step.py --device cpu --steps 3 --out results/bench/step_cpu.json
@@ -43,42 +44,45 @@ def load_bench_data(cfg):
                       train_index=torch.arange(n)), f'synthetic ({type(e).__name__})'
 
 
-def setup(method:str, profile:str, device:str, batch:int|None=None):
-    "Method, optimizer, stepper, device data and a batch source for one run of recipes.yaml."
-    from ltmoo.train import run_config, Context
-    from ltmoo.step import Stepper, deferred_checks, device_batch, epoch_generators, make_sgd
-    from ltmoo.models import make_backbone
-    from ltmoo.method import build_method, DeferredFinite, deferred_finite
-    from ltmoo.distributed import DistEnv
-    import ltmoo.data as D
-    over = {'train': {'device': device, 'progress': False}}
+def _config(method:str, profile:str, device:str, batch:int|None=None, seed:int=0) -> dict:
+    over = {'train': {'device': device, 'progress': False, 'seed': seed}}
     if batch: over['train']['batch_size'] = batch
-    cfg = run_config(profile, method, over)
-    tc = cfg['train']; dev = torch.device(device)
+    from ltmoo.train import run_config
+    return run_config(profile, method, over)
+
+
+def _steady(tr):
+    "Set run `tr` at the bench's epoch (past warm-up, before any DRW switch) and lr 0.01: the epoch, its batches cycled."
+    from ltmoo.train import epoch_batches
+    from ltmoo.step import epoch_generators
+    epoch = min(int(tr.tc.get('warmup_epochs', 5)), tr.epochs - 1)
+    for g in tr.opt.param_groups: g['lr'] = 0.01
+    tr.method.start_epoch(epoch, tr.ctx); tr.method.train()
+    g_dev, g_cpu = epoch_generators(tr.seed, epoch, tr.dev)   # the device's and the host plans' streams, as fit's
+    def cycle():
+        while True: yield from epoch_batches(tr, epoch, g_dev, g_cpu)
+    return epoch, cycle()
+
+
+def setup(method:str, profile:str, device:str, batch:int|None=None):
+    "One run of recipes.yaml built as the trainer builds it (`build_runs`), and its step: the next batch, `Stepper`."
+    from ltmoo.train import build_runs
+    from ltmoo.step import deferred_checks
+    from ltmoo.checks import DeferredFinite, deferred_finite
+    from ltmoo.distributed import DistEnv
+    cfg = _config(method, profile, device, batch)
     data, src = load_bench_data(cfg)
-    m = build_method(cfg['method'], make_backbone(tc.get('model', 'resnet32')), data.num_classes, data.cls_num_list,
-                     int(tc['epochs'])).to(dev)
-    opt = make_sgd(m.parameters(), {**tc, 'lr': 0.01}, dev)      # the recipe's SGD (fused on CUDA), as fit's
-    st = Stepper(m, opt, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False))
-    mean, std = getattr(data, 'mean', D.CIFAR_MEAN), getattr(data, 'std', D.CIFAR_STD)
-    gpu = (D.make_gpu_data(data, cfg['data'], dev, mean, std) if hasattr(D, 'make_gpu_data')
-           else D.GPUData(data.train_x, data.train_y, dev, mean=mean, std=std))
-    epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)   # past warm-up, before any DRW switch
-    m.train(); m.start_epoch(epoch, Context(data=data, device=dev, cfg=cfg))
-    g, hg = epoch_generators(0, 0, dev)               # the device's and the host plans' streams, as fit's
-    order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))
-    order_dev = order.to(dev)
-    bs = int(tc['batch_size']); state = dict(i=0)
+    tr, = build_runs([cfg], data)
+    epoch, batches = _steady(tr)
     # as fit does on CUDA (train.finite_check), also on the CPU, whose counts stand in for a GPU's
-    deferred = deferred_checks(tc, torch.device('cuda'), m, DistEnv())
+    deferred = deferred_checks(tr.tc, torch.device('cuda'), tr.method, DistEnv())
     def step():
-        i = state['i'] % max(1, len(order) // bs); state['i'] += 1
-        hidx, idx = order[i * bs:(i + 1) * bs], order_dev[i * bs:(i + 1) * bs]
-        b = device_batch(gpu, m, idx, hidx, epoch, g, hg)   # as fit: GAC and augmentation plans on the host
+        b = next(batches)                                  # as fit: GAC and augmentation plans on the host
         with deferred_finite(DeferredFinite() if deferred else None):                  # fit: read per epoch
-            r = st(b.views, b.y, epoch, y_host=b.y_host)
+            r = tr.stepper(b.views, b.y, epoch, y_host=b.y_host)
         return r.n if r is not None else len(b.y)
-    return step, dict(batch_size=bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
+    tc = tr.tc
+    return step, dict(batch_size=tr.bs, amp=tc.get('amp', 'none'), channels_last=bool(tc.get('channels_last', False)),
                       data=src, model=tc.get('model', 'resnet32'), finite_check='epoch' if deferred else 'step')
 
 
@@ -127,40 +131,29 @@ def bench_method(method, profile, device, steps, warmup, profiler=True, batch=No
 
 def bench_batched(n:int, method:str, profile:str, device:str, steps:int, warmup:int, profiler:bool=True,
                   batch:int|None=None) -> dict:
-    "`n` runs of `method` (seeds 0…n-1) stacked (`ltmoo.batched.batched_step`): syncs, kernel ops, images/s."
-    from ltmoo.train import run_config
-    from ltmoo.batched import _Run, stack_backbones, batched_step, why_not_batched
-    from ltmoo.step import make_sgd, epoch_generators
+    "`n` runs of `method` (seeds 0…n-1) stacked (`ltmoo.batched.StackedSteps`, the trainer's): syncs, kernel ops, images/s."
+    from ltmoo.train import build_runs
+    from ltmoo.batched import StackedSteps, why_not_batched
+    from ltmoo.distributed import DistEnv
     dev = torch.device(device); cuda = dev.type == 'cuda'
     sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
-    over = {'train': {'device': device, 'progress': False}}
-    if batch: over['train']['batch_size'] = batch
-    cfgs = [run_config(profile, method, {**over, 'train': {**over['train'], 'seed': s}}) for s in range(n)]
+    cfgs = [_config(method, profile, device, batch, seed=s) for s in range(n)]
     why = why_not_batched(cfgs[0])
     if why: return dict(error=f"not batchable: {why}")
-    tc = cfgs[0]['train']; data, src = load_bench_data(cfgs[0]); cache = {}
-    runs = [_Run(c, None, data, dev, cache) for c in cfgs]
-    sb = stack_backbones([r.method.backbone for r in runs])
-    opt = make_sgd(list(sb.parameters()) + [p for r in runs for p in r.strategy.parameters()], {**tc, 'lr': 0.01}, dev)
-    epoch = min(int(tc.get('warmup_epochs', 5)), int(tc['epochs']) - 1)
-    for r in runs:
-        r.g, r.hg = epoch_generators(r.seed, 0, dev)
-        r.method.start_epoch(epoch, r.ctx); r.method.train()
-    bs = int(tc['batch_size']); keep = torch.ones(n, device=dev)
-    orders_host = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(r.seed)) for r in runs]
-    orders = [o.to(dev) for o in orders_host]
-    dtype = {'none': None, 'bf16': torch.bfloat16}.get(tc.get('amp', 'none'))
-    st = dict(i=0)
-    def step():
-        i = st['i'] % max(1, len(orders[0]) // bs); st['i'] += 1
-        batched_step(sb, runs, opt, [o[i * bs:(i + 1) * bs] for o in orders], epoch, keep, dtype,
-                     bool(tc.get('channels_last')), [o[i * bs:(i + 1) * bs] for o in orders_host])
+    data, src = load_bench_data(cfgs[0])
+    trs = build_runs(cfgs, data, StackedSteps)
+    eng = StackedSteps(trs, DistEnv.current())
+    epochs_batches = [_steady(tr) for tr in trs]
+    for g in eng.opt.param_groups: g['lr'] = 0.01
+    epoch, its = epochs_batches[0][0], [b for _, b in epochs_batches]
+    keep = torch.ones(n, device=dev); eng.stacked.train()
+    def step(): eng.step([next(it) for it in its], epoch, keep)
     for _ in range(warmup): step()
     sync(); ts = []
     for _ in range(steps):
         t = time.perf_counter(); step(); sync(); ts.append(time.perf_counter() - t)
-    med = statistics.median(ts)
-    info = dict(runs=n, batch_size=bs, amp=tc.get('amp', 'none'), data=src, step_ms=round(1e3 * med, 2),
+    med = statistics.median(ts); bs = trs[0].bs
+    info = dict(runs=n, batch_size=bs, amp=trs[0].tc.get('amp', 'none'), data=src, step_ms=round(1e3 * med, 2),
                 images_per_s_per_run=round(bs / med, 1), images_per_s_total=round(n * bs / med, 1))
     info.update(step_costs(step, cuda, sync, max(1, min(3, steps)), profiler))
     return info
@@ -222,7 +215,7 @@ def main(argv=None):
     if a.threads: torch.set_num_threads(a.threads)
     if a.child: return child(a)
     t0 = time.time(); left = lambda: float('inf') if a.budget is None else a.budget - (time.time() - t0)
-    from ltmoo.core import hardware, git_commit
+    from ltmoo.runs import hardware, git_commit
     out = dict(device=a.device, hardware=hardware(), torch=torch.__version__, commit=git_commit(), profile=a.profile,
                torch_threads=torch.get_num_threads(), steps=a.steps, methods={}, runs={}, batched={})
     # the stacked runs first: with a short --budget, the measurement that decides the kit's --batch-max

@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse, json, statistics, time, datetime, platform, sys
 from pathlib import Path
 import torch
-from ltmoo.core import seed_everything, hardware, git_commit, write_json, resolve
+from ltmoo.core import seed_everything, write_json, resolve
+from ltmoo.runs import hardware, git_commit
 from ltmoo.distributed import init_distributed, destroy_distributed, DistEnv, all_reduce_sum
 from ltmoo.step import Stepper
-from ltmoo.data import normalize, IMAGENET_MEAN, IMAGENET_STD
+from ltmoo.augment import normalize, IMAGENET_MEAN, IMAGENET_STD
 from ltmoo.models import make_backbone
-from ltmoo.method import build_method
+from ltmoo.methods import build_method
 from ltmoo.train import run_config
 
 

@@ -48,7 +48,7 @@ OUTD=$(mktemp -d); pids=()
 for ((j = 0; j < JOBS; j++)); do
   mine=(); for ((i = j; i < ${#ALL[@]}; i += JOBS)); do mine+=("${ALL[$i]}"); done
   [ ${#mine[@]} -gt 0 ] || continue
-  "$PY" -m ltmoo.gpu smoke --profile smoke --out "$OUTD/runs$j" --json "$OUTD/smoke$j.json" \
+  "$PY" -m ltmoo.kit smoke --profile smoke --out "$OUTD/runs$j" --json "$OUTD/smoke$j.json" \
     --methods "${mine[@]}" --set "${SETS[@]}" > "$OUTD/log$j" 2>&1 &
   pids+=($!)
 done

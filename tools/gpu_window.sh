@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU window kit (docs/gpu.md): run from the repository root on the GPU machine, with only what it has
 # (python3 with torch, numpy, scikit-learn, PyYAML, tqdm; no venv, nbdev, DVC or papermill):
-#   bash tools/gpu_window.sh [--budget 540] [--out DIR] [-k 6] [more `python -m ltmoo.gpu window` options]
+#   bash tools/gpu_window.sh [--budget 540] [--out DIR] [-k 6] [more `python -m ltmoo.kit window` options]
 # Prepares data/cifar10-lt from external/shared, smokes every method of grids.paper, then trains paper-scale runs
 # from the queue until the budget, and writes at most 8 files (manifest.json, kit.log, *.tar.gz) to --out.
 set -u
@@ -16,7 +16,7 @@ if ! "$PY" -c 'import pydantic, annotated_types, typing_inspection' 2>/dev/null;
       external/shared/wheels/*.whl || { echo "gpu_window: installing the carried wheels failed" >&2; exit 1; }
     export PYTHONPATH="$PYTHONPATH:$site"
   else
-    echo "gpu_window: pydantic missing and no wheels in external/shared/wheels (run python -m ltmoo.gpu prepare-carry here)" >&2
+    echo "gpu_window: pydantic missing and no wheels in external/shared/wheels (run python -m ltmoo.kit prepare-carry here)" >&2
     exit 1
   fi
 fi
@@ -31,7 +31,7 @@ done
 mkdir -p "$out"
 # a hard stop 30 s past the budget, in case the kit itself hangs: what is under --out is kept either way
 timeout --signal=TERM --kill-after=10 $(( ${budget%.*} + 30 )) \
-  "$PY" -m ltmoo.gpu window --budget "$budget" --out "$out" ${args[@]+"${args[@]}"}
+  "$PY" -m ltmoo.kit window --budget "$budget" --out "$out" ${args[@]+"${args[@]}"}
 rc=$?
 echo "gpu_window: exit $rc; files in $out:"; ls -l "$out"
 exit $rc

@@ -35,7 +35,7 @@ _re_tmp = re.compile(r'(/private)?/(tmp|var/folders)/[^\s\'",)\]]*')
 _re_addr = re.compile(r'0x[0-9a-f]{6,16}')
 RECORD = NBS/'outputs-numerics.json'   # notebook -> the numerics fingerprint its committed outputs were made with
 _re_num = re.compile(r'(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
-SLOW = ('11_train', '14_paper', '15_distributed', '01_data', '17_config', 'index', '18_gpu', '19_runner')   # by measured time
+SLOW = ('11_train', '14_paper', '15_distributed', '01_data', '17_config', 'index', '18_kit', '19_runner')   # by measured time
 
 
 def normalise(text:str) -> str:
