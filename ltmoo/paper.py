@@ -710,19 +710,21 @@ def recipe_check(bench_dir:str|Path='results/bench' # where `tools/recipe_check.
     df = pd.DataFrame([dict(arm=r['arm'], seed=r['seed'], epochs=r['epochs'], acc=r.get('acc', np.nan),
                             hours=r.get('train_s', np.nan) / 3600) for r in d['runs']], columns=cols)
     df.attrs = dict(per_class={(r['arm'], r['seed']): r['per_class'] for r in d['runs'] if 'per_class' in r},
-                    **{k: d.get(k) for k in ('epochs', 'milestones', 'classes', 'n_train', 'commit', 'machine')})
+                    **{k: d.get(k) for k in ('epochs', 'milestones', 'classes', 'n_train', 'commit', 'machine',
+                                               'complete')})
     return df
 
 def recipe_check_verdict(df:pd.DataFrame # `recipe_check`
                         ) -> str:
     "One paragraph: the two arms' mean top-1, their seed spread, and whether the trainer explains a gap."
-    if not len(df): return "The trainer check has not been run (`python tools/recipe_check.py`, about 50 min on 2 cores)."
+    if not len(df): return "The trainer check has not been run (`python tools/recipe_check.py`, about 1 h on 2 cores)."
     g = df.dropna(subset=['acc']).groupby('arm').acc
     if not {'ltmoo', 'plain'} <= set(g.groups): return "The trainer check is incomplete: one arm has no result."
     m, lo, hi, n = g.mean(), g.min(), g.max(), g.size()
     diff, spread = m['ltmoo'] - m['plain'], max((hi - lo).max(), 1.0)
     same = abs(diff) <= spread
-    return (f"**Trainer check** ({df.attrs.get('epochs')} epochs, drops at {df.attrs.get('milestones')}, a shortened "
+    part = '' if df.attrs.get('complete', True) else f"; stopped early, {len(df)} run(s) finished"
+    return (f"**Trainer check** ({df.attrs.get('epochs')} epochs{part}, drops at {df.attrs.get('milestones')}, a shortened "
             f"schedule: evidence about the code, not a paper number). ltmoo's CE {m['ltmoo']:.2f} % "
             f"({n['ltmoo']} seed(s), {lo['ltmoo']:.2f}–{hi['ltmoo']:.2f}) against a plain PyTorch loop written without "
             f"ltmoo {m['plain']:.2f} % ({n['plain']} seed(s), {lo['plain']:.2f}–{hi['plain']:.2f}) on the same pixels: "
