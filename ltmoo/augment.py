@@ -45,22 +45,29 @@ def _stats(mean:tuple, std:tuple, device:torch.device):
     return (torch.tensor(mean, device=device).view(1, -1, 1, 1), torch.tensor(std, device=device).view(1, -1, 1, 1))
 
 def normalize(xf:torch.Tensor, # float images in [0,1], [B,C,H,W]
-              mean=CIFAR_MEAN, std=CIFAR_STD) -> torch.Tensor:
+              mean=CIFAR_MEAN, # per-channel mean (0–1 pixel scale)
+              std=CIFAR_STD # per-channel std
+             ) -> torch.Tensor:
     "`(x - mean) / std` per channel."
     m, s = _stats(tuple(mean), tuple(std), xf.device)
     return (xf - m) / s
 
 @VIEWS.register('plain')
 def plain_view(x:torch.Tensor, # uint8 [B,3,H,W]
-               generator=None, mean=CIFAR_MEAN, std=CIFAR_STD) -> torch.Tensor:
+               generator=None, # unused (every view takes one)
+               mean=CIFAR_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+               std=CIFAR_STD # per-channel normalisation std
+              ) -> torch.Tensor:
     "Normalise only (evaluation, the grouping pass)."
     return normalize(x.float() / 255, mean, std)
 
 # %% ../nbs/16_augment.ipynb #5cb92b05
 def crop_flip(x:torch.Tensor, # [B,C,H,W], any dtype
-              oy:torch.Tensor, ox:torch.Tensor, # per-sample offsets into the padded image, in [0, 2*pad]
+              oy:torch.Tensor, # [B] per-sample row offsets into the padded image, in [0, 2*pad]
+              ox:torch.Tensor, # [B] per-sample column offsets, in [0, 2*pad]
               flip:torch.Tensor, # per-sample bool: mirror horizontally after cropping
-              pad:int=4) -> torch.Tensor:
+              pad:int=4 # zero padding on each side, in pixels
+             ) -> torch.Tensor:
     "Zero-pad by `pad`, crop H×W at (oy, ox) and optionally flip, per sample, by one gather."
     B, C, H, W = x.shape; dev = x.device
     xp = F.pad(x, (pad, pad, pad, pad))
@@ -71,24 +78,32 @@ def crop_flip(x:torch.Tensor, # [B,C,H,W], any dtype
     return xp[b, c, rows[:, None, :, None], cols[:, None, None, :]]
 
 def crop_flip_params(B:int, # batch size
-                     pad:int=4, generator=None, device=None):
+                     pad:int=4, # padding, in pixels: offsets in [0, 2*pad]
+                     generator=None, # torch.Generator for the draws (any device; None: the global one)
+                     device=None): # where the offsets and flips are returned
     "Random offsets (oy, ox) in [0, 2*pad] and flip bits (p=0.5) for B samples."
     return (_randint(2*pad + 1, (B,), generator, device), _randint(2*pad + 1, (B,), generator, device),
             _rand((B,), generator, device) < 0.5)
 
 @VIEWS.register('regular')
 def regular_view(x:torch.Tensor, # uint8 [B,3,H,W]
-                 generator=None, mean=CIFAR_MEAN, std=CIFAR_STD, pad:int=4) -> torch.Tensor:
+                 generator=None, # torch.Generator for the crops and flips (any device)
+                 mean=CIFAR_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+                 std=CIFAR_STD, # per-channel normalisation std
+                 pad:int=4 # padding of the random crop, in pixels
+                ) -> torch.Tensor:
     "RandomCrop(H×W, padding=pad) + RandomHorizontalFlip, then normalise (Cao et al.)."
     oy, ox, flip = crop_flip_params(len(x), pad, generator, x.device)
     return normalize(crop_flip(x, oy, ox, flip, pad).float() / 255, mean, std)
 
 # %% ../nbs/16_augment.ipynb #2b3bfc01
-def rgb_to_gray(xf:torch.Tensor) -> torch.Tensor:
+def rgb_to_gray(xf:torch.Tensor # float [B,3,H,W] in [0,1]
+               ) -> torch.Tensor:
     "ITU-R 601 luma, [B,1,H,W] (torchvision's weights)."
     return (0.2989 * xf[:, 0] + 0.587 * xf[:, 1] + 0.114 * xf[:, 2]).unsqueeze(1)
 
-def rgb_to_hsv(xf:torch.Tensor) -> torch.Tensor:
+def rgb_to_hsv(xf:torch.Tensor # float [B,3,H,W] in [0,1]
+              ) -> torch.Tensor:
     "Batched RGB → HSV for float images in [0,1], all channels in [0,1]."
     r, g, b = xf.unbind(1)
     maxc, minc = xf.amax(1), xf.amin(1)
@@ -102,7 +117,8 @@ def rgb_to_hsv(xf:torch.Tensor) -> torch.Tensor:
 
 _HSV_SEL = [[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0], [3, 2, 0], [0, 2, 1]]  # sextant → (R,G,B) from (v,q,p,t)
 
-def hsv_to_rgb(hsv:torch.Tensor) -> torch.Tensor:
+def hsv_to_rgb(hsv:torch.Tensor # float [B,3,H,W]: hue, saturation, value, each in [0,1]
+              ) -> torch.Tensor:
     "Batched HSV → RGB, the inverse of `rgb_to_hsv`."
     h, s, v = hsv.unbind(1)
     i = torch.floor(h * 6.0); f = h * 6.0 - i; i = i.long() % 6
@@ -118,24 +134,30 @@ def adjust_brightness(xf, # float [B,3,H,W] in [0,1]
                      ):
     "Per-sample brightness factor `f` [B]."
     return (xf * _per_sample(f, xf)).clamp(0, 1)
-def adjust_contrast(xf, f):
+def adjust_contrast(xf, # float [B,3,H,W] in [0,1]
+                    f): # per-sample factors [B] (1: unchanged, 0: uniform grey)
     "Per-sample contrast factor `f` [B] (blend with the image's mean grey level)."
     f = _per_sample(f, xf); m = rgb_to_gray(xf).mean((1, 2, 3), keepdim=True)
     return (f * xf + (1 - f) * m).clamp(0, 1)
-def adjust_saturation(xf, f):
+def adjust_saturation(xf, # float [B,3,H,W] in [0,1]
+                      f): # per-sample factors [B] (1: unchanged, 0: grey)
     "Per-sample saturation factor `f` [B] (blend with the grey image)."
     f = _per_sample(f, xf); return (f * xf + (1 - f) * rgb_to_gray(xf)).clamp(0, 1)
-def adjust_hue(xf, f):
+def adjust_hue(xf, # float [B,3,H,W] in [0,1]
+               f): # per-sample hue shifts [B], in [-0.5, 0.5] (a fraction of the hue circle)
     "Per-sample hue shift `f` [B] in [-0.5, 0.5]."
     hsv = rgb_to_hsv(xf)
     h = (hsv[:, 0] + _per_sample(f, xf)[:, 0]) % 1.0
     return hsv_to_rgb(torch.stack([h, hsv[:, 1], hsv[:, 2]], 1)).clamp(0, 1)
 
 # %% ../nbs/16_augment.ipynb #a74aa724
-def rrc_params(B:int, H:int, W:int, # batch size, image height and width
+def rrc_params(B:int, # batch size
+               H:int, # image height, in pixels
+               W:int, # image width, in pixels
                scale=(0.2, 1.0), # range of the box area, as a fraction of the image
                ratio=(3/4, 4/3), # range of the box aspect ratio w/h
-               generator=None, device=None,
+               generator=None, # torch.Generator for the draws (any device)
+               device=None, # where the boxes are returned
                tries:int=10 # attempts per sample before falling back to the whole image
               ):
     "RandomResizedCrop boxes (top, left, height, width) for B samples, torchvision's sampler vectorised."
@@ -158,7 +180,10 @@ def rrc_params(B:int, H:int, W:int, # batch size, image height and width
     return top, left, h, w
 
 def resized_crop_flip(xf:torch.Tensor, # float [B,C,H,W]
-                      top, left, h, w, # per-sample boxes (pixels)
+                      top, # [B] box tops (pixels)
+                      left, # [B] box lefts
+                      h, # [B] box heights
+                      w, # [B] box widths
                       flip, # per-sample bool
                       size=None # output (height, width), default the input size
                      ) -> torch.Tensor:
@@ -173,11 +198,13 @@ def resized_crop_flip(xf:torch.Tensor, # float [B,C,H,W]
 
 # %% ../nbs/16_augment.ipynb #f3a1df1a
 def color_jitter(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
-                 brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1,
+                 brightness=0.4, # factor drawn in [1 - b, 1 + b]
+                 contrast=0.4, # factor drawn in [1 - c, 1 + c]
+                 saturation=0.4, # factor drawn in [1 - s, 1 + s]
+                 hue=0.1, # shift drawn in [-h, h]
                  p:float=1.0, # probability of jittering a sample at all (RandomApply)
-                 generator=None,
-                 masked:bool=False # each op on its samples only (boolean masks: a host sync each on CUDA, less
-                                   # arithmetic) or on the whole batch, then selected; the same numbers either way
+                 generator=None, # torch.Generator for the draws (any device)
+                 masked:bool=False # True: each op on its samples only (a host sync each on CUDA); same numbers
                 ) -> torch.Tensor:
     "torchvision's ColorJitter per sample: random factors and a random order of the four ops."
     B, dev = len(xf), xf.device
@@ -202,7 +229,9 @@ def color_jitter(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
 
 # %% ../nbs/16_augment.ipynb #94f5630e
 def random_grayscale(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
-                     p:float=0.2, generator=None) -> torch.Tensor:
+                     p:float=0.2, # probability per sample
+                     generator=None # torch.Generator for the draws (any device)
+                    ) -> torch.Tensor:
     "Replace each sample by its grey image (3 equal channels) with probability p."
     m = (_rand((len(xf),), generator, xf.device) < p)[:, None, None, None]
     return torch.where(m, rgb_to_gray(xf).expand_as(xf), xf)
@@ -224,7 +253,8 @@ def blur_per_sample(xf:torch.Tensor, # float [B,C,H,W]
 def random_blur(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
                 p:float=0.5, # probability of blurring a sample
                 sigma=(0.1, 2.0), # σ ~ U(sigma) per sample (MOOSF's / SimCLR's GaussianBlur)
-                generator=None) -> torch.Tensor:
+                generator=None # torch.Generator for the draws (any device)
+               ) -> torch.Tensor:
     "SimCLR's GaussianBlur applied with probability p, σ uniform in `sigma`, per sample."
     B = len(xf)
     on = _rand((B,), generator, xf.device) < p
@@ -233,10 +263,13 @@ def random_blur(xf:torch.Tensor, # float [B,3,H,W] in [0,1]
 
 @VIEWS.register('sim')
 def sim_view(x:torch.Tensor, # uint8 [B,3,H,W]
-             generator=None, mean=CIFAR_MEAN, std=CIFAR_STD,
+             generator=None, # torch.Generator for the draws (any device)
+             mean=CIFAR_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+             std=CIFAR_STD, # per-channel normalisation std
              scale=(0.2, 1.0), # RandomResizedCrop area range
              jitter=(0.4, 0.4, 0.4, 0.1), # ColorJitter (brightness, contrast, saturation, hue)
-             p_jitter:float=0.8, p_gray:float=0.2,
+             p_jitter:float=0.8, # probability of the colour jitter
+             p_gray:float=0.2, # probability of greyscale
              p_blur:float=0.0, # Gaussian blur probability (MOOSF's BCL views: 0.5; GBG: 0, commented out)
              blur_sigma=(0.1, 2.0) # its σ range
             ) -> torch.Tensor:
@@ -251,7 +284,9 @@ def sim_view(x:torch.Tensor, # uint8 [B,3,H,W]
 
 # %% ../nbs/16_augment.ipynb #82f3cdd9
 def cutout(xf:torch.Tensor, # float [B,C,H,W] in [0,1]
-           size:int=16, generator=None) -> torch.Tensor:
+           size:int=16, # side L of the hole, in pixels
+           generator=None # torch.Generator for the centres (any device)
+          ) -> torch.Tensor:
     "Zero one size×size square per sample (rows [c-L//2, c+L//2) as the reference), centre uniform, clipped."
     B, C, H, W = xf.shape; dev = xf.device
     cy, cx = _randint(H, (B,), generator, dev), _randint(W, (B,), generator, dev)
@@ -262,7 +297,12 @@ def cutout(xf:torch.Tensor, # float [B,C,H,W] in [0,1]
     return xf.masked_fill(hole, 0.0)
 
 @VIEWS.register('regular_cutout')
-def regular_cutout_view(x:torch.Tensor, generator=None, mean=CIFAR_MEAN, std=CIFAR_STD, pad:int=4, size:int=16):
+def regular_cutout_view(x:torch.Tensor, # uint8 [B,3,H,W]
+                        generator=None, # torch.Generator for the draws (any device)
+                        mean=CIFAR_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+                        std=CIFAR_STD, # per-channel normalisation std
+                        pad:int=4, # padding of the random crop, in pixels
+                        size:int=16): # side of the Cutout hole, in pixels
     "The regular view plus Cutout(1 hole, size×size)."
     oy, ox, flip = crop_flip_params(len(x), pad, generator, x.device)
     return normalize(cutout(crop_flip(x, oy, ox, flip, pad).float() / 255, size, generator), mean, std)
@@ -323,15 +363,22 @@ CIFAR10_POLICY = (   # ((p1, op1, m1), (p2, op2, m2)): the 25 sub-policies of Au
 # %% ../nbs/16_augment.ipynb #2aca82fe
 _NEAREST, _BILINEAR = InterpolationMode.NEAREST, InterpolationMode.BILINEAR
 
-def shear(x:torch.Tensor, s:float, # uint8 [B,C,H,W]; shear factor (PIL's affine (1, s, 0, 0, 1, 0))
-          axis:int=0, fill=AA_FILL, interpolation=_BILINEAR) -> torch.Tensor:
+def shear(x:torch.Tensor, # uint8 [B,C,H,W]
+          s:float, # shear factor (PIL's affine (1, s, 0, 0, 1, 0))
+          axis:int=0, # 0: along x (shearX), 1: along y (shearY)
+          fill=AA_FILL, # the value of the pixels sheared in, per channel
+          interpolation=_BILINEAR # torchvision's `InterpolationMode`
+         ) -> torch.Tensor:
     "PIL's shear about the top-left corner: output (x, y) reads input (x + s·y, y) (axis 0) or (x, y + s·x)."
     a = math.degrees(math.atan(s))
     return TF.affine(x, angle=0., translate=[0, 0], scale=1., shear=[a, 0.] if axis == 0 else [0., a],
                      interpolation=interpolation, fill=fill, center=[0, 0])
 
-def translate(x:torch.Tensor, t:float, # uint8 [B,C,H,W]; offset in pixels (PIL's affine (1, 0, t, 0, 1, 0))
-              axis:int=0, fill=AA_FILL) -> torch.Tensor:
+def translate(x:torch.Tensor, # uint8 [B,C,H,W]
+              t:float, # offset in pixels (PIL's affine (1, 0, t, 0, 1, 0))
+              axis:int=0, # 0: along x, 1: along y
+              fill=AA_FILL # the value of the pixels shifted in, per channel
+             ) -> torch.Tensor:
     "PIL's nearest-neighbour translation: output x reads input x + t, i.e. a shift by round-half-up(t) pixels."
     d = math.floor(t + 0.5)
     return TF.affine(x, angle=0., translate=[-d, 0] if axis == 0 else [0, -d], scale=1., shear=[0., 0.],
@@ -346,7 +393,9 @@ def autocontrast(x:torch.Tensor # uint8 [B,C,H,W]
     scale = torch.where(flat, 1.0, (hi - lo) * (1.0 / 255))
     return (xf - torch.where(flat, 0.0, lo)).div_(scale).clamp_(0, 255).to(x.dtype)
 
-def solarize(x:torch.Tensor, threshold:float) -> torch.Tensor:
+def solarize(x:torch.Tensor, # uint8 [B,C,H,W]
+             threshold:float # pixel value, 0..256
+            ) -> torch.Tensor:
     "Invert the pixels >= threshold (PIL's `ImageOps.solarize`; a threshold above 255 changes nothing)."
     return x if threshold > 255 else TF.solarize(x, threshold)
 
@@ -363,7 +412,9 @@ AA_OPS = {   # name -> f(images, signed value)
 
 # %% ../nbs/16_augment.ipynb #8ffbf085
 def aa_params(B:int, # images
-              generator=None, policy=CIFAR10_POLICY) -> dict:
+              generator=None, # torch.Generator for the draws (any device; the draws are returned on the CPU)
+              policy=CIFAR10_POLICY # the sub-policies drawn from
+             ) -> dict:
     "Per-image draws on the CPU: sub-policy `sub` [B], which op fires `fire` [B,2], negative sign `neg` [B,2]."
     u = _rand((B, 5), generator, 'cpu'); n = len(policy)
     sub = (u[:, 0] * n).long().clamp_max(n - 1)
@@ -397,7 +448,8 @@ def autoaugment(x:torch.Tensor, # uint8 [B,3,H,W], any device
 
 # %% ../nbs/16_augment.ipynb #593b19c4
 def pil_filter(x:torch.Tensor, # uint8 [B,C,H,W]
-               kernel, scale:float) -> torch.Tensor:
+               kernel, scale:float # 9 weights of the 3×3 kernel, row by row, and their divisor
+              ) -> torch.Tensor:
     "PIL's `ImageFilter.Kernel` 3×3 filter: convolve, round, and keep the border pixels unchanged."
     C = x.shape[1]
     k = (torch.tensor(kernel, dtype=torch.float32, device=x.device) / scale).view(1, 1, 3, 3).expand(C, 1, 3, 3)
@@ -405,7 +457,8 @@ def pil_filter(x:torch.Tensor, # uint8 [B,C,H,W]
     out = x.clone(); out[..., 1:-1, 1:-1] = y
     return out
 
-def gaussian_blur(x:torch.Tensor, sigma:float) -> torch.Tensor:
+def gaussian_blur(x:torch.Tensor, sigma:float # `x`: uint8 [B,C,H,W]; σ in pixels
+                 ) -> torch.Tensor:
     "torchvision's Gaussian blur with σ = `sigma` and a kernel of 2⌈3σ⌉+1 (identity for σ <= 0)."
     if sigma <= 0: return x
     k = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(x.shape[-2:]) - 1) // 2) + 1)
@@ -446,13 +499,19 @@ CUDA_OPS = (   # (name, f(images, value), lo, hi, signed): MOOSF's / CUDA_LTR's 
     ('TranslateXabs', lambda x, v: translate(x, v, 0, _BLACK), 0., 100, True),
     ('TranslateYabs', lambda x, v: translate(x, v, 1, _BLACK), 0., 100, True))
 
-def cuda_value(op:int, level:int, max_d:int=30) -> float:
+def cuda_value(op:int, # index into `CUDA_OPS`
+               level:int, # 0..max_level
+               max_d:int=30 # level max_d is the top of the operation's range
+              ) -> float:
     "The value of CUDA operation `op` at level `level`: (level / max_d)·(hi − lo) + lo."
     _, _, lo, hi, _ = CUDA_OPS[op]
     return float(level) / max_d * (hi - lo) + lo
 
 # %% ../nbs/16_augment.ipynb #ca076406
-def cuda_params(B:int, generator=None, max_level:int=10) -> dict:
+def cuda_params(B:int, # images
+                generator=None, # torch.Generator for the draws (any device; returned on the CPU)
+                max_level:int=10 # operations drawn per image (the most any level applies)
+               ) -> dict:
     "Per-image CUDA draws on the CPU: operation ids `op` [B, max_level] and negative signs `neg` [B, max_level]."
     return dict(op=_randint(len(CUDA_OPS), (B, max_level), generator, 'cpu'),
                 neg=_rand((B, max_level), generator, 'cpu') < 0.5)
@@ -461,7 +520,9 @@ _CUDA_SIGNED = torch.tensor([o[4] for o in CUDA_OPS])
 
 def cuda_augment(x:torch.Tensor, # uint8 [B,3,H,W], any device
                  levels:torch.Tensor, # int [B]: each image's level (0 = untouched)
-                 generator=None, max_d:int=30, max_level:int=10,
+                 generator=None, # torch.Generator for the draws when `params` is None
+                 max_d:int=30, # as `cuda_value`
+                 max_level:int=10, # levels are clipped to it
                  params:dict|None=None # the draws (`cuda_params`), drawn here if None
                 ) -> torch.Tensor:
     "CUDA's augmentation: image b gets levels[b] random operations of magnitude levels[b], grouped per step."
@@ -483,7 +544,7 @@ def cuda_augment(x:torch.Tensor, # uint8 [B,3,H,W], any device
 # %% ../nbs/16_augment.ipynb #045ceac4
 class Curriculum:
     "CUDA's per-class augmentation levels (Ahn et al., ICLR 2023), updated before each epoch as MOOSF's code does."
-    def __init__(self, num_classes:int,
+    def __init__(self, num_classes:int, # K: one level per class, all starting at 0
                  aug_prob:float=0.5, # probability that a training image is augmented at its class's level
                  accept_rate:float=0.6, # a level passes when the accuracy at it is above this
                  max_level:int=10, # levels run 0..max_level
@@ -502,19 +563,25 @@ class Curriculum:
                 f"accept_rate={self.accept_rate}, max_level={self.max_level}, num_test={self.num_test}, "
                 f"max_d={self.max_d})")
     def sample_levels(self, y:torch.Tensor, # labels [B] of a batch
-                      generator=None) -> torch.Tensor:
+                      generator=None # CPU torch.Generator for the coins
+                     ) -> torch.Tensor:
         "Each image's level for this batch (CPU): its class's level with probability `aug_prob`, else 0."
         on = _rand((len(y),), generator, 'cpu') < self.aug_prob
         y = torch.as_tensor(y)
         y = to_host(y)            # a host sync if the labels are on a device: pass them on the CPU
         return torch.where(on, self.levels[y], torch.zeros((), dtype=torch.long))
-    def augment(self, x:torch.Tensor, levels:torch.Tensor, generator=None) -> torch.Tensor:
+    def augment(self, x:torch.Tensor, # uint8 [B,3,H,W], any device
+                levels:torch.Tensor, # int [B] per-image levels (`sample_levels`)
+                generator=None # torch.Generator for the operations' draws
+               ) -> torch.Tensor:
         "`cuda_augment` with this curriculum's settings."
         return cuda_augment(x, levels, generator, self.max_d, self.max_level)
     def state_dict(self) -> dict:
+        "The levels and settings, for the checkpoint."
         return dict(levels=self.levels.clone(), aug_prob=self.aug_prob, accept_rate=self.accept_rate,
                     max_level=self.max_level, num_test=self.num_test, max_d=self.max_d)
-    def load_state_dict(self, sd:dict):
+    def load_state_dict(self, sd:dict): # what `state_dict` returned (its levels are restored)
+        "Restore the levels of a checkpoint (clipped to `max_level`); the number of classes must match."
         lv = torch.as_tensor(sd['levels']).long().cpu()
         if lv.shape != (self.num_classes,):
             raise ValueError(f"curriculum state has {tuple(lv.shape)} levels, "
@@ -523,7 +590,8 @@ class Curriculum:
 
 # %% ../nbs/16_augment.ipynb #a83de149
 @patch
-def test_plan(self:Curriculum, y:torch.Tensor, generator=None):
+def test_plan(self:Curriculum, y:torch.Tensor, # [N] training labels (CPU)
+              generator=None): # CPU torch.Generator: which images test each (class, level)
     "Rows, classes and levels of the images that test each class at each of its levels (CPU LongTensors)."
     C, S = self.num_classes, self.max_level + 1
     counts = torch.bincount(y, minlength=C); order = torch.argsort(y, stable=True); starts = counts.cumsum(0) - counts
@@ -535,7 +603,9 @@ def test_plan(self:Curriculum, y:torch.Tensor, generator=None):
     return order[starts[cls] + within], cls, state
 
 @patch
-def step(self:Curriculum, correct:torch.Tensor, trials:torch.Tensor) -> torch.Tensor:
+def step(self:Curriculum, correct:torch.Tensor, # [C, S] correct test predictions per (class, level)
+         trials:torch.Tensor # [C, S] test images per (class, level)
+        ) -> torch.Tensor:
     "Apply the rule to per-(class, level) correct / trial counts [C, S]; returns the classes that went up."
     S = self.max_level + 1
     tested = torch.arange(S)[None] <= self.levels[:, None]
@@ -557,7 +627,8 @@ def update(self:Curriculum, method, # has `predict(x) -> {head: logits}` (an `lt
             generator=None, # torch.Generator for the test draws and views
             rows=None, # training rows to test from (default: all of `gpu_data`)
             host_generator=None, # CPU generator for the views' AutoAugment / CUDA draws (None: `generator`)
-            batch_size:int=512) -> dict:
+            batch_size:int=512 # test images per forward pass
+           ) -> dict:
     "Test every class at each of its levels with the model in eval mode, then move every level by ±1."
     y = gpu_data.y_cpu if hasattr(gpu_data, 'y_cpu') else gpu_data.y.cpu()
     kw = {} if host_generator is None else dict(host_generator=host_generator)
@@ -604,8 +675,10 @@ INAT_MEAN = (0.466, 0.471, 0.380)
 INAT_STD = (0.195, 0.194, 0.192)
 
 def imagenet_transforms(train:bool, # training (random) or evaluation (deterministic) pipeline
-                        mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                        size:int=224, resize:int=256,
+                        mean=IMAGENET_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+                        std=IMAGENET_STD, # per-channel normalisation std
+                        size:int=224, # output side, in pixels
+                        resize:int=256, # evaluation: Resize(resize) before CenterCrop(size)
                         # add torchvision RandAugment(2, 10), close to BCL's timm `rand-n2-m10-mstd0.5`
                         randaugment:bool=False,
                         # training: BCL's contrastive view (ColorJitter(0.4,0.4,0.4,0.1) with p 0.8, grayscale p 0.2)
@@ -629,16 +702,22 @@ def imagenet_transforms(train:bool, # training (random) or evaluation (determini
 LIST_VIEWS = Registry('list-dataset view')   # name → f(size, resize, randaugment): PIL image → uint8 [3, size, size]
 
 @LIST_VIEWS.register('regular')
-def list_regular_view(size:int=224, resize:int=256, randaugment:bool=False):
+def list_regular_view(size:int=224, # output side, in pixels
+                      resize:int=256, # unused (the evaluation Resize)
+                      randaugment:bool=False): # add RandAugment(2, 10)
     "BCL's classification view, uint8: RandomResizedCrop(0.08–1) + flip + ColorJitter(0.4, 0.4, 0.4, 0) (+ RandAugment(2, 10))."
     return imagenet_transforms(True, size=size, resize=resize, randaugment=randaugment, uint8=True)
 
 @LIST_VIEWS.register('sim')
-def list_sim_view(size:int=224, resize:int=256, randaugment:bool=False):
+def list_sim_view(size:int=224, # output side, in pixels
+                  resize:int=256, # unused (the evaluation Resize)
+                  randaugment:bool=False): # add RandAugment(2, 10)
     "The contrastive view, uint8: RandomResizedCrop + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p 0.8 + grayscale p 0.2."
     return imagenet_transforms(True, size=size, resize=resize, randaugment=randaugment, sim=True, uint8=True)
 
 @LIST_VIEWS.register('plain')
-def list_plain_view(size:int=224, resize:int=256, randaugment:bool=False):
+def list_plain_view(size:int=224, # CenterCrop side, in pixels
+                    resize:int=256, # the Resize before it
+                    randaugment:bool=False): # unused (no randomness)
     "The evaluation crop, uint8: Resize + CenterCrop."
     return imagenet_transforms(False, size=size, resize=resize, uint8=True)

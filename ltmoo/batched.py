@@ -27,13 +27,15 @@ __all__ = ['PER_RUN_TRAIN', 'PER_RUN_DATA', 'BATCH_MODELS', 'StackedShortcutA', 
 # %% ../nbs/20_batched.ipynb #9fb789b1
 class StackedShortcutA(nn.Module):
     "`_ShortcutA` of `n` stacked runs: subsample by 2, zero-pad each run's own channels."
-    def __init__(self, n:int, pad:int): super().__init__(); self.n, self.pad = n, pad
-    def forward(self, x):
+    def __init__(self, n:int, # runs stacked
+                 pad:int): super().__init__(); self.n, self.pad = n, pad  # zero channels per side of each run's block
+    def forward(self, x): # [B, n·C, H, W]: run i's maps in channels i·C … (i+1)·C-1
         x = x[:, :, ::2, ::2]; B, NC, H, W = x.shape
         x = F.pad(x.reshape(B, self.n, NC // self.n, H, W), (0, 0, 0, 0, self.pad, self.pad))
         return x.reshape(B, -1, H, W)
 
-def stack_backbones(nets:list) -> nn.Module:
+def stack_backbones(nets:list # `ResNetCifar`s of one depth and width (the runs' backbones)
+                   ) -> nn.Module:
     "One CIFAR ResNet computing `len(nets)` of them side by side (grouped convolutions, BatchNorm per run's channels)."
     n = len(nets)
     if n < 1: raise ValueError("stack_backbones needs at least one backbone")
@@ -59,21 +61,25 @@ def stack_backbones(nets:list) -> nn.Module:
     return sb.to(next(nets[0].parameters()).device)
 
 @torch.no_grad()
-def load_stacked_(stacked:nn.Module, nets:list):
+def load_stacked_(stacked:nn.Module, # a `stack_backbones` network
+                  nets:list): # the runs' backbones, in the stacking order
     "Copy the runs' weights and BatchNorm statistics into `stacked` (run i: block i of dim 0)."
     sds = [b.state_dict() for b in nets]
     for k, v in stacked.state_dict().items():
         v.copy_(sds[0][k] if v.ndim == 0 else torch.cat([sd[k].to(v.device) for sd in sds]))
 
 @torch.no_grad()
-def unstack_(stacked:nn.Module, nets:list):
+def unstack_(stacked:nn.Module, # a `stack_backbones` network
+             nets:list): # the runs' backbones, in the stacking order (written in place)
     "Copy block i of every stacked weight and statistic back into `nets[i]`."
     sds = [b.state_dict() for b in nets]
     for k, v in stacked.state_dict().items():
         parts = [v] * len(nets) if v.ndim == 0 else v.chunk(len(nets))
         for sd, p in zip(sds, parts): sd[k].copy_(p)
 
-def stacked_features(stacked:nn.Module, x:torch.Tensor) -> torch.Tensor:
+def stacked_features(stacked:nn.Module, # a `stack_backbones` network
+                     x:torch.Tensor # [B, n_runs·3, H, W] normalised images
+                    ) -> torch.Tensor:
     "Pooled features `[B, n_runs, C]` of `x` `[B, n_runs·3, H, W]` (run i's images in channels 3i…3i+2)."
     f = stacked.forward_maps(x)['feat']
     return f.view(len(f), stacked.n_runs, -1)
@@ -83,7 +89,8 @@ PER_RUN_TRAIN = ('seed', 'sampler', 'progress', 'ckpt_dir', 'threads', 'loss_bou
 PER_RUN_DATA = ('autoaugment', 'cutout', 'curriculum', 'cuda', 'sim_blur')   # each run draws its own augmentation
 BATCH_MODELS = ('resnet8', 'resnet20', 'resnet32')
 
-def why_not_batched(cfg:dict) -> str|None:
+def why_not_batched(cfg:dict # a resolved run config (`run_config`)
+                   ) -> str|None:
     "Why run `cfg` cannot train in a batched group (None: it can)."
     from ltmoo.losses import LOSSES
     from ltmoo.data import LIST_LT
@@ -100,7 +107,8 @@ def why_not_batched(cfg:dict) -> str|None:
     if dc.get('dataset') in LIST_LT: return f"dataset '{dc.get('dataset')}' (image lists stream through a DataLoader)"
     return None
 
-def batch_key(cfg:dict) -> str|None:
+def batch_key(cfg:dict # a resolved run config (`run_config`)
+             ) -> str|None:
     "Runs with one key train together in `fit_batched` (same data, schedule, batch, epochs); None: not batchable."
     if why_not_batched(cfg): return None
     dc = {k: v for k, v in cfg['data'].items() if k not in PER_RUN_DATA}
@@ -136,7 +144,12 @@ def _momentum(trs:list, strategies:list, stacked:nn.Module, opt:torch.optim.Opti
                 else: opt.state[P]['momentum_buffer'] = buf.clone()
 
 @torch.no_grad()
-def predict_stacked(stacked:nn.Module, strategies:list, x_uint8, plain, batch_size:int=1000) -> list:
+def predict_stacked(stacked:nn.Module, # a `stack_backbones` network
+                    strategies:list, # each run's strategy (its head), in the stacking order
+                    x_uint8, # [N, 3, H, W] uint8 test images
+                    plain, # uint8 batch → normalised floats (the test view)
+                    batch_size:int=1000 # images per stacked forward pass
+                   ) -> list:
     "Every run's test predictions (`{head: argmax, 'main': argmax}`, as `predict_all`), from one stacked pass per batch."
     was = stacked.training; stacked.eval()
     out = [[] for _ in strategies]
@@ -150,10 +163,15 @@ def predict_stacked(stacked:nn.Module, strategies:list, x_uint8, plain, batch_si
 
 
 # %% ../nbs/20_batched.ipynb #6a110cda
-def batched_step(stacked:nn.Module, strategies:list, opt:torch.optim.Optimizer,
+def batched_step(stacked:nn.Module, # a `stack_backbones` network
+                 strategies:list, # each run's strategy, in the stacking order
+                 opt:torch.optim.Optimizer, # over the stacked network's and every strategy's parameters
                  batches:list, # each run's `Batch` (its own images, augmentation and labels)
-                 epoch:int, keep:torch.Tensor, # [n] 1 for a run that trains, 0 for one that diverged
-                 dtype=None, channels_last:bool=False) -> tuple:
+                 epoch:int, # 0-based (the strategies' switch rules)
+                 keep:torch.Tensor, # [n] 1 for a run that trains, 0 for one that diverged
+                 dtype=None, # autocast dtype (torch.bfloat16), None: float32
+                 channels_last:bool=False # the batch in channels-last layout
+                ) -> tuple:
     "One step of every run: one stacked forward and backward over the runs' batches, each run's head and loss, one SGD step."
     x = torch.cat([b.views[0] for b in batches], 1)      # run j's images in channels 3j…3j+2
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
@@ -174,10 +192,11 @@ def batched_step(stacked:nn.Module, strategies:list, opt:torch.optim.Optimizer,
 def fit_batched(cfgs:list, # resolved run configs (`run_config`) that share one `batch_key`
                 out_dirs:list, # a run folder per config (metrics.json, run.json, CSVs, last.pt: as `fit` writes them)
                 data=None, # an `LTData` for every run (tests); default: loaded from the first config's `data`
-                resume:bool=True, stop_after:int|None=None, # as `fit`
+                resume:bool=True, # continue from the runs' `last.pt` (all at the same epoch)
+                stop_after:int|None=None, # stop after this many epochs of this call
                 progress:bool|str|None=None, # 'lines' or True: a line per epoch for the group; False: quiet
                 stale:str='error', # as `fit`
-                save_features:bool=False
+                save_features:bool=False # also write each run's `features.npz`
                ) -> list:
     "Train several runs of one recipe together, one stacked backbone; per run: its metrics, or `dict(error=…)`."
     if len(cfgs) != len(out_dirs): raise ValueError("one out_dir per config")
@@ -195,7 +214,8 @@ def fit_batched(cfgs:list, # resolved run configs (`run_config`) that share one 
 # %% ../nbs/20_batched.ipynb #2d5ce7ad
 class StackedSteps:
     "The loop's engine for a group of single-strategy runs: one stacked network steps them all (`ltmoo.train.fit_runs`)."
-    def __init__(self, trs:list, env:DistEnv):
+    def __init__(self, trs:list, # the group's runs (`build_runs`): one recipe, the CIFAR device path
+                 env:DistEnv): # this process (a stacked group trains in one process)
         tc, self.dev = trs[0].tc, trs[0].dev
         if env.ddp: raise UserError("batched runs train in one process (not under torchrun)")
         if any(tr.gpu is None for tr in trs): raise UserError("batched runs need the CIFAR device path")
@@ -210,10 +230,20 @@ class StackedSteps:
                             self.dev)
         _momentum(trs, self.strategies, self.stacked, self.opt, to_runs=False)
     @staticmethod
-    def key_suffix() -> str: return '+batched:' + train_code_hash(modules=('batched',))   # its own realisation
+    def key_suffix() -> str:
+        "What a group adds to each run's checkpoint key: the hash of `ltmoo.batched`'s code (its own realisation)."
+        return '+batched:' + train_code_hash(modules=('batched',))
     @staticmethod
-    def stepper(method, opt, env, tc:dict, n_runs:int) -> _Member: return _Member(n_runs, tc.get('amp', 'none'))
-    def step(self, batches:list, epoch:int, keep:torch.Tensor) -> tuple:
+    def stepper(method, opt, env, # the run's (unused: the group's engine takes the steps)
+                tc:dict, # the run's `train` section (its `amp`)
+                n_runs:int # runs in the group
+               ) -> _Member:
+        "A stand-in for a run's stepper: what the loop records and checkpoints of it."
+        return _Member(n_runs, tc.get('amp', 'none'))
+    def step(self, batches:list, # each run's `Batch`
+             epoch:int, # 0-based
+             keep:torch.Tensor # [n] 1 for a run that trains, 0 for one that diverged
+            ) -> tuple:
         "One stacked step (`batched_step`) at this engine's precision and layout."
         return batched_step(self.stacked, self.strategies, self.opt, batches, epoch, keep, self.dtype,
                             self.channels_last)
@@ -235,13 +265,16 @@ class StackedSteps:
         _momentum(trs, self.strategies, self.stacked, self.opt, to_runs=True)
         return [EpochSteps(loss_sum[j], n_steps, n_img, {tr.method.name: (torch.cat(preds[j]), torch.cat(ys[j]))})
                 for j, tr in enumerate(trs)]
-    def predict(self, trs:list, live:list) -> list:
+    def predict(self, trs:list, # the group's runs
+                live:list # per run: False once it diverged (its predictions are still made)
+               ) -> list:
         "Every run's test predictions from one stacked pass per batch."
         return predict_stacked(self.stacked, self.strategies, trs[0].data.test_x, trs[0].ctx.plain)
 
 
 # %% ../nbs/20_batched.ipynb #044c7878
 def batched_parser() -> argparse.ArgumentParser:
+    "The arguments of `python -m ltmoo.batched`."
     ap = argparse.ArgumentParser(prog='python -m ltmoo.batched',
                                  description='Train several runs of one recipe together (one stacked backbone).')
     ap.add_argument('--run', action='append', required=True, metavar='METHOD:SEED:OUT',
@@ -252,7 +285,8 @@ def batched_parser() -> argparse.ArgumentParser:
     ap.add_argument('--stale', choices=('error', 'restart'), default='error')
     return ap
 
-def parse_run(spec:str) -> tuple:
+def parse_run(spec:str # a `--run` value, e.g. 'ce:0:results/runs/cifar10-if100/ce/s0'
+             ) -> tuple:
     "`METHOD:SEED:OUT` → (method, seed, out)."
     parts = spec.split(':', 2)
     if len(parts) != 3 or not parts[1].isdigit():
@@ -260,7 +294,8 @@ def parse_run(spec:str) -> tuple:
     return parts[0], int(parts[1]), parts[2]
 
 @user_errors()
-def main(argv=None) -> int:
+def main(argv=None # command-line arguments (None: `sys.argv[1:]`)
+        ) -> int:
     "`python -m ltmoo.batched --run ce:0:DIR --run cb:0:DIR …`: one JSON line per run; exit 1 if any run failed."
     a = batched_parser().parse_args(argv)
     specs = [parse_run(s) for s in a.run]

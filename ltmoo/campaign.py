@@ -30,14 +30,18 @@ def _git(root:Path, *args) -> str:
     if r.returncode: raise UserError(f"git {' '.join(args)}: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
     return r.stdout.strip()
 
-def full_commit(root:Path, commit:str) -> str:
+def full_commit(root:Path, # the project root (a git clone)
+                commit:str # a hash (7+ hex digits) or any name git resolves
+               ) -> str:
     "The full hash of `commit`, which must be in this clone."
     try: return _git(root, 'rev-parse', '--verify', '--quiet', f'{commit}^{{commit}}')
     except UserError:
         raise UserError(f"commit {commit} is not in this clone; `git fetch` the branch that holds it "
                         "(a shallow clone needs `git fetch --unshallow`)") from None
 
-def worktree(root:Path, commit:str) -> Path:
+def worktree(root:Path, # the project root
+             commit:str # the commit to check out
+            ) -> Path:
     "A checkout of `commit` under .campaign/code/ (made once), with the project's prepared `data/` linked in."
     commit = full_commit(root, commit)
     wt = root/STATE_DIR/'code'/commit[:12]
@@ -52,20 +56,21 @@ def worktree(root:Path, commit:str) -> Path:
 @dataclass
 class RunState:
     "Where a job of the queue stands on this checkout."
-    job:Job
+    job:Job # the queued run
     state:str # finished | pending (checkpointed) | queued | unavailable (no images here)
-    epochs_done:int=0
-    epochs:int|None=None
+    epochs_done:int=0 # epochs in its history.csv
+    epochs:int|None=None # its length (None: not known yet)
     commit:str|None=None # the training code the run is (or will be) trained with
     s_per_epoch:float|None=None # mean time of the last (up to 5) epochs, evaluation included
-    folder:Path|None=None
+    folder:Path|None=None # its folder in results/runs/<profile> or results/pending (None: queued)
 
 def _history(folder:Path) -> list:
     p = Path(folder)/'history.csv'
     if not p.exists(): return []
     with open(p) as f: return list(csv.DictReader(f))
 
-def run_commit(folder:Path) -> str|None:
+def run_commit(folder:Path # a run folder with campaign.json or run.json
+              ) -> str|None:
     "The commit a checkpointed run was started on: campaign.json's, else its first segment's (None if it was dirty)."
     cj = Path(folder)/'campaign.json'
     if cj.exists(): return json.loads(cj.read_text())['commit']
@@ -73,7 +78,10 @@ def run_commit(folder:Path) -> str|None:
     c = segs[0].get('commit') if segs else None
     return None if not c or c.endswith('-dirty') or c == 'unknown' else c
 
-def run_state(root:Path, c:Campaign, job:Job) -> RunState:
+def run_state(root:Path, # the project root
+              c:Campaign, # `read_campaign()` (its profile)
+              job:Job # the queued run
+             ) -> RunState:
     "Finished (in results/runs/<profile>), pending (a checkpoint in results/pending), queued, or unavailable here."
     done, pend = runs_dir(root, c.profile)/job.key, root/PENDING_DIR/job.key
     if is_finished(done):
@@ -89,7 +97,11 @@ def run_state(root:Path, c:Campaign, job:Job) -> RunState:
     return RunState(job, 'queued', commit=c.commit)
 
 # %% ../nbs/24_campaign.ipynb #68cd470e
-def worker_command(root:Path, c:Campaign, job:Job, commit:str) -> tuple:
+def worker_command(root:Path, # the project root
+                   c:Campaign, # the settings: profile, sets, numerics, threads, workers
+                   job:Job, # the run
+                   commit:str # the training code: a checkout of it under .campaign/code/
+                  ) -> tuple:
     "(argv, env, cwd) of the process that trains `job` on `commit`: `python -m ltmoo.train` of that checkout."
     wt = worktree(root, commit)
     threads = c.threads or max(1, (os.cpu_count() or 1) // c.workers)
@@ -120,7 +132,7 @@ class _Log:
     def __call__(self, msg:str):
         with open(self.path, 'a') as f: f.write(f"{_now()}  {msg}\n")
 
-def lower_priority(nice:int):
+def lower_priority(nice:int): # added niceness, 0..19 (19: the lowest priority)
     "Nice `nice` for this process and for its autogroup (Linux): a new session's autogroup otherwise weighs as much as all others."
     os.nice(nice)
     with contextlib.suppress(OSError): Path('/proc/self/autogroup').write_text(str(nice))
@@ -133,7 +145,8 @@ class _Worker:
 # %% ../nbs/24_campaign.ipynb #c1020a58
 class Daemon:
     "Keeps `workers` runs training, imports what finishes, stops on SIGTERM (now) or SIGUSR1 (after the epoch)."
-    def __init__(self, root:Path, poll:float=5.,
+    def __init__(self, root:Path, # the project root
+                 poll:float=5., # seconds between looks at the training processes
                  command=None # (root, campaign, job, commit) -> (argv, env, cwd); default `worker_command`
                 ):
         self.root, self.poll, self.log = Path(root), poll, _Log(Path(root)/STATE_DIR/'campaign.log')
@@ -142,7 +155,8 @@ class Daemon:
     def _save_workers(self):
         write_json({k: dict(pid=w.proc.pid, commit=w.commit, started=w.started) for k, w in self.running.items()},
                    self.root/STATE_DIR/'workers.json')
-    def next_job(self, c:Campaign) -> RunState|None:
+    def next_job(self, c:Campaign # `read_campaign()`
+                ) -> RunState|None:
         "The first pending run (by queue order) that is free, else the first queued one; None when there is none."
         states = [run_state(self.root, c, j) for j in campaign_queue(c, root=self.root)]
         free = [s for s in states if s.job.key not in self.running and s.job.key not in self.failed
@@ -151,7 +165,8 @@ class Daemon:
 
 # %% ../nbs/24_campaign.ipynb #18caf4d6
 @patch
-def start(self:Daemon, c:Campaign, s:RunState):
+def start(self:Daemon, c:Campaign, # the settings (`read_campaign()`)
+          s:RunState): # a pending or queued run (`next_job`)
     "Start the process that trains run `s` on its commit (a new run: the campaign's, stamped in its campaign.json)."
     self.campaign, folder = c, self.root/PENDING_DIR/s.job.key
     commit = s.commit if s.state == 'pending' else full_commit(self.root, c.commit)
@@ -198,7 +213,7 @@ def fill(self:Daemon) -> bool:
     return bool(self.running)
 
 @patch
-def halt(self:Daemon, grace:float=60.):
+def halt(self:Daemon, grace:float=60.): # seconds between SIGTERM and SIGKILL
     "SIGTERM to every training process, SIGKILL after `grace` seconds; then collect them."
     for w in self.running.values():
         if w.proc.poll() is None: w.proc.send_signal(signal.SIGTERM)
@@ -241,7 +256,8 @@ def _cmdline(pid:int) -> str:
     try: return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
     except OSError: return ''
 
-def daemon_pid(root:Path) -> int|None:
+def daemon_pid(root:Path # the project root
+              ) -> int|None:
     "The running campaign's pid, or None (a stale pid file is ignored)."
     p = Path(root)/STATE_DIR/'daemon.pid'
     if not p.exists(): return None
@@ -249,7 +265,8 @@ def daemon_pid(root:Path) -> int|None:
     except (ValueError, IndexError): return None
     return pid if _pid_alive(pid) and 'campaign' in _cmdline(pid) else None
 
-def live_workers(root:Path) -> dict:
+def live_workers(root:Path # the project root
+                ) -> dict:
     "The training processes the last daemon started that still run: {run key: pid}."
     wj = Path(root)/STATE_DIR/'workers.json'
     ws = json.loads(wj.read_text()) if wj.exists() else {}
@@ -268,7 +285,9 @@ def _row(s:RunState, now:float) -> str:
     return (f"  {s.job.key:<34} epoch {s.epochs_done:>3}/{s.epochs or '?':<3} {sp}  {_hms(left):>8} left  "
             f"commit {(s.commit or '?')[:12]}{age}")
 
-def status(root:str|Path|None=None, queued:int=6) -> str:
+def status(root:str|Path|None=None, # the project root (None: this one)
+           queued:int=6 # queued runs named at most
+          ) -> str:
     "What the campaign is doing: each run's epoch, speed and time left, its commit; what is queued."
     root = Path(root) if root else proj_root()
     c, pid, now, live = read_campaign(root/CAMPAIGN_FILE), daemon_pid(root), time.time(), live_workers(root)
@@ -295,7 +314,10 @@ def status(root:str|Path|None=None, queued:int=6) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/24_campaign.ipynb #115f18d0
-def import_finished(root:Path, c:Campaign|None=None, log=print) -> list:
+def import_finished(root:Path, # the project root
+                    c:Campaign|None=None, # the settings (None: read campaign.yaml): its profile's runs folder
+                    log=print # a print-like function for the progress lines
+                   ) -> list:
     "Import every finished run still under results/pending (e.g. when its daemon died before importing it)."
     c, out = c or read_campaign(Path(root)/CAMPAIGN_FILE), []
     for m in sorted((Path(root)/PENDING_DIR).glob('*/*/s*/metrics.json')):
@@ -306,7 +328,9 @@ def import_finished(root:Path, c:Campaign|None=None, log=print) -> list:
             out.append(key); log(f"imported {key} into {dest.relative_to(root)}")
     return out
 
-def prepare(root:Path, c:Campaign, log=print):
+def prepare(root:Path, # the project root
+            c:Campaign, # the settings (its commit)
+            log=print): # a print-like function for the progress lines
     "What a fresh machine lacks: the prepared data, a checkout of every commit the pending runs and new runs train on."
     from ltmoo.data import check_prepared
     for ds in DATASETS_HERE:
@@ -316,7 +340,10 @@ def prepare(root:Path, c:Campaign, log=print):
     for cm in sorted(commits): log(f"code {cm[:12]}: {worktree(root, cm).relative_to(root)}")
 
 # %% ../nbs/24_campaign.ipynb #89bbd485
-def start(root:str|Path|None=None, foreground:bool=False, log=print) -> int|None:
+def start(root:str|Path|None=None, # the project root (None: this one)
+          foreground:bool=False, # train in this process (until the queue is done or Ctrl-C)
+          log=print # a print-like function for the progress lines
+         ) -> int|None:
     "Set up what this machine lacks, then train the queue in the background (`foreground`: in this process)."
     root = Path(root) if root else proj_root()
     pid = daemon_pid(root)
@@ -338,7 +365,8 @@ def start(root:str|Path|None=None, foreground:bool=False, log=print) -> int|None
     log(f"campaign started (pid {p.pid}); `ltmoo campaign status` shows its runs, `ltmoo campaign stop` stops it")
     return p.pid
 
-def serve(root:str|Path|None=None) -> int:
+def serve(root:str|Path|None=None # the project root (None: this one)
+         ) -> int:
     "The daemon's body: the pid file, the loop, the pid file removed."
     root = Path(root) if root else proj_root()
     pf = root/STATE_DIR/'daemon.pid'; pf.parent.mkdir(parents=True, exist_ok=True)
@@ -347,7 +375,11 @@ def serve(root:str|Path|None=None) -> int:
     finally: pf.unlink(missing_ok=True)
     return 0
 
-def stop(root:str|Path|None=None, at_epoch_end:bool=False, timeout:float=120., log=print) -> bool:
+def stop(root:str|Path|None=None, # the project root (None: this one)
+         at_epoch_end:bool=False, # let each run finish its epoch in progress (and checkpoint it) first
+         timeout:float=120., # seconds to wait for the daemon to end
+         log=print # a print-like function for the progress lines
+        ) -> bool:
     "Stop the campaign: now (the epochs in progress are lost) or after each run's epoch in progress; orphans too."
     root = Path(root) if root else proj_root()
     pid = daemon_pid(root)
@@ -363,7 +395,8 @@ def stop(root:str|Path|None=None, at_epoch_end:bool=False, timeout:float=120., l
     return True
 
 # %% ../nbs/24_campaign.ipynb #2be51bff
-def main(argv=None) -> int:
+def main(argv=None # command-line arguments (None: `sys.argv[1:]`)
+        ) -> int:
     "`ltmoo campaign start|status|stop|queue|import` (and `serve`, the daemon itself)."
     ap = argparse.ArgumentParser(prog='ltmoo campaign', description='Paper-scale runs in the background on any machine, '
                                  'resumed across machines (campaign.yaml, results/pending, results/runs/paper).')

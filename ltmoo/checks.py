@@ -24,11 +24,18 @@ def _words(what:str, message, rows:torch.Tensor|None, values:torch.Tensor|None, 
 class DeferredFinite:
     "Checks kept on the device and done once, at the end of the epoch: no host sync in the step."
     def __init__(self): self.items, self.step = [], 0
-    def add(self, x:torch.Tensor, what:str, message=None):
+    def add(self,
+            x:torch.Tensor, # a device tensor that must be finite (detached here)
+            what:str, # its name in the message, e.g. 'loss'
+            message=None # as `check_finite`: None, a string, or `message(i, v)` of the first bad row
+           ):
         "Record whether `x` is finite (a device flag) and what the message needs (see `check_finite`)."
         flag, rows, values, head = _finite_parts(x.detach(), message)
         self.items.append((self.step, flag, (what, message, rows, values, head)))
-    def add_flag(self, ok:torch.Tensor, message:str):
+    def add_flag(self,
+                 ok:torch.Tensor, # a boolean device tensor; the check holds when every entry is true
+                 message:str # the error's text when it does not
+                ):
         "Record a condition that must hold (`check_holds`): a device flag and its fixed message."
         self.items.append((self.step, ok.all(), (None, message, None, None, None)))
     def first_bad(self) -> tuple|None:
@@ -51,7 +58,7 @@ def _finite_parts(x:torch.Tensor, message) -> tuple:
 _DEFERRED = []   # the active DeferredFinite logs, innermost last
 
 @contextlib.contextmanager
-def deferred_finite(log:DeferredFinite|None):
+def deferred_finite(log:DeferredFinite|None): # where checks go until its `first_bad()`; None: check at once
     "Inside, `check_finite` and `check_holds` record into `log` instead of checking at once (None: at once)."
     if log is None:
         yield None; return
@@ -63,7 +70,8 @@ def deferring() -> bool:
     "Whether `check_finite` records (inside `deferred_finite` with a log) rather than checks."
     return bool(_DEFERRED)
 
-def check_finite(x:torch.Tensor, what:str,
+def check_finite(x:torch.Tensor, # any shape, any device
+                 what:str, # its name in the message, e.g. 'loss' or 'MGDA weights'
                  message=None # None: `what` and the first values; a string; or `message(i, v)` of the first bad row
                 ):
     "Raise a `FloatingPointError` naming `what` if `x` is NaN or infinite; inside `deferred_finite`, record it."
@@ -71,7 +79,9 @@ def check_finite(x:torch.Tensor, what:str,
     flag, rows, values, head = _finite_parts(x.detach(), message)
     if not flag: raise FloatingPointError(_words(what, message, rows, values, head))
 
-def check_holds(ok:torch.Tensor, message:str):
+def check_holds(ok:torch.Tensor, # a boolean tensor; the check holds when every entry is true
+                message:str # the error's text when it does not
+               ):
     "Raise a `RuntimeError(message)` unless every entry of the boolean `ok` is true; inside `deferred_finite`, record it."
     if _DEFERRED: return _DEFERRED[-1].add_flag(ok, message)
     if not bool(ok.all()): raise RuntimeError(message)
@@ -80,13 +90,14 @@ def check_holds(ok:torch.Tensor, message:str):
 _LABELS = []   # the host copies of the labels of the batches being stepped (`batch_labels`), innermost last
 
 @contextlib.contextmanager
-def batch_labels(y_host:torch.Tensor|None):
+def batch_labels(y_host:torch.Tensor|None): # [B] int labels of the batch on the host (None: unknown)
     "Inside, `host_labels` gives `y_host`: the host copy of the labels of the batch being stepped (None: unknown)."
     _LABELS.append(y_host)
     try: yield y_host
     finally: _LABELS.pop()
 
-def host_labels(y:torch.Tensor) -> torch.Tensor|None:
+def host_labels(y:torch.Tensor # [B] labels of the batch, on any device
+               ) -> torch.Tensor|None:
     "The host copy of the batch labels `y` if the trainer published one (`batch_labels`, same length), else None."
     h = _LABELS[-1] if _LABELS else None
     return h if h is not None and len(h) == len(y) else None

@@ -15,7 +15,8 @@ from .jobs import prepare_data
 __all__ = ['STEP_METHODS', 'PASS_THROUGH', 'profile_info', 'bench', 'bench_runs', 'step_table', 'main']
 
 # %% ../nbs/13_cli.ipynb #783ce199
-def profile_info(params:str='params.yaml') -> dict:
+def profile_info(params:str='params.yaml' # the parameters file (relative to the project root)
+                ) -> dict:
     "The resolved profile of this machine and why (the whole params file is checked first)."
     from ltmoo.config import validate_params
     p = validate_params(read_params(params), Path(params).name)
@@ -26,7 +27,10 @@ def _profile_name(profile:str|None) -> str|None:
     "A profile name, or the one recorded in a `ltmoo profile --out` JSON file."
     return json.loads(resolve(profile).read_text())['profile'] if str(profile).endswith('.json') else profile
 
-def bench(out_dir:str='results/bench', profile:str|None=None, params:str='params.yaml') -> list:
+def bench(out_dir:str='results/bench', # gets gbg.json, moosf.json, throughput.json, loader.json
+          profile:str|None=None, # a profile name or a `ltmoo profile --out` JSON file (None: the file's)
+          params:str='params.yaml' # the parameters file: its profile's `bench` section
+         ) -> list:
     "Run the benchmarks (tools/bench_*.py: GBG, MOOSF, throughput, loader) with the profile's `bench` settings."
     profile = _profile_name(profile)
     b = load_params(profile, params)['bench']
@@ -47,8 +51,12 @@ def bench(out_dir:str='results/bench', profile:str|None=None, params:str='params
 STEP_METHODS = ('ce', 'bcl', 'gbg', 'moosf_ce_bs')
 
 def bench_runs(runs:list, # numbers of stacked CE runs, e.g. [1, 4, 16]
-               out_dir:str='results/bench', profile:str|None=None, steps:int=5, warmup:int=2,
-               methods=STEP_METHODS) -> dict:
+               out_dir:str='results/bench', # gets step_cpu.json or step_cuda.json
+               profile:str|None=None, # a profile name or a `ltmoo profile --out` JSON file (None: this machine's)
+               steps:int=5, # timed steps per measurement
+               warmup:int=2, # untimed steps before them
+               methods=STEP_METHODS # run names of params.yaml measured one by one
+              ) -> dict:
     "Per-step cost (host syncs, kernel launches, images/s) of `methods` and of N stacked CE runs (tools/bench_step.py)."
     profile = _profile_name(profile) or profile_info()['profile']
     if not runs or min(runs) < 1: raise UserError(f"--runs takes numbers of runs ≥ 1, e.g. 1,4,16; got {runs}")
@@ -60,7 +68,8 @@ def bench_runs(runs:list, # numbers of stacked CE runs, e.g. [1, 4, 16]
     subprocess.run(cmd, check=True)
     return json.loads(path.read_text())
 
-def step_table(d:dict) -> str:
+def step_table(d:dict # what `bench_runs` returned
+              ) -> str:
     "`bench_runs`'s result as a table: a row per method and per number of stacked CE runs."
     h = (f"per-step cost on {d['device']} ({d['hardware']}), profile {d['profile']}, torch {d['torch']}\n"
          f"{'run':<18}{'host syncs':>11}{'kernel ops':>12}{'img/s per run':>15}{'img/s total':>13}")
@@ -118,7 +127,7 @@ def _pass_through(cmd:str, rest:list):
 
 # %% ../nbs/13_cli.ipynb #c13c0004
 @user_errors()
-def main(argv=None):
+def main(argv=None): # command-line arguments (None: `sys.argv[1:]`)
     "`ltmoo <subcommand>`; a user error is one line on stderr and exit code 2."
     args, rest = _parser().parse_known_args(argv)
     if args.cmd in PASS_THROUGH: return _pass_through(args.cmd, rest)

@@ -38,8 +38,8 @@ class user_errors(contextlib.ContextDecorator):
 # %% ../nbs/00_core.ipynb #3525d7f8
 class Registry(dict):
     "A name → object map filled by a decorator; an unknown name raises `UnknownNameError` (a `KeyError`)."
-    def __init__(self, kind:str): super().__init__(); self.kind = kind
-    def register(self, name:str):
+    def __init__(self, kind:str): super().__init__(); self.kind = kind  # what it holds, for messages: 'loss', 'method'…
+    def register(self, name:str): # the key, as `params.yaml` writes it (e.g. 'ldam_drw')
         "Decorator that stores its target under `name`."
         def _inner(obj):
             old = self.get(name) if name in self else None
@@ -50,14 +50,16 @@ class Registry(dict):
             self[name] = obj
             return obj
         return _inner
-    def get(self, name:str):
+    def get(self, name:str): # a registered key; an unknown one raises `UnknownNameError` naming the closest
         "The object registered under `name`."
         if name not in self:
             m = difflib.get_close_matches(str(name), list(self), n=1, cutoff=0.6)
             raise UnknownNameError(f"unknown {self.kind} '{name}'; known: {', '.join(sorted(self))}"
                                    + (f"; did you mean {m[0]}?" if m else ''))
         return self[name]
-    def list(self, pattern:str='*'): return sorted(n for n in self if fnmatch.fnmatch(n, pattern))
+    def list(self, pattern:str='*'): # an `fnmatch` glob, e.g. 'ldam*'
+        "The registered names that match `pattern`, sorted."
+        return sorted(n for n in self if fnmatch.fnmatch(n, pattern))
     def __repr__(self): return f"Registry({self.kind}: {', '.join(sorted(self))})"
 
 # %% ../nbs/00_core.ipynb #6c0676ed
@@ -77,25 +79,29 @@ def rng_state() -> dict:
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
-def set_rng_state(st:dict):
+def set_rng_state(st:dict): # what `rng_state()` returned: python, numpy, torch (and cuda) generator states
     "Restore what `rng_state` captured."
     random.setstate(st['python']); np.random.set_state(st['numpy']); torch.set_rng_state(st['torch'])
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
 # %% ../nbs/00_core.ipynb #1fbc05f6
-def proj_root(start:str|Path|None=None) -> Path:
+def proj_root(start:str|Path|None=None # a folder inside the project (None: the current directory)
+             ) -> Path:
     "The folder holding `settings.ini` (the project root), searched upwards from `start` or the cwd."
     p = Path(start or os.getcwd()).resolve()
     for q in [p, *p.parents]:
         if (q/'settings.ini').exists() and (q/'params.yaml').exists(): return q
     raise FileNotFoundError(f"no ltmoo project root (settings.ini + params.yaml) above {p}")
 
-def resolve(path:str|Path, root:str|Path|None=None) -> Path:
+def resolve(path:str|Path, # absolute, or relative to the project root
+            root:str|Path|None=None # a folder inside the project to find the root from (None: the current directory)
+           ) -> Path:
     "`path` if absolute, else relative to the project root."
     path = Path(path)
     return path if path.is_absolute() else proj_root(root)/path
 
-def default_device(device:str|None=None) -> torch.device:
+def default_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'…; 'auto' or None: CUDA when available
+                  ) -> torch.device:
     "`device` if given (`'auto'` or None picks CUDA when available, else CPU)."
     if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(device)
@@ -115,13 +121,17 @@ def in_host_plan() -> bool:
     "Whether the calling thread is inside `host_plan()`."
     return getattr(_HOST, 'on', False)
 
-def host_to_device(t:torch.Tensor, device, dtype=None) -> torch.Tensor:
+def host_to_device(t:torch.Tensor, # a host (CPU) tensor
+                   device, # a `torch.device` or its name
+                   dtype=None # convert to this dtype first, on the host (None: keep `t`'s)
+                  ) -> torch.Tensor:
     "Host tensor `t` on `device` (as `dtype`): on CUDA through pinned memory, a copy the host does not wait for."
     t = t if dtype is None else t.to(dtype)
     if torch.device(device).type == 'cuda' and t.device.type == 'cpu': return t.pin_memory().to(device, non_blocking=True)
     return t.to(device)
 
-def to_host(t:torch.Tensor) -> torch.Tensor:
+def to_host(t:torch.Tensor # a tensor on any device
+           ) -> torch.Tensor:
     "`t` on the host: a host tensor as it is (no copy, no sync), a device tensor copied back (a host sync)."
     return t if t.device.type == 'cpu' else t.cpu()
 
@@ -132,12 +142,14 @@ class YAMLLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):   # libyaml's p
 YAMLLoader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(
     r'^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$'), list('-+0123456789.'))
 
-def yaml_load(text:str):
+def yaml_load(text:str): # a YAML document or a single value, e.g. '1e-3' or '[10, 20]'
     "Parse YAML text with `YAMLLoader` (what `dvc exp run -S` and `--set` values need)."
     return yaml.load(text, Loader=YAMLLoader)
 
 # %% ../nbs/00_core.ipynb #223e07a2
-def deep_update(base:dict, over:dict) -> dict:
+def deep_update(base:dict, # the defaults (left unchanged)
+                over:dict # the overrides: its values win, nested dicts merge key by key (None: nothing)
+               ) -> dict:
     "A copy of `base` with `over` merged in recursively."
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
@@ -145,7 +157,9 @@ def deep_update(base:dict, over:dict) -> dict:
     return out
 
 # %% ../nbs/00_core.ipynb #640faf62
-def atomic_save(obj, path:str|Path):
+def atomic_save(obj, # anything `torch.save` writes (a checkpoint dict)
+                path:str|Path # the file; its folder is created
+               ):
     "`torch.save` to `path` through a temporary file and `os.replace`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
@@ -157,7 +171,9 @@ def atomic_save(obj, path:str|Path):
         try: os.fsync(fd)
         finally: os.close(fd)
 
-def write_json(obj, path:str|Path):
+def write_json(obj, # JSON data; other values (NumPy or torch scalars) are written as `float(value)`
+               path:str|Path # the file; its folder is created
+              ):
     "Write `obj` as indented JSON (atomically)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')

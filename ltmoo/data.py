@@ -86,7 +86,7 @@ class LTData:
     train_index:torch.Tensor # int64 [N], index of each training image in the original training set
     test_index:torch.Tensor|None = None # int64 [M], index into the original test set
     mean:tuple = CIFAR_MEAN # normalisation of the views (CIFAR's; ImageNet's / iNat's for the list datasets)
-    std:tuple = CIFAR_STD
+    std:tuple = CIFAR_STD # per-channel std of that normalisation (0–1 pixel scale)
     @property
     def num_classes(self) -> int: return len(self.classes)
     def __repr__(self):
@@ -104,13 +104,16 @@ SHARED_SHA256 = {
     'cifar10-lt-index.npz': '527c1921bc862b60406b9b4955c188cb276aa17a5d766a19d614010e885f155b',
     'cifar100-lt-index.npz': '7dc7528dc9e0044a6f61a5e34e97f16e3ba70e0fa1683278847d537b57e263ef'}
 
-def cifar_name(dataset:str) -> str:
+def cifar_name(dataset:str # 'cifar10' or 'cifar100', with or without '_lt' / '-lt'
+              ) -> str:
     "The canonical dataset key (`cifar10`, `cifar100`); accepts `cifar10_lt`/`cifar10-lt`; unknown names raise."
     key = str(dataset).lower().replace('-lt', '').replace('_lt', '')
     if key not in CIFAR_LT: raise ValueError(f"unknown dataset '{dataset}'; valid: {', '.join(CIFAR_LT)}")
     return key
 
-def sha256_file(path:str|Path, chunk:int=1<<22) -> str:
+def sha256_file(path:str|Path, # the file
+                chunk:int=1<<22 # bytes read at a time (4 MiB)
+               ) -> str:
     "Hex sha256 of a file, read in chunks."
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -143,7 +146,7 @@ _ARRAYS = ('train_images', 'train_index', 'train_labels', 'test_images', 'test_l
 
 def check_superset(
     d:dict, # arrays as stored (train_labels, train_index, class_permutation, images, img_max, stored_imb_factor)
-                   num_classes:int):
+                   num_classes:int): # K
     "Check that the superset rows are, per class, the first `lt_counts(img_max, K, stored_IF)` of `class_permutation`."
     K, lab, cp = num_classes, d['train_labels'], d.get('class_permutation')
     counts = lt_counts(int(d['img_max']), K, float(d['stored_imb_factor']))
@@ -293,14 +296,18 @@ def check_prepared(folder:str|Path, # a prepared folder (`prepare_cifar_lt`)
 # %% ../nbs/01_data.ipynb #5d28321a
 SOURCES = ('auto', 'shared', 'official')
 
-def shared_file(dataset:str, shared_dir:str|Path) -> Path|None:
+def shared_file(dataset:str, # cifar10 | cifar100
+                shared_dir:str|Path # the shared files' folder (relative to the project root)
+               ) -> Path|None:
     "The shared file with the images of `dataset` (the full npz, else its JPEG copy), None when neither is there."
     ds, sd = cifar_name(dataset), resolve(shared_dir)
     return next((p for p in (sd/f'{ds}-lt.npz', sd/f'{ds}-lt-jpeg.npz') if p.exists()), None)
 
 def resolve_source(dataset:str='cifar10', # cifar10 | cifar100
                    source:str='auto', # auto | shared | official
-                   root:str|Path='data', shared_dir:str|Path='../shared/data') -> str:
+                   root:str|Path='data', # the prepared data folder, whose manifest names its source
+                   shared_dir:str|Path='../shared/data' # the shared files (relative to the project root)
+                  ) -> str:
     "The concrete source: `auto` is the prepared folder's, else the shared arrays where they are, else the official archive."
     if source not in SOURCES: raise DataError(f"unknown data.source '{source}'; valid: {', '.join(SOURCES)}")
     if source != 'auto': return source
@@ -451,7 +458,8 @@ class GPUData:
     def __init__(self, x:torch.Tensor, # uint8 [N,3,H,W]
                  y:torch.Tensor, # int64 [N]
                  device=None, # 'cuda', 'cpu', or None/'auto'
-                 mean=CIFAR_MEAN, std=CIFAR_STD,
+                 mean=CIFAR_MEAN, # per-channel mean of the views' normalisation (0–1 pixel scale)
+                 std=CIFAR_STD, # per-channel std of that normalisation
                  aug:dict|None=None, # `autoaugment`, `cutout`, `sim_blur` (see `check_aug`); None = none
                  curriculum=None # an `ltmoo.augment.Curriculum` (CUDA) for the regular view, or None
                 ):
@@ -467,7 +475,12 @@ class GPUData:
     def augmented(self) -> bool:
         "Whether the regular view does more than crop + flip."
         return bool(self.aug['autoaugment'] or self.aug['cutout'] or self.curriculum is not None)
-    def view(self, name:str, xb:torch.Tensor, generator=None, y=None, host_generator=None) -> torch.Tensor:
+    def view(self, name:str, # a `VIEWS` name: 'plain', 'regular', 'sim', 'regular_cutout'
+             xb:torch.Tensor, # uint8 [B,3,H,W] on the device
+             generator=None, # torch.Generator (any device) for the augmentations
+             y=None, # labels of `xb`, to draw the curriculum's levels
+             host_generator=None # CPU torch.Generator for the draws planned on the host (None: `generator`)
+            ) -> torch.Tensor:
         "One view of images `xb`: `regular` and `sim` with the run's augmentation, the others from `VIEWS`."
         if name == 'regular' and self.augmented: return self.regular_aug(xb, generator, y=y, host_generator=host_generator)
         if name == 'sim' and self.aug['sim_blur'] > 0:
@@ -487,14 +500,19 @@ class GPUData:
         xb, yb = self.x[idx], self.y[idx]
         yh = self.y_cpu[host_idx] if host_idx is not None and self.curriculum is not None else yb
         return [self.view(v, xb, generator, yh, host_generator) for v in views], yb
-    def iterate(self, indices, batch_size:int, views=('regular',), generator=None, drop_last:bool=False):
+    def iterate(self, indices, # an epoch of indices into the split (e.g. a sampler's)
+                batch_size:int, # images per batch
+                views=('regular',), # names in `VIEWS`, one output tensor each
+                generator=None, # torch.Generator (any device) for the augmentations
+                drop_last:bool=False # leave out a last, smaller batch
+               ):
         "Yield `batch` for consecutive chunks of `indices` (e.g. a sampler's epoch)."
         for b in batches(indices, batch_size, drop_last): yield self.batch(b, views, generator)
 
 # %% ../nbs/01_data.ipynb #8e6d44aa
 @patch
 def regular_aug(self:GPUData, xb:torch.Tensor, # uint8 [B,3,H,W] on the device
-                generator=None,
+                generator=None, # torch.Generator on the device (crop, flip, Cutout)
                 levels=None, # CUDA level per image (no coin: the curriculum's test); None = draw from `y`
                 y=None, # labels of `xb`, to draw the curriculum levels (host labels are best)
                 host_generator=None # CPU generator for the AutoAugment / CUDA draws (None: `generator`)
@@ -514,7 +532,9 @@ def regular_aug(self:GPUData, xb:torch.Tensor, # uint8 [B,3,H,W] on the device
 
 def make_gpu_data(data, # an `LTData` (CIFAR: tensors)
                   data_cfg:dict|None=None, # the run's `data` section (the `AUG_KEYS` are read, the rest ignored)
-                  device=None, mean=None, std=None # default: `data.mean` / `data.std`
+                  device=None, # 'cuda', 'cpu', or None/'auto'
+                  mean=None, # per-channel normalisation mean (default: `data.mean`)
+                  std=None # per-channel normalisation std (default: `data.std`)
                  ) -> GPUData:
     "The training split as a `GPUData` with the run's augmentation and, for `curriculum: cuda`, a `Curriculum`."
     dc = dict(data_cfg or {})
@@ -534,7 +554,9 @@ def make_gpu_data(data, # an `LTData` (CIFAR: tensors)
 SAMPLERS = Registry('sampler')
 
 def batches(indices:torch.Tensor, # an epoch of indices
-            batch_size:int, drop_last:bool=False) -> list:
+            batch_size:int, # B, indices per batch
+            drop_last:bool=False # leave out a last batch smaller than `batch_size`
+           ) -> list:
     "Split `indices` into consecutive batches."
     out = list(torch.as_tensor(indices).split(batch_size))
     if drop_last and out and len(out[-1]) < batch_size: out = out[:-1]
@@ -544,41 +566,52 @@ class IndexSampler:
     "Base sampler: draws a whole epoch of indices, deterministic in (seed, epoch)."
     def __init__(self, labels, # class of every training item
                  num_samples:int|None=None, # indices per epoch, default the dataset size
-                 num_classes:int|None=None):
+                 num_classes:int|None=None): # K (default: max label + 1)
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
         self.num_samples = int(num_samples or len(self.labels))
         self.counts = torch.bincount(self.labels, minlength=num_classes or 0)
     def __len__(self): return self.num_samples
     @staticmethod
-    def generator(epoch:int, seed:int=0) -> torch.Generator:
+    def generator(epoch:int, # 0-based epoch
+                  seed:int=0 # the run's seed
+                 ) -> torch.Generator:
         "A CPU generator seeded from (seed, epoch) only."
         return torch.Generator().manual_seed(seed * 100003 + epoch)
-    def draw(self, g:torch.Generator) -> torch.Tensor: raise NotImplementedError
-    def epoch_indices(self, epoch:int, seed:int=0) -> torch.Tensor:
+    def draw(self, g:torch.Generator # the epoch's CPU generator (`generator(epoch, seed)`)
+            ) -> torch.Tensor:
+        "One epoch of `num_samples` indices drawn with `g` (each subclass's rule)."
+        raise NotImplementedError
+    def epoch_indices(self, epoch:int, # 0-based epoch
+                      seed:int=0 # the run's seed
+                     ) -> torch.Tensor:
         "The indices of epoch `epoch` (a LongTensor)."
         return self.draw(self.generator(epoch, seed))
 
 @SAMPLERS.register('random')
 class ShuffleSampler(IndexSampler):
     "Uniform shuffle without replacement (concatenated permutations if num_samples > N)."
-    def draw(self, g):
+    def draw(self, g): # the epoch's CPU generator
         N = len(self.labels); reps = -(-self.num_samples // N)
         return torch.cat([torch.randperm(N, generator=g) for _ in range(reps)])[:self.num_samples]
 
 # %% ../nbs/01_data.ipynb #5e9952bc
 class ClassWeightedSampler(IndexSampler):
     "Draw a class with probability ∝ `class_mass(counts)`, then one of its items uniformly (with replacement)."
-    def __init__(self, labels, num_samples=None, num_classes=None):
+    def __init__(self, labels, # class of every training item
+                 num_samples=None, # indices per epoch, default the dataset size
+                 num_classes=None): # K (default: max label + 1)
         super().__init__(labels, num_samples, num_classes)
         self.order = torch.argsort(self.labels, stable=True)
         self.starts = torch.cumsum(self.counts, 0) - self.counts
-    def class_mass(self, n): raise NotImplementedError
+    def class_mass(self, n): # [K] float64 training counts per class
+        "Each class's unnormalised probability of being drawn, [K] (each subclass's rule)."
+        raise NotImplementedError
     @property
     def class_probs(self) -> torch.Tensor:
         "Probability of drawing each class."
         m = self.class_mass(self.counts.double()) * (self.counts > 0)
         return m / m.sum()
-    def draw(self, g):
+    def draw(self, g): # the epoch's CPU generator
         cls = torch.multinomial(self.class_probs, self.num_samples, replacement=True, generator=g)
         n = self.counts[cls]
         within = torch.minimum((torch.rand(self.num_samples, generator=g, dtype=torch.float64) * n).long(), n - 1)
@@ -587,19 +620,22 @@ class ClassWeightedSampler(IndexSampler):
 @SAMPLERS.register('class_balanced')
 class ClassBalancedSampler(ClassWeightedSampler):
     "Every class equally likely (Kang et al.)."
-    def class_mass(self, n): return torch.ones_like(n)
+    def class_mass(self, n): return torch.ones_like(n)   # [K] float64 class counts
 
 @SAMPLERS.register('sqrt')
 class SqrtSampler(ClassWeightedSampler):
     "Class probability ∝ sqrt(n_c)."
-    def class_mass(self, n): return n.sqrt()
+    def class_mass(self, n): return n.sqrt()   # [K] float64 class counts
 
 @SAMPLERS.register('effective')
 class EffectiveNumberSampler(ClassWeightedSampler):
     "Each item weighted by (1-β)/(1-β^n_c), the inverse effective number of its class (Cui et al.)."
-    def __init__(self, labels, num_samples=None, num_classes=None, beta:float=0.9999):
+    def __init__(self, labels, # class of every training item
+                 num_samples=None, # indices per epoch, default the dataset size
+                 num_classes=None, # K (default: max label + 1)
+                 beta:float=0.9999): # β in [0, 1): 0 weighs every item alike, → 1 every class alike
         self.beta = beta; super().__init__(labels, num_samples, num_classes)
-    def class_mass(self, n): return n * (1 - self.beta) / (1 - self.beta ** n)
+    def class_mass(self, n): return n * (1 - self.beta) / (1 - self.beta ** n)   # [K] float64 class counts
 
 # %% ../nbs/01_data.ipynb #6241beaf
 def read_split_file(path:str|Path # a `relative/path label` list file
@@ -640,7 +676,10 @@ def read_list(path:str|Path # a split file: iNat-style `.json`, else `path label
     return (inat_json_to_list if str(path).endswith('.json') else read_split_file)(path)
 
 # %% ../nbs/01_data.ipynb #9120b879
-def open_rgb(root:Path, rel:str, i:int):
+def open_rgb(root:Path, # the folder the list's paths are relative to
+             rel:str, # the image's path in the list
+             i:int # its position in the list (for the message)
+            ):
     "Image `i` of a list (`rel` under `root`) as an RGB PIL image; a missing file raises, naming it."
     from PIL import Image
     p = Path(root)/rel
@@ -650,7 +689,8 @@ def open_rgb(root:Path, rel:str, i:int):
 class ListDataset(torch.utils.data.Dataset):
     "Images listed by relative path under `root`, with integer labels (PIL, RGB)."
     def __init__(self, root:str|Path, # folder the paths are relative to
-                 paths:list, labels:list,
+                 paths:list, # relative image paths
+                 labels:list, # an int class per path, 0-based
                  transform=None, # applied to the PIL image
                  num_classes:int|None=None # default max(label) + 1
                 ):
@@ -659,7 +699,11 @@ class ListDataset(torch.utils.data.Dataset):
                                                                transform)
         self.num_classes = num_classes or (max(self.targets) + 1 if self.targets else 0)
     @classmethod
-    def from_file(cls, root, list_file, transform=None, num_classes=None):
+    def from_file(cls, root, # folder the paths are relative to
+                  list_file, # `path label` lines, or an iNat-style `.json`
+                  transform=None, # applied to the PIL image
+                  num_classes=None # default max(label) + 1
+                 ):
         "From a `path label` list file, or an iNat-style `.json`."
         return cls(root, *read_list(list_file), transform=transform, num_classes=num_classes)
     @property
@@ -676,21 +720,24 @@ class ListDataset(torch.utils.data.Dataset):
 class EpochSampler(torch.utils.data.Sampler):
     "A torch Sampler yielding an `IndexSampler`'s epoch; `set_epoch` fixes the epoch (else it counts up)."
     def __init__(self, sampler:IndexSampler, # draws the epochs
-                 seed:int=0): self.sampler, self.seed, self.epoch = sampler, seed, 0
-    def set_epoch(self, epoch:int): self.epoch = epoch
+                 seed:int=0): self.sampler, self.seed, self.epoch = sampler, seed, 0   # the run's seed
+    def set_epoch(self, epoch:int): # 0-based
+        "Draw epoch `epoch` on the next iteration (then count up from it)."
+        self.epoch = epoch
     def __len__(self): return len(self.sampler)
     def __iter__(self):
         idx = self.sampler.epoch_indices(self.epoch, self.seed); self.epoch += 1
         return iter(idx.tolist())
 
 def make_dataloader(dataset, # a Dataset with `.targets` (e.g. `ListDataset`)
-                    batch_size:int,
+                    batch_size:int, # images per batch (per process)
                     sampler_name:str|None='random', # a `SAMPLERS` name, or None for the dataset order (evaluation)
-                    seed:int=0,
+                    seed:int=0, # with the epoch, fixes the sampler's order
                     num_workers:int|None=None, # default min(8, CPU count)
-                    drop_last:bool=False, pin_memory:bool|None=None,
-                    **sampler_kw # e.g. num_samples, beta
-                   ) -> torch.utils.data.DataLoader:
+                    drop_last:bool=False, # leave out a last, smaller batch
+                    pin_memory:bool|None=None, # default: when CUDA is available
+                    **sampler_kw # passed to the sampler, e.g. num_samples, beta
+                   ) -> torch.utils.data.DataLoader: # persistent workers when `num_workers` > 0
     "A DataLoader whose order comes from one of our samplers (deterministic in seed and epoch)."
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1)
     sampler = (
@@ -707,7 +754,8 @@ LIST_LT = {'imagenet_lt': dict(num_classes=1000, title='ImageNet-LT', mean=IMAGE
            'inat2018': dict(num_classes=8142, title='iNaturalist 2018', mean=INAT_MEAN, std=INAT_STD,
                             train_list='train2018.json', test_list='val2018.json')}
 
-def is_list_dataset(dataset:str) -> bool:
+def is_list_dataset(dataset:str # a dataset name, e.g. 'imagenet_lt', 'inat2018' or 'cifar10'
+                   ) -> bool:
     "True for the datasets read from image lists (ImageNet-LT, iNaturalist 2018)."
     return str(dataset).lower().replace('-', '_') in LIST_LT
 
@@ -716,7 +764,8 @@ class LazyImages:
     ndim, dtype, device = 4, torch.uint8, torch.device('cpu')
     def __init__(self, root:str|Path, # folder the paths are relative to
                  paths:list, # relative image paths
-                 size:int=224, resize:int=256, # CenterCrop side and the Resize before it
+                 size:int=224, # side of the CenterCrop, in pixels
+                 resize:int=256, # the Resize before it (shorter side, pixels)
                  threads:int|None=None # decoding threads (default min(16, CPU count))
                 ):
         self.root, self.paths, self.size, self.resize = Path(root), list(paths), int(size), int(resize)
@@ -727,7 +776,10 @@ class LazyImages:
     @property
     def shape(self) -> tuple: return (len(self.paths), 3, self.size, self.size)
     def __getstate__(self): return {**self.__dict__, '_pool': None}
-    def load(self, i:int) -> torch.Tensor: return self.transform(open_rgb(self.root, self.paths[i], i))
+    def load(self, i:int # a row of the list
+            ) -> torch.Tensor:
+        "Image `i`, decoded and center-cropped: uint8 [3, size, size]."
+        return self.transform(open_rgb(self.root, self.paths[i], i))
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0): return self.load(int(key))
         ids = list(range(len(self))[key]) if isinstance(key, slice) else torch.as_tensor(key).long().flatten().tolist()
@@ -738,22 +790,31 @@ class LazyImages:
                 self._pool = ThreadPoolExecutor(self.threads)
             return torch.stack(list(self._pool.map(self.load, ids)))
         return torch.stack([self.load(i) for i in ids])
-    def subset(self, idx) -> LazyImages:
+    def subset(self, idx # positions in this list (ints or a LongTensor)
+              ) -> LazyImages:
         "The images `idx` as another `LazyImages` (nothing decoded)."
         return LazyImages(self.root, [self.paths[i] for i in torch.as_tensor(idx).long().tolist()], self.size,
                           self.resize, self.threads)
     def __repr__(self): return f"LazyImages({len(self)} images under {self.root}, {self.size}px)"
 
 # %% ../nbs/01_data.ipynb #96fe1086
-def sample_key(seed:int, epoch:int, batch:int, pos:int) -> int:
+def sample_key(seed:int, # the run's seed
+               epoch:int, # 0-based epoch
+               batch:int, # the global batch's number in the epoch
+               pos:int # the sample's position in that global batch (< 65536)
+              ) -> int:
     "The augmentation seed of the sample at position `pos` of global batch `batch` of `epoch` (the same on every rank)."
     return (((seed * 1_000_003 + epoch) * 1_000_003 + batch) * 65_536 + pos) % (1 << 62)
 
 class ViewDataset(ListDataset):
     "Training images of a list, each as the views a method asks for (uint8), augmented under a per-sample seed."
-    def __init__(self, root:str|Path, paths:list, labels, # the list
+    def __init__(self, root:str|Path, # folder the paths are relative to
+                 paths:list, # relative image paths
+                 labels, # an int class per path, 0-based
                  views=('regular',), # `LIST_VIEWS` names, one output each
-                 size:int=224, resize:int=256, randaugment:bool=False):
+                 size:int=224, # output side, in pixels
+                 resize:int=256, # the evaluation Resize before the center crop (the 'plain' view), in pixels
+                 randaugment:bool=False): # RandAugment in the first ('regular') view only (BCL, GBG)
         unknown = [v for v in views if v not in LIST_VIEWS]
         if unknown:
             raise KeyError(f"view(s) {unknown} have no image-list version; known: {', '.join(sorted(LIST_VIEWS))}")
@@ -772,7 +833,10 @@ class ViewDataset(ListDataset):
         return out, self.targets[i]
 
 def device_views(views:list, # uint8 [B,3,H,W] tensors from a `ViewDataset` loader
-                 device, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> list:
+                 device, # where the step runs
+                 mean=IMAGENET_MEAN, # per-channel normalisation mean (0–1 pixel scale)
+                 std=IMAGENET_STD # per-channel normalisation std
+                ) -> list:
     "The views on `device`, as normalised floats (the loader path's last step, on the GPU)."
     return [plain_view(v.to(device, non_blocking=True), None, mean, std) for v in views]
 
@@ -797,9 +861,10 @@ def _class_names(paths:list, labels:list, K:int, names:dict|None=None) -> list:
 # %% ../nbs/01_data.ipynb #6cfe1824
 def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
                  root:str|Path='external/ImageNet', # folder the listed paths are relative to
-                 # default: the standard file names under `root`
-                 train_list:str|Path|None=None, test_list:str|Path|None=None,
-                 image_size:int=224, resize:int=256, # evaluation crop: Resize(resize) + CenterCrop(image_size)
+                 train_list:str|Path|None=None, # the training split file; default: the standard name under `root`
+                 test_list:str|Path|None=None, # the test split file; default: the standard name under `root`
+                 image_size:int=224, # evaluation crop: CenterCrop(image_size) …
+                 resize:int=256, # … after Resize(resize)
                  train_subset:int|None=None, # keep at most this many training images (per-class prefix of the list)
                  test_subset:int|None=None, # keep at most this many test images (class-stratified)
                  check_files:bool=True, # every listed image must exist (checked before training starts)
@@ -849,7 +914,8 @@ def load_list_lt(dataset:str='imagenet_lt', # imagenet_lt | inat2018
 # %% ../nbs/01_data.ipynb #1249e9b8
 LOADER_KEYS = ('randaugment', 'num_workers')   # `data` keys the trainer's DataLoader reads, not the loaders
 
-def load_data(dataset:str='cifar10', **kw) -> LTData:
+def load_data(dataset:str='cifar10', # cifar10 | cifar100 (also `cifar10_lt`…) | imagenet_lt | inat2018
+              **kw) -> LTData:
     "The run's data by name: CIFAR-10/100-LT (`load_cifar_lt`) or ImageNet-LT / iNaturalist 2018 (`load_list_lt`)."
     fn, other = (load_list_lt, load_cifar_lt) if is_list_dataset(dataset) else (load_cifar_lt, load_list_lt)
     mine, theirs = (set(inspect.signature(f).parameters) - {'dataset'} for f in (fn, other))

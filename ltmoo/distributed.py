@@ -22,10 +22,10 @@ __all__ = ['DistEnv', 'init_distributed', 'destroy_distributed', 'is_ddp', 'is_m
 @dataclass(frozen=True)
 class DistEnv:
     "This process's place in a run: rank, world size, local rank (its GPU on the node) and backend."
-    rank:int=0
-    world_size:int=1
-    local_rank:int=0
-    backend:str|None=None
+    rank:int=0 # this process's rank, 0 … world_size-1 (0 writes the run's files)
+    world_size:int=1 # processes in the group (1: no DDP)
+    local_rank:int=0 # the rank on this node: its GPU, `cuda:local_rank`
+    backend:str|None=None # 'nccl' or 'gloo' (None: no process group)
     @classmethod
     def from_env(cls) -> DistEnv:
         "What torchrun's variables say (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`); one process when they are unset."
@@ -43,11 +43,14 @@ class DistEnv:
         return self.world_size > 1 and dist.is_available() and dist.is_initialized()
     @property
     def is_main(self) -> bool: return self.rank == 0
-    def device(self, device=None) -> torch.device:
+    def device(self, device=None # 'auto'/None, 'cpu', 'cuda', or a `torch.device`
+              ) -> torch.device:
         "`device` ('auto'/None: CUDA when available) for this rank: under DDP a CUDA device is `cuda:LOCAL_RANK`."
         dev = device if isinstance(device, torch.device) else default_device(device)
         return torch.device('cuda', self.local_rank) if self.ddp and dev.type == 'cuda' else dev
-    def describe(self) -> dict: return dict(rank=self.rank, world_size=self.world_size, backend=self.backend)
+    def describe(self) -> dict:
+        "Rank, world size and backend, as the run's provenance records them."
+        return dict(rank=self.rank, world_size=self.world_size, backend=self.backend)
 
 def init_distributed(backend:str|None=None, # 'nccl' or 'gloo'; default nccl when `device` is CUDA, else gloo
                      device=None, # the run's `train.device` ('auto', 'cuda', 'cpu')
@@ -69,8 +72,8 @@ def destroy_distributed():
     "Leave the process group (if any)."
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
-def is_ddp() -> bool: return DistEnv.current().ddp
-def is_main() -> bool: return DistEnv.current().is_main
+def is_ddp() -> bool: "Whether this process is one of 2+ ranks of a process group."; return DistEnv.current().ddp
+def is_main() -> bool: "Whether this process is rank 0 (true in one process)."; return DistEnv.current().is_main
 def barrier():
     "Wait for every rank (a no-op in one process)."
     if is_ddp(): dist.barrier()
@@ -105,7 +108,8 @@ def all_reduce_mean(t:torch.Tensor) -> torch.Tensor:
     "Plain mean over ranks of `t`."
     return all_reduce_sum(t) / DistEnv.current().world_size if is_ddp() else t
 
-def all_gather_cat(t:torch.Tensor, dim:int=0) -> torch.Tensor:
+def all_gather_cat(t:torch.Tensor, dim:int=0 # `t`: this rank's part; `dim`: the dimension the parts are joined along
+                  ) -> torch.Tensor:
     "Every rank's `t` concatenated along `dim` in rank order (sizes along `dim` may differ); `t` in one process."
     if not is_ddp(): return t
     W, cd = dist.get_world_size(), _comm_device()
@@ -127,20 +131,26 @@ def broadcast_(t:torch.Tensor, src:int=0) -> torch.Tensor:
     c = t.detach().contiguous().to(cd); dist.broadcast(c, src); t.copy_(c)
     return t
 
-def broadcast_module_(module:nn.Module, src:int=0, buffers_only:bool=False) -> nn.Module:
+def broadcast_module_(module:nn.Module, src:int=0, # the rank whose values every rank gets
+                      buffers_only:bool=False # only the buffers (e.g. BatchNorm statistics), not the parameters
+                     ) -> nn.Module:
     "Give every rank rank `src`'s parameters (unless `buffers_only`) and buffers."
     if is_ddp():
         for t in ([] if buffers_only else list(module.parameters())) + list(module.buffers()): broadcast_(t.data, src)
     return module
 
 # %% ../nbs/15_distributed.ipynb #dbe2720e
-def check_same(value:float, what:str='value'):
+def check_same(value:float, # a number every rank must agree on (e.g. whether last.pt exists, the start epoch)
+               what:str='value' # its name in the error
+              ):
     "Raise unless every rank holds the same scalar `value`."
     if not is_ddp(): return
     v = all_gather_cat(torch.tensor([float(value)], dtype=torch.float64))
     if not (v == v[0]).all(): raise RuntimeError(f"{what} differs across ranks: {v.tolist()}")
 
-def check_in_sync(module:nn.Module, what:str='parameters') -> float:
+def check_in_sync(module:nn.Module, # a model replicated on every rank
+                  what:str='parameters' # its name in the error
+                 ) -> float:
     "Raise if `module`'s parameters differ between ranks (a float64 sum and sum of squares per tensor); returns 0."
     if not is_ddp(): return 0.
     with torch.no_grad():
@@ -155,7 +165,8 @@ def check_in_sync(module:nn.Module, what:str='parameters') -> float:
 
 # %% ../nbs/15_distributed.ipynb #78ff38be
 def shard(indices, # a global batch (or an epoch) of indices
-          rank:int, world:int, # this rank and the number of ranks
+          rank:int, # this rank, 0 … world-1
+          world:int, # the number of ranks
           pad:bool=False # repeat leading indices up to a multiple of `world` (equal parts)
          ) -> torch.Tensor:
     "Rank `rank`'s part of `indices`: positions rank, rank+world, …; the parts are disjoint and cover the batch."
@@ -181,7 +192,8 @@ class RankShare:
             )
         if not 0 < n_local <= n_global: raise ValueError(f"a rank needs 1..{n_global} samples, got {n_local}")
         self.n_local, self.n_global, self.share = int(n_local), int(n_global), n_local / n_global
-    def mean(self, t:torch.Tensor) -> torch.Tensor:
+    def mean(self, t:torch.Tensor # this rank's value (any shape)
+            ) -> torch.Tensor:
         "Σ_r s_r·t_r, identical on every rank (detached)."
         return all_reduce_sum_(t.detach() * self.share) if is_ddp() else t.detach()
     def __call__(self, L:torch.Tensor, # [n] this rank's objective values
@@ -196,7 +208,7 @@ class RankShare:
     def group_losses(self, L:torch.Tensor, # [G] this rank's group means (0 where the group is absent here)
                      weight:torch.Tensor, # [n] per-sample weights w_i
                      gid:torch.Tensor, # [n] group of each sample
-                     n_groups:int
+                     n_groups:int # G
                     ) -> tuple:
         "GBG's group losses as this rank's estimates L̂_g = L_g·d_g/(D_g·s_r) and the global presence mask D_g > 0."
         d = L.new_zeros(n_groups).index_add(0, gid, weight.detach().to(L.dtype))
@@ -208,14 +220,15 @@ class RankShare:
 _CURRENT:RankShare|None = None   # the trainer's share of the batch being stepped (`batch_share`)
 
 @contextlib.contextmanager
-def batch_share(share:RankShare|None):
+def batch_share(share:RankShare|None): # this rank's share of the batch (None: one process)
     "Publish `share` as the share of the batch being stepped (what `ddp_reduce` returns for it) inside the block."
     global _CURRENT
     prev, _CURRENT = _CURRENT, share
     try: yield share
     finally: _CURRENT = prev
 
-def ddp_reduce(n_local:int) -> RankShare|None:
+def ddp_reduce(n_local:int # samples of the batch on this rank
+              ) -> RankShare|None:
     "The reduction a multi-objective step needs under DDP (None in one process: nothing to reduce)."
     if not is_ddp(): return None
     if _CURRENT is not None and _CURRENT.n_local == n_local: return _CURRENT
@@ -231,11 +244,12 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
     "A DataLoader `batch_sampler`: this rank's strided shard of each global batch of an `IndexSampler` epoch."
     def __init__(self, sampler, # an `ltmoo.data.IndexSampler` (draws whole epochs, seeded by (seed, epoch))
                  batch_size:int, # the GLOBAL batch size
-                 rank:int|None=None, world:int|None=None, # default: this process's
-                 seed:int=0,
+                 rank:int|None=None, # this rank (default: this process's)
+                 world:int|None=None, # the number of ranks (default: this process's group)
+                 seed:int=0, # the run's seed: the epochs' order, GAC's draws and the augmentation keys
                  # `f(idx, epoch, generator) -> idx` applied to each global batch (GBG: `method.extend_batch`)
                  extend=None,
-                 drop_last:bool=False,
+                 drop_last:bool=False, # leave out a last global batch smaller than `batch_size`
                  # yield (index, augmentation key) pairs: the key of a sample depends on (seed, epoch, batch, position)
                  keys:bool=False
                 ):
@@ -251,8 +265,11 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
         self.rank = env.rank if rank is None else rank
         self.world = env.world_size if world is None else world
         self.epoch, self._cache = 0, None
-    def set_epoch(self, epoch:int): self.epoch, self._cache = epoch, None
-    def global_batches(self, epoch:int|None=None) -> list:
+    def set_epoch(self, epoch:int): # 0-based
+        "Draw epoch `epoch` next (as `DistributedSampler.set_epoch`)."
+        self.epoch, self._cache = epoch, None
+    def global_batches(self, epoch:int|None=None # 0-based (None: the one `set_epoch` set)
+                      ) -> list:
         "The global batches of `epoch` (after `extend`), identical on every rank."
         e = self.epoch if epoch is None else epoch
         order = torch.as_tensor(self.sampler.epoch_indices(e, self.seed))
@@ -278,7 +295,11 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
 
 # %% ../nbs/15_distributed.ipynb #3933fd6a
 def predict_sharded(predict_fn, # `f(method, x, device, plain) -> {head: predictions}` (`ltmoo.train.predict_all`)
-                    method, x, device, plain, **kw) -> dict:
+                    method, # the `Method`, replicated on every rank
+                    x, # the images (a tensor, or `LazyImages`: each rank decodes only its block)
+                    device, # this rank's device
+                    plain, # uint8 batch → normalised floats (the test view)
+                    **kw) -> dict:
     "`predict_fn` with the rows of `x` split in contiguous blocks over the ranks and the predictions gathered (every rank gets all)."
     env = DistEnv.current()
     if not env.ddp or len(x) < env.world_size: return predict_fn(method, x, device, plain, **kw)
@@ -291,14 +312,15 @@ def predict_sharded(predict_fn, # `f(method, x, device, plain) -> {head: predict
 # %% ../nbs/15_distributed.ipynb #8a9f8a7e
 class ConvNetNoBN(nn.Module):
     "Two conv layers and global pooling, no BatchNorm (for the DDP equivalence tests)."
-    def __init__(self, width:int=8):
+    def __init__(self, width:int=8): # channels of the first conv (the second has twice as many)
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, padding=1); self.conv2 = nn.Conv2d(width, 2 * width, 3, stride=2, padding=1)
         self.feat_dim = 2 * width
     def forward_maps(self, x) -> dict:
+        "Pooled features (`feat`, [B, 2·width]) and the two conv maps."
         m1 = F.relu(self.conv1(x)); m2 = F.relu(self.conv2(m1))
         return dict(feat=m2.mean((2, 3)), maps=[m1, m2])
-    def forward(self, x): return self.forward_maps(x)['feat']
+    def forward(self, x): return self.forward_maps(x)['feat']   # [B, 3, H, W] images → [B, 2·width]
 
 def register_test_backbone(name:str='convnet_nobn') -> str:
     "Register `ConvNetNoBN` as backbone `name` (idempotent) and return the name."
@@ -350,7 +372,10 @@ class _Forked:
 
 # %% ../nbs/15_distributed.ipynb #6942bcc6
 def launch(fn, # a function of `args`; with start='spawn' it must be importable (defined in a module)
-           nprocs:int=2, *args, backend:str='gloo', threads:int=1,
+           nprocs:int=2, # processes (ranks)
+           *args, # `fn`'s arguments
+           backend:str='gloo', # the process group's backend
+           threads:int=1, # torch threads per process
            start:str='fork', # 'fork' this process (fast: nothing to re-import) or 'spawn' fresh interpreters
            timeout:float=600. # seconds before every process is stopped
           ) -> list:

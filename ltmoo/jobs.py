@@ -18,17 +18,18 @@ __all__ = ['TABLE1', 'TABLE6', 'CAMPAIGN_FILE', 'RUNS_DIR', 'PENDING_DIR', 'DATA
            'write_weights', 'drop_pending', 'import_run']
 
 # %% ../nbs/17a_jobs.ipynb #f061ba4f
-def if_name(imb) -> str:
+def if_name(imb # an imbalance factor: 100, 50.0, 12.5
+           ) -> str:
     "The imbalance factor as run folders spell it (100, 50, 12.5)."
     return f"{float(imb):g}"
 
 @dataclass(frozen=True)
 class Job:
     "One paper-scale run of the queue: a `methods` key on a dataset, imbalance factor and seed."
-    run: str
-    dataset: str = 'cifar10'
-    imb: float = 100
-    seed: int = 0
+    run: str # a key of recipes.yaml's `methods`, e.g. 'gbg'
+    dataset: str = 'cifar10' # 'cifar10' or 'cifar100'
+    imb: float = 100 # the imbalance factor IF
+    seed: int = 0 # `train.seed`
     @property
     def key(self) -> str: return f"{self.dataset}-if{if_name(self.imb)}/{self.run}/s{self.seed}"
     def overrides(self) -> list:
@@ -40,7 +41,9 @@ TABLE1 = ('ce', 'cb', 'ldam_drw', 'bcl', 'gbg', 'bs', 'kps', 'moosf_ce_bs', 'mtl
 TABLE6 = ('gbg_ce', 'gbg_avg', 'gbg_nogroup')                                              # GBG Table 6
 
 def grid_queue(grid:dict, # a grid section of recipes.yaml (`grids.paper`)
-               first=TABLE1, then=TABLE6) -> list[Job]:
+               first=TABLE1, # run keys queued first
+               then=TABLE6 # run keys queued next (the grid's others last)
+              ) -> list[Job]:
     "The grid's runs in priority order: `first`, then `then`, then the rest; seed, then IF (grid order), outermost."
     ms = list(grid['methods'])
     order = [m for m in first if m in ms] + [m for m in then if m in ms and m not in first]
@@ -57,7 +60,9 @@ NUMERICS = ('native', 'portable')
 SPEED_KEYS = ('train.channels_last', 'train.eval_batch_size', 'train.threads', 'train.progress', 'train.finite_check',
               'train.compile')       # what `sets` may name: keys left out of the checkpoint key
 
-def runs_dir(root:Path, profile:str) -> Path:
+def runs_dir(root:Path, # the project root
+             profile:str # e.g. 'paper'
+            ) -> Path:
     "Where finished runs of `profile` go: results/runs/<profile> (results/runs/paper for the papers' recipe)."
     return Path(root)/RUNS_DIR/profile
 
@@ -74,7 +79,8 @@ class Campaign:
     queue:list=field(default_factory=list) # entries in priority order (`campaign_queue`)
 
 # %% ../nbs/17a_jobs.ipynb #3d11da41
-def read_campaign(path:str|Path|None=None) -> Campaign:
+def read_campaign(path:str|Path|None=None # a campaign.yaml (None: the project's)
+                 ) -> Campaign:
     "`campaign.yaml` (default: the project's), checked: one line naming the problem for any mistake."
     path = Path(path) if path else proj_root()/CAMPAIGN_FILE
     if not path.exists(): raise UserError(f"{path}: no such file (the campaign's queue and settings)")
@@ -118,7 +124,10 @@ def _entry_jobs(i:int, e, methods:dict, grids:dict) -> list[Job]:
             for imb in e.get('imb', g.get('imb_factors', [100]))
             for ds in e.get('datasets', g.get('datasets', ['cifar10'])) for r in runs]
 
-def campaign_queue(c:Campaign, params:dict|None=None, root:Path|None=None) -> list[Job]:
+def campaign_queue(c:Campaign, # `read_campaign()`
+                   params:dict|None=None, # loaded params with `methods` and `grids` (None: load `c.profile`'s)
+                   root:Path|None=None # the project root whose params.yaml is loaded (None: this one)
+                  ) -> list[Job]:
     "The queue as `Job`s in priority order (each entry expanded, repeats dropped)."
     params = params if params is not None else load_params(c.profile, (root or proj_root())/'params.yaml')
     methods, grids = params.get('methods', {}), params.get('grids', {})
@@ -131,7 +140,7 @@ def campaign_queue(c:Campaign, params:dict|None=None, root:Path|None=None) -> li
 def prepare_data(datasets=None, # default: recipes.yaml's `prepare` list
                  source:str|None=None, # default: `data.source`
                  root:str|None=None, # default: `data.root` (the project's data/)
-                 params:str='params.yaml',
+                 params:str='params.yaml', # the parameters file whose `data` section gives the defaults
                  shared_dir:str|Path|None=None # default: `data.shared_dir`
                 ) -> list:
     "Prepare every dataset in `datasets` under `root`; the prepared folders."
@@ -155,7 +164,7 @@ def write_weights(folder:Path, # a run folder with `last.pt`
     return dest/'weights.pt'
 
 def drop_pending(pending:Path, # the pending folder (results/pending)
-                 key:str):
+                 key:str): # a `Job.key`: '<dataset>-if<IF>/<run>/s<seed>'
     "Remove run `key`'s folder from `pending`, and the parents it leaves empty."
     top = Path(pending); d = top/key
     if d.exists(): shutil.rmtree(d)

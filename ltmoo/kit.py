@@ -25,11 +25,11 @@ __all__ = ['SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', '
 @dataclass
 class Task:
     "A command the runner starts: `argv` for `key`, logging to `log`; `done(rc)` says whether it finished."
-    key: str
-    argv: list
-    log: Path
-    done: object = None
-    env: dict|None = None
+    key: str # its name in the status and the log, e.g. a `Job.key`
+    argv: list # the command line
+    log: Path # stdout and stderr go here (appended)
+    done: object = None # `f(rc) -> bool`: whether it finished (None: rc 0 and not stopped)
+    env: dict|None = None # variables added to this process's environment
 
 def _kill(p, sig):
     try: os.killpg(p.pid, sig)
@@ -53,7 +53,9 @@ def run_tasks(tasks:list, # `Task`s in priority order
               deadline:float|None=None, # time.time() at which every running task gets SIGTERM
               grace:float=15., # seconds between SIGTERM and SIGKILL
               min_left:float=0., # start no task with fewer seconds than this before the deadline
-              poll:float=0.2, log=print) -> dict:
+              poll:float=0.2, # seconds between looks at the processes
+              log=print # a print-like function for the progress lines
+             ) -> dict:
     "Run `tasks`, `k` at a time, until all ran or the deadline; a status per key: finished/failed/stopped/not_started."
     if k < 1: raise UserError(f"k must be at least 1, got {k}")
     todo, running, status = list(tasks), {}, {t.key: dict(status='not_started') for t in tasks}
@@ -88,8 +90,10 @@ def smoke(methods:list, # keys of `methods` in params.yaml
           profile:str='smoke', # profile whose recipe (amp, batch size, ...) each smoke run keeps
           overrides:dict|None=None, # merged last, e.g. a few steps: {'data': {'train_subset': 512}}
           out:str|Path|None=None, # run folders go to out/<method>; default a temporary folder
-          params:str='params.yaml', data=None, # an `LTData` to use instead of loading (tests)
-          log=print) -> list:
+          params:str='params.yaml', # the parameters file
+          data=None, # an `LTData` to use instead of loading (tests)
+          log=print # a print-like function for the progress lines
+         ) -> list:
     "Train every method (`batched:a+b`: runs a and b stacked) for one epoch of a subset, evaluate once; failures kept."
     import traceback
     from ltmoo.train import run_config, fit
@@ -138,7 +142,9 @@ def _files(folder:Path, finished:bool) -> list:
 
 def plan_archives(items:list, # (name, [(path, arcname), ...]) in priority order
                   cap:int=15*MiB, # bytes per archive (uncompressed, so the .tar.gz is smaller)
-                  max_archives:int=5, total:int=60*MiB) -> tuple:
+                  max_archives:int=5, # bins at most
+                  total:int=60*MiB # bytes in all
+                 ) -> tuple:
     "First-fit the items into at most `max_archives` bins of `cap` bytes, `total` in all; returns (bins, dropped)."
     bins, dropped, used = [], [], 0
     for name, members in items:
@@ -151,7 +157,10 @@ def plan_archives(items:list, # (name, [(path, arcname), ...]) in priority order
         b['items'].append(name); b['members'] += members; b['bytes'] += size; used += size
     return bins, dropped
 
-def write_archive(path, members:list, meta:dict|None=None) -> Path:
+def write_archive(path, # the .tar.gz to write (through a temporary file)
+                  members:list, # (path, arcname) pairs
+                  meta:dict|None=None # written first, as window.json (None: none)
+                 ) -> Path:
     "A .tar.gz of `members` ((path, arcname) pairs) with `window.json` (`meta`) first."
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     with tarfile.open(tmp, 'w:gz', compresslevel=6) as tf:
@@ -166,10 +175,16 @@ def write_archive(path, members:list, meta:dict|None=None) -> Path:
 # %% ../nbs/18_kit.ipynb #b18c0003
 def pack_window(runs_dir, # the kit's work folder of run folders (<dataset>-if<IF>/<run>/s<seed>)
                 out, # where the archives go
-                finished:list, pending:list, # keys, in priority order
+                finished:list, # keys of the finished runs, in priority order
+                pending:list, # keys of the unfinished (checkpointed) runs, in priority order
                 meta:dict, # the window's manifest (goes into every archive as window.json)
                 logs_dir=None, # per-run stdout logs, packed as logs.tar.gz
-                cap:int=15*MiB, max_files:int=8, total:int=60*MiB, reserved:int=2, pending_total:int=24*MiB) -> dict:
+                cap:int=15*MiB, # bytes per archive (uncompressed)
+                max_files:int=8, # archives at most, logs.tar.gz included
+                total:int=60*MiB, # bytes of runs in all
+                reserved:int=2, # archive slots left for the device tool's other files (manifest, log)
+                pending_total:int=24*MiB # bytes of unfinished runs (checkpoints) at most
+               ) -> dict:
     "Write finished runs (no checkpoints) and unfinished ones (with last.pt) as capped .tar.gz archives."
     runs_dir, out = Path(runs_dir), Path(out); out.mkdir(parents=True, exist_ok=True)
     logs = [(f, f"logs/{f.relative_to(logs_dir)}") for f in sorted(Path(logs_dir).rglob('*.log'))] if logs_dir else []
@@ -278,7 +293,8 @@ def import_results(archives:list, # .tar.gz files written by the kit (`finished-
                    # profile>, where the campaign's finished runs are too: results/runs/paper)
                    runs:str|Path|None=None,
                    pending:str|Path=PENDING_DIR, # unfinished ones (with last.pt) go here until they finish
-                   log=print) -> dict:
+                   log=print # a print-like function for the progress lines
+                  ) -> dict:
     "Merge window archives: finished runs (with `weights.pt`) into `runs`, unfinished ones into `pending`."
     explicit, pending = runs is not None, resolve(pending)
     opened = _open_archives(archives)
@@ -307,7 +323,10 @@ def _host() -> dict:
     import torch
     return {**{k: v for k, v in run_info().items() if k != 'commit'}, 'cuda': torch.version.cuda}
 
-def prepare_window_data(root:Path, shared:Path|None=None, log=print) -> str:
+def prepare_window_data(root:Path, # the project root on the GPU machine
+                        shared:Path|None=None, # the carried files (default: root/external/shared, else data.shared_dir)
+                        log=print # a print-like function for the progress line
+                       ) -> str:
     "Prepare data/cifar10-lt on this machine from the carried shared files (external/shared), with `prepare_data`."
     shared = shared or root/'external'/'shared'
     if not (shared/'cifar10-lt-jpeg.npz').exists() and not (shared/'cifar10-lt.npz').exists():
@@ -348,10 +367,12 @@ class _Log:
 
 # %% ../nbs/18_kit.ipynb #4e22059f
 def plan_queue(jobs:list, # `Job`s in priority order
-               profile:str, sets:list|None=None, # the recipe and the kit's extra `--set` items
+               profile:str, # the recipe (a profile of params.yaml)
+               sets:list|None=None, # the kit's extra `--set` items
                batch_max:int=8, # at most this many runs in one stacked group (1: no batching)
                pending:Path|None=None, # results/pending: a run resumes in the kind of trainer that started it
-               params:str='params.yaml') -> list:
+               params:str='params.yaml' # the parameters file
+              ) -> list:
     "The queue as tasks: lists of `Job`s that train stacked (`ltmoo.batched`), one at its first job's place, or Jobs."
     from ltmoo.train import run_config
     from ltmoo.batched import batch_key
@@ -384,7 +405,11 @@ def _batch_argv(jobs:list, dirs:list, profile:str, sets:list) -> list:
             *[x for j, d in zip(jobs, dirs) for x in ('--run', f"{j.run}:{j.seed}:{d}")], '--set', *common, *sets]
 
 # %% ../nbs/18_kit.ipynb #6a7e1b01
-def resumable_here(pend:Path, job:Job, profile:str, sets:list) -> bool:
+def resumable_here(pend:Path, # the run's folder in results/pending
+                   job:Job, # the run
+                   profile:str, # the recipe it trains with here
+                   sets:list # the kit's extra `--set` items
+                  ) -> bool:
     "Whether this checkout's training code and params would resume the checkpoint in `pend` (its key is ours)."
     import torch
     from ltmoo.train import run_config
@@ -396,7 +421,13 @@ def resumable_here(pend:Path, job:Job, profile:str, sets:list) -> bool:
     except UserError: return False
     return st.get('config_key') == key
 
-def kit_jobs(root:Path, grid:dict, profile:str, sets:list, redo:bool=False, campaign_order:bool=True) -> tuple:
+def kit_jobs(root:Path, # the project root
+             grid:dict, # the window's grid (`Window.grid_runs`)
+             profile:str, # the recipe
+             sets:list, # the kit's extra `--set` items
+             redo:bool=False, # also queue runs already finished in results/runs/<profile>
+             campaign_order:bool=True # the campaign's queue order first (campaign.yaml), then the grid's
+            ) -> tuple:
     "The window's runs and what it skips: the campaign's queue order; finished runs; pending runs pinned to other code."
     order = grid_queue(grid)
     if campaign_order and (root/CAMPAIGN_FILE).exists():   # one queue: the campaign's order, then the grid's rest
@@ -417,8 +448,17 @@ def kit_jobs(root:Path, grid:dict, profile:str, sets:list, redo:bool=False, camp
 # %% ../nbs/18_kit.ipynb #b6e54559
 class Window:
     "A GPU window in progress: its settings, its clock, its work folder, log and manifest."
-    def __init__(self, budget:float, out, k:int, profile:str, grid:str, sets:list|None, reserve:float, grace:float,
-                 work=None, min_left:float=20, batch_max:int=8):
+    def __init__(self, budget:float, # seconds for the whole window
+                 out, # where the archives, manifest.json and kit.log go
+                 k:int, # concurrent training processes
+                 profile:str, # the recipe
+                 grid:str, # the `grids` entry whose runs the queue holds
+                 sets:list|None, # extra `--set` items for every queued run
+                 reserve:float, # seconds kept at the end for stopping and packing
+                 grace:float, # seconds between SIGTERM and SIGKILL
+                 work=None, # the scratch folder (default: a temporary one)
+                 min_left:float=20, # start no run with less time than this before the deadline
+                 batch_max:int=8): # runs stacked in one process at most
         self.t0, self.root = time.time(), resolve('.')
         self.out = Path(out).resolve(); self.out.mkdir(parents=True, exist_ok=True)
         self.work = Path(work or tempfile.mkdtemp(prefix='ltmoo-window-')); self.work.mkdir(parents=True, exist_ok=True)
@@ -431,9 +471,14 @@ class Window:
         self.meta = dict(kit=1, started=started, commit=self.commit, code_hash=train_code_hash(), host=_host(),
                          profile=profile, grid=grid, budget_s=budget, k=k, sets=self.sets, batch_max=batch_max)
         self.man = dict(self.meta, phases={})
-    def save(self): write_json(self.man, self.out/'manifest.json')
-    def env(self, threads:int) -> dict: return _env(threads, self.root, self.commit)
-    def left(self) -> float: return self.deadline - time.time()
+    def save(self):
+        "Write the manifest (`out/manifest.json`)."; write_json(self.man, self.out/'manifest.json')
+    def env(self, threads:int # torch / OpenMP threads of the process
+           ) -> dict:
+        "The environment of a training process: its threads, the window's commit, this checkout first on the path."
+        return _env(threads, self.root, self.commit)
+    def left(self) -> float:
+        "Seconds left before the deadline (the budget less the reserve)."; return self.deadline - time.time()
 
 @patch
 def data(self:Window) -> bool:
@@ -444,7 +489,8 @@ def data(self:Window) -> bool:
         self.save(); self.log.close(); return False
 
 @patch
-def grid_runs(self:Window, methods:list|None=None) -> dict:
+def grid_runs(self:Window, methods:list|None=None # run keys to keep (None: the whole grid)
+             ) -> dict:
     "The window's grid of recipes.yaml, restricted to `methods` when given (every one of them must exist)."
     p = load_params(self.profile); g = copy.deepcopy(p['grids'][self.grid])
     missing = [m for m in (methods or []) if m not in p['methods']]
@@ -456,7 +502,9 @@ def grid_runs(self:Window, methods:list|None=None) -> dict:
 # %% ../nbs/18_kit.ipynb #b18c0007
 @patch
 def run_smoke(self:Window, g:dict, # the window's grid (`grid_runs`)
-              smoke_s:float|None=None, smoke_sets:list|None=None, smoke_methods:list|None=None):
+              smoke_s:float|None=None, # seconds for it (default: 20% of the budget, at most 120)
+              smoke_sets:list|None=None, # `--set` items of the smoke runs (default: `SMOKE_SETS`)
+              smoke_methods:list|None=None): # smoke only these (default: the grid's, and `batched:ce+kps`)
     "Smoke the grid's methods in parallel groups within `smoke_s` seconds; a row per method in the manifest."
     ts = time.time(); smoke_s = min(120., 0.2 * self.budget) if smoke_s is None else smoke_s
     sm = list(smoke_methods or g['methods'])
@@ -479,7 +527,7 @@ def run_smoke(self:Window, g:dict, # the window's grid (`grid_runs`)
     self.log(f"smoke: {sum(r['ok'] for r in rows)}/{len(rows)} ok; failed: {bad}")
 
 @patch
-def run_bench(self:Window, bench_s:float):
+def run_bench(self:Window, bench_s:float): # seconds for it (0: no bench)
     "tools/bench_step.py (1, 4, 16 stacked CE runs) when asked and when the time is there; its JSON in the manifest."
     if bench_s <= 0 or self.left() <= bench_s + 60: return
     tb, bj = time.time(), self.work/'bench.json'
@@ -491,21 +539,24 @@ def run_bench(self:Window, bench_s:float):
 
 # %% ../nbs/18_kit.ipynb #b18c0009
 @patch
-def folder(self:Window, j:Job) -> Path:
+def folder(self:Window, j:Job # a queued run
+          ) -> Path:
     "Run `j`'s folder in the work folder, copied from results/pending when a checkpoint waits there."
     d, pend = self.runs/j.key, self.root/PENDING_DIR/j.key
     if pend.exists() and not d.exists(): shutil.copytree(pend, d); self.resumed.append(j.key)
     return d
 
 @patch
-def single(self:Window, j:Job) -> Task:
+def single(self:Window, j:Job # a queued run
+          ) -> Task:
     "The task that trains run `j` alone (`python -m ltmoo.train`)."
     d = self.folder(j)
     return Task(j.key, _train_argv(j, d, self.profile, self.sets), self.logs/f"{j.key.replace('/', '_')}.log",
                 done=lambda rc, d=d: is_finished(d), env=self.env(max(1, self.cpus // self.k)))
 
 @patch
-def tasks(self:Window, jobs:list) -> tuple:
+def tasks(self:Window, jobs:list # `Job`s in priority order
+         ) -> tuple:
     "The queue as tasks (a run alone or a stacked group, `plan_queue`) and the runs of each task: (tasks, members)."
     tasks, members = [], {}
     for t in plan_queue(jobs, self.profile, self.sets, self.batch_max, self.root/PENDING_DIR):
@@ -519,7 +570,9 @@ def tasks(self:Window, jobs:list) -> tuple:
 
 # %% ../nbs/18_kit.ipynb #b18c0010
 @patch
-def run_queue(self:Window, jobs:list, skipped:list) -> dict:
+def run_queue(self:Window, jobs:list, # `Job`s in priority order (`kit_jobs`)
+              skipped:list # (key, why) of the runs left out (for the log line)
+             ) -> dict:
     "Train `jobs`, `k` processes at once, until the deadline; each run's status (`finished` only if its folder says so)."
     tasks, members = self.tasks(jobs)
     self.log(f"queue: {len(jobs)} runs in {len(tasks)} tasks ({sum(len(m) > 1 for m in members.values())} stacked "
@@ -545,7 +598,9 @@ def run_queue(self:Window, jobs:list, skipped:list) -> dict:
 
 # %% ../nbs/18_kit.ipynb #b18c0012
 @patch
-def provenance(self:Window, key:str, status:dict) -> dict:
+def provenance(self:Window, key:str, # a finished run's `Job.key`
+               status:dict # its status from `run_queue`
+              ) -> dict:
     "`gpu_window.json` of finished run `key`: the window, the code, the host, the run's time over all windows."
     m = read_run(self.runs/key)
     rows = list(csv.DictReader((self.runs/key/'history.csv').read_text().splitlines()))
@@ -556,7 +611,10 @@ def provenance(self:Window, key:str, status:dict) -> dict:
                 batched_runs=status.get('batched', {}).get('runs', 1))
 
 @patch
-def finish(self:Window, jobs:list, st:dict, skipped:list, t_queue:float):
+def finish(self:Window, jobs:list, # the queue's `Job`s
+           st:dict, # key → status (`run_queue`)
+           skipped:list, # (key, why) of the runs left out
+           t_queue:float): # time.time() when the queue started
     "Weights and provenance into every finished run; each run's status, the finished and the pending into the manifest."
     finished = [j.key for j in jobs if st.get(j.key, {}).get('status') == 'finished']
     pending = [j.key for j in jobs
@@ -587,14 +645,16 @@ def pack(self:Window) -> dict:
 def window(budget:float=540, # seconds for the whole window, from start to the last archive
            out:str|Path='gpu-window-out', # where the archives, manifest.json and kit.log go ($OUT on the GPU machine)
            k:int=6, # concurrent training processes on the one GPU
-           profile:str='paper', grid:str='paper', # the recipe, and the `grids` entry whose runs the queue holds
+           profile:str='paper', # the recipe
+           grid:str='paper', # the `grids` entry whose runs the queue holds
            methods:list|None=None, # restrict the queue (and the smoke) to these runs
            sets:list|None=None, # extra `--set` items for every queued run (tests: a tiny recipe)
            smoke_s:float|None=None, # seconds for the smoke of every method (default: 20% of the budget, at most 120)
            smoke_sets:list|None=None, # `--set` items of the smoke runs (default: one epoch of 512 images)
            bench_s:float=45, # seconds for tools/bench_step.py after the smoke, N stacked CE runs included (0: none)
            reserve:float=25, # seconds kept at the end for SIGTERM, waiting and packing
-           grace:float=10, redo:bool=False, # also re-run cells that results/runs already holds finished
+           grace:float=10, # seconds between SIGTERM and SIGKILL
+           redo:bool=False, # also re-run cells that results/runs already holds finished
            work:str|Path|None=None, # the kit's scratch folder (default: a temporary one)
            min_left:float=20, # start no queued run with less time than this before the deadline
            smoke_methods:list|None=None, # smoke only these (default: every method of the queue's grid)
@@ -638,7 +698,9 @@ def download_wheels(dest:Path, names=DEVICE_WHEELS, python:str='3.12', log=print
     log(f"wheels for the GPU machine: {', '.join(want)}")
     return sorted(p.name for p in dest.glob('*.whl'))
 
-def tree_bytes(root:Path, carry=(CARRY_DIR,)) -> int:
+def tree_bytes(root:Path, # the repository's root
+               carry=(CARRY_DIR,) # folders sent besides the tree (relative to `root`)
+              ) -> int:
     "Bytes of what the device tool sends: tracked and untracked-not-ignored files, plus the carried folders."
     r = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=root, capture_output=True)
     if r.returncode: raise UserError(f"git ls-files failed in {root}: {r.stderr.decode().strip()}")
@@ -646,7 +708,9 @@ def tree_bytes(root:Path, carry=(CARRY_DIR,)) -> int:
     return n + sum(f.stat().st_size for c in carry for f in (root/c).rglob('*') if f.is_file())
 
 def prepare_carry(shared:str|Path|None=None, # the shared data folder (default: params.yaml's data.shared_dir)
-                  budget:int=540, timeout:int=600, log=print) -> dict:
+                  budget:int=540, # the window's seconds, in the device call printed
+                  timeout:int=600, # that call's `timeout_s`
+                  log=print) -> dict:
     "Here, before a window: copy the CIFAR-10-LT JPEG file into external/shared, stamp the commit, check the 64 MiB."
     root = resolve('.'); src = resolve(shared or load_params('smoke')['data']['shared_dir']); dst = root/CARRY_DIR
     dst.mkdir(parents=True, exist_ok=True)
@@ -710,7 +774,8 @@ def _smoke_main(a) -> int:
     return 1 if (bad and a.strict) else 0
 
 # %% ../nbs/18_kit.ipynb #b18c0014
-def main(argv=None) -> int:
+def main(argv=None # command-line arguments (None: `sys.argv[1:]`)
+        ) -> int:
     "`python -m ltmoo.kit window|smoke|import-results|queue|prepare-carry`; a `UserError` is one line and exit 2."
     a = _parser().parse_args(argv)
     try:

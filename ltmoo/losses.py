@@ -23,7 +23,7 @@ __all__ = ['LOSSES', 'PRESETS', 'register_loss', 'resolve_switch', 'one_hot', 'c
 # %% ../nbs/03_losses.ipynb #73fb3592
 LOSSES = Registry('strategy')
 
-def register_loss(name:str):
+def register_loss(name:str): # the strategy's key in `LOSSES` and `params.yaml`, e.g. 'ldam_drw'
     "Decorator: register a `Strategy` subclass under `name` (its `params.yaml` key) and set its `.name`."
     def _inner(cls):
         cls.name = name
@@ -43,11 +43,14 @@ def _terms(per_sample, weight=None, extra=None, norm:str='weights') -> dict:
                 extra=per_sample.new_zeros(()) if extra is None else extra, norm=norm)
 
 def one_hot(y:torch.Tensor, # [n] class indices
-            num_classes:int, dtype=torch.float) -> torch.Tensor:
+            num_classes:int, # C, the columns
+            dtype=torch.float # of the result (`torch.bool` for masks)
+           ) -> torch.Tensor:
     "`F.one_hot(y, num_classes)` as `dtype`, without its range check (a host sync on a GPU)."
     return torch.zeros(len(y), num_classes, dtype=dtype, device=y.device).scatter_(1, y[:, None], 1)
 
-def class_weight_matrix(head:nn.Module) -> torch.Tensor:
+def class_weight_matrix(head:nn.Module # an `nn.Linear` or a `NormedLinear`
+                       ) -> torch.Tensor:
     "The (C, in) weights of a linear or cosine classifier, one row per class."
     return head.class_weights if hasattr(head, 'class_weights') else head.weight
 
@@ -62,7 +65,7 @@ class Strategy(nn.Module):
                  num_classes:int, # C
                  cls_num_list:list, # training images per class
                  epochs:int=200, # length of training (switch epochs scale with it)
-                 **hp):
+                 **hp): # the strategy's hyper-parameters, recorded in `hp` (and `describe()`)
         super().__init__()
         if len(cls_num_list) != num_classes:
             raise ValueError(f"cls_num_list has {len(cls_num_list)} entries for {num_classes} classes")
@@ -79,21 +82,28 @@ class Strategy(nn.Module):
     def _head(self, kind:str, scale:float=1.0) -> nn.Module:
         "A new `linear`/`cosine` classifier on the backbone's features."
         return make_head(kind, self.feat_dim, self.num_classes, scale)
-    def forward(self, feats:dict, n:int) -> dict:
+    def forward(self, feats:dict, # the backbone's `forward_maps`: `feat` [V·n, D] (the views stacked), `maps`
+                n:int # samples per view (the first n rows are view 0)
+               ) -> dict:
         "Logits of view 0 (rows `[:n]`)."
         return dict(logits=self.head(feats['feat'][:n]))
-    def loss_terms(self, out:dict, y:torch.Tensor, epoch:int) -> dict:
+    def loss_terms(self, out:dict, # what `forward` returned (`logits` [n, C], …)
+                   y:torch.Tensor, # [n] labels
+                   epoch:int # 0-based epoch (DRW, KPS and SHIKE switch rules on it)
+                  ) -> dict:
         "Per-sample losses, per-sample weights and the extra (non-classification) term."
         raise NotImplementedError
-    def loss(self, out:dict, y:torch.Tensor, epoch:int) -> torch.Tensor:
+    def loss(self, out:dict, y:torch.Tensor, epoch:int # as `loss_terms`
+            ) -> torch.Tensor:
         "Σ w·ℓ / Σ w + extra (Σ w·ℓ / n + extra when the terms say `norm='batch'`)."
         t = self.loss_terms(out, y, epoch)
         den = t['weight'].sum() if t.get('norm', 'weights') == 'weights' else len(t['per_sample'])
         return (t['weight']*t['per_sample']).sum() / den + t['extra']
-    def predict(self, out:dict) -> torch.Tensor:
+    def predict(self, out:dict # what `forward` returned
+               ) -> torch.Tensor:
         "Logits used for accuracy at test time."
         return out['logits']
-    def start_epoch(self, epoch:int):
+    def start_epoch(self, epoch:int): # 0-based epoch about to start
         "Hook called by the trainer before each epoch."
         self.epoch = epoch
     def describe(self) -> dict:
@@ -107,7 +117,10 @@ class Strategy(nn.Module):
 # %% ../nbs/03_losses.ipynb #ddaddfea
 class ClsStrategy(Strategy):
     "A strategy with one classifier on view 0."
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  head:str='linear', # classifier: `linear` or `cosine`
                  scale:float=1.0 # cosine-classifier scale s
                 ):
@@ -132,17 +145,24 @@ def cb_weights(cls_num_list:list, # training images per class
 @register_loss('cb')
 class CB(ClsStrategy):
     "Class-balanced cross-entropy (effective-number weights from the start)."
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  beta:float=0.9999, # effective-number β
                  cb_norm:str='weights', # batch loss ÷ Σw ('weights': PyTorch, LDAM-DRW) or ÷ B ('batch': Cui et al.)
-                 head:str='linear', scale:float=1.0):
+                 head:str='linear', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         if cb_norm not in ('weights', 'batch'):
             raise UserError(f"cb_norm must be 'weights' or 'batch', got {cb_norm!r}")
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.hp.update(beta=beta, cb_norm=cb_norm)
         self.cb_norm = cb_norm
         self.register_buffer('cw', cb_weights(cls_num_list, beta), persistent=False)
-    def class_weights(self, epoch:int) -> torch.Tensor: return self.cw
+    def class_weights(self, epoch:int # 0-based (the weights do not change)
+                     ) -> torch.Tensor:
+        "Per-class weights used at `epoch`: [C] effective-number weights, summing to C."
+        return self.cw
     def loss_terms(self, out, y, epoch):
         ce = F.cross_entropy(out['logits'], y, reduction='none')
         return _terms(ce, self.class_weights(epoch)[y], norm=self.cb_norm)
@@ -160,17 +180,23 @@ class _DRW:
 @register_loss('ce_drw')
 class CEDRW(_DRW, ClsStrategy):
     "Cross-entropy with deferred re-weighting (Cao et al. 2019)."
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  beta:float=0.9999, # effective-number β after the switch
                  drw_epoch:int|None=None, # first re-weighted epoch (default ⌊0.8·epochs⌋ = 160 of 200)
-                 head:str='linear', scale:float=1.0):
+                 head:str='linear', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self._init_drw(beta, drw_epoch)
     def loss_terms(self, out, y, epoch):
         return _terms(F.cross_entropy(out['logits'], y, reduction='none'), self.class_weights(epoch)[y])
 
 # %% ../nbs/03_losses.ipynb #820dbc0b
-def ldam_margins(cls_num_list:list, max_m:float=0.5) -> torch.Tensor:
+def ldam_margins(cls_num_list:list, # training images per class
+                 max_m:float=0.5 # the largest margin (the rarest class's)
+                ) -> torch.Tensor:
     "LDAM margins Δ_c ∝ n_c^(-1/4), rescaled so the largest is `max_m`."
     m = 1.0 / np.power(np.asarray(cls_num_list, dtype=np.float64), 0.25)
     return torch.tensor(m * (max_m / m.max()), dtype=torch.float)
@@ -179,12 +205,16 @@ def ldam_margins(cls_num_list:list, max_m:float=0.5) -> torch.Tensor:
 class LDAMDRW(_DRW, ClsStrategy):
     "LDAM margins on a cosine classifier with deferred re-weighting."
     head_kind = 'cosine'
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  max_m:float=0.5, # largest margin (the rarest class's)
                  s:float=30., # logit scale applied in the loss
                  beta:float=0.9999, # DRW effective-number β
                  drw_epoch:int|None=None, # first re-weighted epoch (default ⌊0.8·epochs⌋)
-                 head:str='cosine', scale:float=1.0):
+                 head:str='cosine', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.hp.update(max_m=max_m, s=s)
         self._init_drw(beta, drw_epoch)
@@ -195,7 +225,8 @@ class LDAMDRW(_DRW, ClsStrategy):
         return _terms(F.cross_entropy(self.s*z, y, reduction='none'), self.class_weights(epoch)[y])
 
 # %% ../nbs/03_losses.ipynb #42375b54
-def log_prior(cls_num_list:list) -> torch.Tensor:
+def log_prior(cls_num_list:list # training images per class
+             ) -> torch.Tensor:
     "log π_c = log(n_c / N)."
     n = torch.tensor(cls_num_list, dtype=torch.float64)
     return (n / n.sum()).log().float()
@@ -203,7 +234,12 @@ def log_prior(cls_num_list:list) -> torch.Tensor:
 @register_loss('bs')
 class BalancedSoftmax(ClsStrategy):
     "Balanced Softmax: CE on logits shifted by log n_c; plain logits at test."
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200, head:str='linear', scale:float=1.0):
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
+                 head:str='linear', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.register_buffer('log_n', torch.tensor(self.cls_num_list, dtype=torch.float).log(), persistent=False)
     def loss_terms(self, out, y, epoch):
@@ -212,10 +248,14 @@ class BalancedSoftmax(ClsStrategy):
 @register_loss('la')
 class LogitAdjust(ClsStrategy):
     "Logit adjustment: `loss` trains on z + τ log π; `posthoc` trains plain CE and predicts z − τ log π."
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  tau:float=1.0, # adjustment strength τ
                  mode:str='loss', # `loss` or `posthoc`
-                 head:str='linear', scale:float=1.0):
+                 head:str='linear', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         if mode not in ('loss', 'posthoc'): raise ValueError(f"mode must be 'loss' or 'posthoc', got '{mode}'")
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.hp.update(tau=tau, mode=mode)
@@ -245,13 +285,17 @@ def kps_scales(cls_num_list:list, # training images per class
 class KPS(ClsStrategy):
     "Key Point Sensitive loss (Li, Cheung & Hu, TPAMI 2023) with rank-based margins."
     head_kind = 'cosine'
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  s:float=15., # global logit scale
                  max_m:float=0.2, # largest margin
                  switch_epoch:int|None=None, # first epoch of the per-sample scale rule
                  switch_frac:float=0.6, # default switch as a fraction of `epochs` (120 of 200)
                  weighted:bool=True, # use the per-sample scale rule after the switch
-                 head:str='cosine', scale:float=1.0):
+                 head:str='cosine', # classifier: `linear` or `cosine`
+                 scale:float=1.0): # cosine-classifier scale s (unused by `linear`)
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.s, self.weighted = s, weighted
         self.hp.update(s=s, max_m=max_m)
@@ -259,7 +303,9 @@ class KPS(ClsStrategy):
         self.hp.update(switch_epoch=self.switch_epoch, weighted=weighted)
         sc, mir, m = kps_scales(cls_num_list, max_m)
         for k, v in dict(class_scales=sc, mirror=mir, margins=m).items(): self.register_buffer(k, v, persistent=False)
-    def sample_scales(self, y:torch.Tensor, epoch:int) -> torch.Tensor:
+    def sample_scales(self, y:torch.Tensor, # [n] labels
+                      epoch:int # 0-based epoch: the per-sample rule from `switch_epoch` on (if `weighted`)
+                     ) -> torch.Tensor:
         "The logit scale σ_i of each sample at `epoch`."
         if self.weighted and epoch >= self.switch_epoch: return (self.mirror[y]*self.s).clamp(self.s, 50.)
         return torch.full(y.shape, float(self.s), device=y.device)
@@ -273,7 +319,7 @@ def bal_scl_loss(
     anchors:torch.Tensor, # [2B, d] L2-normalised features of the two contrastive views (view 1 rows, then view 2)
                  y:torch.Tensor, # [B] labels
                  protos:torch.Tensor, # [C, d] L2-normalised class prototypes
-                 temperature:float=0.1):
+                 temperature:float=0.1): # T, divides the cosine similarities
     "Balanced supervised contrastive loss (class-averaged denominator, class prototypes as extra candidates)."
     C = protos.shape[0]
     ya = torch.cat([y, y]); yk = torch.cat([ya, torch.arange(C, device=y.device)])
@@ -302,7 +348,10 @@ class BCL(ClsStrategy):
     "Balanced contrastive learning: α·(LA-)CE on view 0 + β·BalSCL on the two `sim` views with class prototypes."
     views = ('regular', 'sim', 'sim')
     head_kind = 'cosine'
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  alpha:float=2.0, # weight of the classification loss
                  beta:float=1.6, # weight of the contrastive loss
                  temperature:float=0.1, # contrastive temperature T
@@ -310,7 +359,8 @@ class BCL(ClsStrategy):
                  tau:float=1.0, # logit-adjustment τ when `la_ce`
                  mlp_hidden:int|None=512, # hidden width of both MLPs (None: feat_dim)
                  proj_dim:int=128, # contrastive feature size
-                 head:str='cosine', scale:float=30.):
+                 head:str='cosine', # classifier: `linear` or `cosine`
+                 scale:float=30.): # cosine-classifier scale s (unused by `linear`)
         super().__init__(backbone, num_classes, cls_num_list, epochs, head=head, scale=scale)
         self.hp.update(alpha=alpha, beta=beta, temperature=temperature, la_ce=la_ce, tau=tau, mlp_hidden=mlp_hidden,
                        proj_dim=proj_dim)
@@ -333,7 +383,8 @@ class BCL(ClsStrategy):
 # %% ../nbs/03_losses.ipynb #ed612e24
 class ShallowExpert(nn.Sequential):
     "Strided 3×3 conv-BN stages (channels ×2, side ÷2 each; ReLU after all but the second) aligning a shallow map with the last stage."
-    def __init__(self, in_ch:int, depth:int):
+    def __init__(self, in_ch:int, # channels of the shallow stage's map
+                 depth:int): # stride-2 stages: 2 for layer1's map, 1 for layer2's (to match layer3)
         layers = []
         for k in range(depth):
             c = in_ch * 2**k
@@ -352,7 +403,10 @@ def _reinit(m:nn.Module):
 class SHIKE(Strategy):
     "SHIKE: depth-wise knowledge fusion, hardest-negative suppression, mutual distillation, balanced re-training."
     head_kind, n_experts = 'cosine', 3
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  n_experts:int=3, # experts (the first uses the backbone's layer3)
                  scale:float=30., # cosine-classifier scale s
                  hns_weight:float=10., # weight of hardest-negative suppression
@@ -379,7 +433,10 @@ class SHIKE(Strategy):
         self.heads = nn.ModuleList([self._head('cosine', scale) for _ in range(n_experts)])
         self.rt_heads = nn.ModuleList([self._head('cosine', scale) for _ in range(n_experts)])
         self.register_buffer('log_n', torch.tensor(self.cls_num_list, dtype=torch.float).log(), persistent=False)
-    def balanced(self, epoch:int) -> bool: return epoch >= self.cornerstone
+    def balanced(self, epoch:int # 0-based epoch
+                ) -> bool:
+        "Whether `epoch` is in the balanced re-training phase (from the cornerstone on)."
+        return epoch >= self.cornerstone
     def forward(self, feats, n):
         m1, m2, m3 = [m[:n] for m in feats['maps'][:3]]
         deep = [m3] + [l3(m2) for l3 in self.layer3s]
@@ -416,7 +473,10 @@ def loss_terms(self:SHIKE, out, y, epoch):
 class RIDE(_DRW, Strategy):
     "RIDE without router: per-expert LDAM-DRW plus a diversity KL to the (detached) expert mean."
     head_kind, n_experts = 'cosine', 3
-    def __init__(self, backbone, num_classes, cls_num_list, epochs=200,
+    def __init__(self, backbone, # shared feature extractor (not registered as a submodule)
+                 num_classes, # C
+                 cls_num_list, # training images per class
+                 epochs=200, # length of training (switch epochs scale with it)
                  n_experts:int=3, # experts (the first uses the backbone's layer2/layer3)
                  max_m:float=0.5, # LDAM largest margin
                  s:float=30., # cosine-classifier scale
@@ -460,11 +520,13 @@ PRESETS = {'moosf': { 'kps': dict(s=3., max_m=0.1, switch_frac=0.75, head='linea
            mlp_hidden=None, proj_dim=1024)}}
 
 def build_strategy(name:str, # registry key (`LOSSES`)
-                   backbone:nn.Module, num_classes:int, cls_num_list:list,
+                   backbone:nn.Module, # shared feature extractor
+                   num_classes:int, # C
+                   cls_num_list:list, # training images per class
                    epochs:int=200, # length of training (switch epochs scale with it)
                    preset:str|None=None, # a key of `PRESETS`, or None for the original method
                    **hp # explicit hyper-parameters (win over the preset)
-                  ) -> Strategy:
+                  ) -> Strategy: # its `preset` set; `describe()` lists the resolved hyper-parameters
     "A strategy by name, with a preset's and then explicit hyper-parameters."
     cls = LOSSES.get(name)
     kw = {}

@@ -14,14 +14,21 @@ __all__ = ['shot_split', 'per_class_accuracy', 'summarize']
 # %% ../nbs/07_metrics.ipynb #962880f6
 shot_split = shot_masks   # the masks live with the data (`ltmoo.data.shot_masks`); this name reads better here
 
-def per_class_accuracy(preds, targets, num_classes:int) -> torch.Tensor:
+def per_class_accuracy(preds, # [N] predicted classes
+                       targets, # [N] true classes
+                       num_classes:int # K
+                      ) -> torch.Tensor:
     "Accuracy of each class (NaN for a class absent from `targets`)."
     preds, targets = torch.as_tensor(preds).cpu(), torch.as_tensor(targets).cpu()
     hit = torch.bincount(targets[preds == targets], minlength=num_classes).double()
     tot = torch.bincount(targets, minlength=num_classes).double()
     return torch.where(tot > 0, hit / tot.clamp(min=1), torch.full_like(tot, float('nan')))
 
-def summarize(preds, targets, cls_num_list, prefix:str='acc') -> dict:
+def summarize(preds, # [N] predicted classes (the test set)
+              targets, # [N] true classes
+              cls_num_list, # training images per class: they define Many (>100), Medium, Few (<20)
+              prefix:str='acc' # the keys' prefix, e.g. 'test_acc' → test_acc, test_acc_many, …
+             ) -> dict:
     "Top-1 (%), Many/Medium/Few (%) and per-class accuracy (%) as a flat dict."
     preds, targets = torch.as_tensor(preds).cpu(), torch.as_tensor(targets).cpu()
     K = len(cls_num_list)

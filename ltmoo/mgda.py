@@ -187,7 +187,7 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
                method:str='pgd', # 'pgd' or 'fw'
                eps:float=1e-8, # lower bound on the normalisers
                **kwargs # passed to `min_norm` (max_iter, tol, polish)
-              ) -> dict:
+              ) -> dict: # weights [n] and normalizers [n] on the gradients' device; cost, iters, gap (floats, ints)
     "MGDA on a gradient matrix: dict(weights, normalizers, cost, iters, gap)."
     if not torch.is_tensor(grads):
         raise TypeError(f"grads must be an [n, P] tensor, got a {type(grads).__name__} (torch.stack the gradients first)")
@@ -214,6 +214,6 @@ def mgda_weights(grads:torch.Tensor, # [n, P] per-objective gradients
                  normalization:str='none', # 'none', 'l2', 'loss' or 'loss+'
                  method:str='pgd', # 'pgd' or 'fw'
                  **kwargs # passed to `mgda_solve` / `min_norm`
-                ) -> torch.Tensor:
+                ) -> torch.Tensor: # [n] weights α (≥ 0, Σα = 1) in the gradients' dtype and device
     "MGDA loss weights [n] (≥ 0, summing to 1) for the gradients `grads`, on their device."
     return mgda_solve(grads, losses, normalization, method, **kwargs)['weights']

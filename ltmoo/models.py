@@ -23,12 +23,15 @@ class _ShortcutA(nn.Module):
 
 class BasicBlock(nn.Module):
     "Two 3×3 conv-BN layers with a residual connection."
-    def __init__(self, inp, planes, stride=1):
+    def __init__(self, inp, # input channels
+                 planes, # output channels
+                 stride=1 # 2 halves the resolution (with the option-A shortcut)
+                ):
         super().__init__()
         self.conv1 = nn.Conv2d(inp, planes, 3, stride, 1, bias=False); self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False); self.bn2 = nn.BatchNorm2d(planes)
         self.shortcut = _ShortcutA(planes) if (stride != 1 or inp != planes) else nn.Identity()
-    def forward(self, x):
+    def forward(self, x): # [B, inp, H, W] feature maps
         out = F.relu(self.bn1(self.conv1(x)), inplace=True)   # in place: the same numbers, ~12% less CPU time
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x), inplace=True)
 
@@ -53,29 +56,32 @@ class ResNetCifar(nn.Module):
         self.layer1, self.layer2, self.layer3 = layers
         self.feat_dim = inp
         self.apply(_kaiming_init)
-    def forward_maps(self, x) -> dict:
+    def forward_maps(self, x # [B, 3, H, W] normalised images
+                    ) -> dict:
         "Pooled features and the three stage outputs."
         x = F.relu(self.bn1(self.conv1(x)), inplace=True)
         m1 = self.layer1(x); m2 = self.layer2(m1); m3 = self.layer3(m2)
         return dict(feat=F.adaptive_avg_pool2d(m3, 1).flatten(1), maps=[m1, m2, m3])
-    def forward(self, x): return self.forward_maps(x)['feat']
+    def forward(self, x): return self.forward_maps(x)['feat']   # [B, 3, H, W] images → [B, feat_dim]
 
 # %% ../nbs/02_models.ipynb #5d11f619
 class TorchvisionBackbone(nn.Module):
     "A torchvision ResNet-family model without its `fc`: `forward` returns pooled features."
-    def __init__(self, arch:str='resnet50'):
+    def __init__(self, arch:str='resnet50'): # a `torchvision.models` ResNet-family name, e.g. 'resnext50_32x4d'
         super().__init__()
         net = getattr(torchvision.models, arch)(weights=None)
         self.feat_dim = net.fc.in_features
         net.fc = nn.Identity()
         self.net = net
-    def forward_maps(self, x) -> dict:
+    def forward_maps(self, x # [B, 3, H, W] normalised images
+                    ) -> dict:
+        "Pooled features (`feat`, [B, feat_dim]) and the four stage outputs (`maps`)."
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
         maps = []
         for l in (n.layer1, n.layer2, n.layer3, n.layer4): x = l(x); maps.append(x)
         return dict(feat=torch.flatten(n.avgpool(x), 1), maps=maps)
-    def forward(self, x): return self.forward_maps(x)['feat']
+    def forward(self, x): return self.forward_maps(x)['feat']   # [B, 3, H, W] images → [B, feat_dim]
 
 # %% ../nbs/02_models.ipynb #c58a5700
 BACKBONES = Registry('backbone')
@@ -85,26 +91,37 @@ BACKBONES.register('resnet8')(lambda **kw: ResNetCifar(8, **{'width': 8, **kw}))
 BACKBONES.register('resnet50')(lambda **kw: TorchvisionBackbone('resnet50', **kw))
 BACKBONES.register('resnext50')(lambda **kw: TorchvisionBackbone('resnext50_32x4d', **kw))
 
-def make_backbone(name:str='resnet32', **kwargs) -> nn.Module:
+def make_backbone(name:str='resnet32', # a `BACKBONES` key: resnet32, resnet20, resnet8, resnet50, resnext50
+                  **kwargs) -> nn.Module:
     "A backbone by name (see `BACKBONES`)."
     return BACKBONES.get(name)(**kwargs)
 
-def n_params(m:nn.Module) -> int:
+def n_params(m:nn.Module # any module
+            ) -> int:
     "Number of parameters."
     return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/02_models.ipynb #fd7231bf
 class NormedLinear(nn.Module):
     "Cosine classifier: scale × cosine between the feature and each class weight."
-    def __init__(self, in_features:int, out_features:int, scale:float=1.0):
+    def __init__(self, in_features:int, # feature dimension
+                 out_features:int, # number of classes
+                 scale:float=1.0 # s: logits = s · cos(feature, class weight)
+                ):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5))
         self.scale = scale
-    def forward(self, x): return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
+    def forward(self, x): # [B, in_features] features
+        "The logits `scale` · cosine, [B, out_features]."
+        return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
     @property
     def class_weights(self): "(out, in) view of the weights (one row per class)"; return self.weight.t()
 
-def make_head(kind:str, in_features:int, num_classes:int, scale:float=1.0) -> nn.Module:
+def make_head(kind:str, # 'linear' or 'cosine' (`NormedLinear`)
+              in_features:int, # feature dimension (the backbone's `feat_dim`)
+              num_classes:int, # K
+              scale:float=1.0 # the cosine head's s (ignored by 'linear')
+             ) -> nn.Module:
     "A classifier: `linear` or `cosine`."
     if kind == 'linear':
         h = nn.Linear(in_features, num_classes); nn.init.kaiming_normal_(h.weight); return h
@@ -115,13 +132,20 @@ def make_head(kind:str, in_features:int, num_classes:int, scale:float=1.0) -> nn
 class LTNet(nn.Module):
     "A backbone and a classifier head; `features` exposes the backbone output."
 
-    def __init__(self, backbone: nn.Module, head: nn.Module):
+    def __init__(self, backbone: nn.Module, # images → [B, feat_dim] features
+                 head: nn.Module # features → [B, K] logits
+                ):
         super().__init__()
         self.backbone, self.head = backbone, head
-    def features(self, x): return self.backbone(x)
-    def forward(self, x): return self.head(self.backbone(x))
+    def features(self, x): # [B, 3, H, W] images
+        "The backbone's features, [B, feat_dim]."
+        return self.backbone(x)
+    def forward(self, x): return self.head(self.backbone(x))   # [B, 3, H, W] images → [B, K] logits
 
-def resnet32(num_classes:int=10, head:str='linear', scale:float=1.0) -> LTNet:
+def resnet32(num_classes:int=10, # K
+             head:str='linear', # 'linear' or 'cosine'
+             scale:float=1.0 # the cosine head's s
+            ) -> LTNet:
     "ResNet-32 with a `linear` or `cosine` classifier."
     bb = ResNetCifar(32)
     return LTNet(bb, make_head(head, bb.feat_dim, num_classes, scale))

@@ -14,7 +14,8 @@ PORTABLE = {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2', 'MKL_CB
 MODE_VAR = 'LTMOO_CPU_NUMERICS'      # portable (the default) | native
 STATE = {}                           # what the last pin_cpu_numerics did: mode, reason, pins
 
-def cpu_flags(cpuinfo:str|None=None) -> set:
+def cpu_flags(cpuinfo:str|None=None # the text of /proc/cpuinfo (None: read it; tests pass their own)
+             ) -> set:
     "The CPU's feature flags from /proc/cpuinfo (empty where there is none)."
     if cpuinfo is None:
         try:
@@ -23,7 +24,8 @@ def cpu_flags(cpuinfo:str|None=None) -> set:
     m = re.search(r'^flags\s*:(.*)$', cpuinfo, re.M)
     return set(m.group(1).split()) if m else set()
 
-def cpu_model(cpuinfo:str|None=None) -> str:
+def cpu_model(cpuinfo:str|None=None # the text of /proc/cpuinfo (None: read it; tests pass their own)
+             ) -> str:
     "The CPU's model name (`/proc/cpuinfo`), else what `platform` says."
     if cpuinfo is None:
         try:

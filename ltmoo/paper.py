@@ -30,12 +30,13 @@ __all__ = ['log', 'NOT_HERE', 'RUNS_DIR', 'SCALE_BANNER', 'GAP', 'G_KEYS', 'EXTR
            'class_counts', 'load_catalogue', 'heads_of', 'collect_runs', 'summarize_runs', 'single_key', 'fusion_key',
            'row_key', 'suggest_entry', 'train_command', 'fill_command', 'commands_of', 'Col', 'compare_table',
            'profile_line', 'table_markdown', 'write_table', 'gap_reasons', 'deviation_notes', 'with_paper_scale',
-           'scale_runs', 'plot_scale_curves', 'gbg_table1', 'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5',
-           'gbg_table6', 'gbg_fig4_table', 'extras_table', 'moosf_table1', 'moosf_table2', 'moosf_table3',
-           'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9', 'no_runs_figure', 'runs_of', 'read_csv',
-           'nice', 'fig_gradient_imbalance', 'stratified_subset_with_floor', 'imbalance_callback', 'fig_groups',
-           'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories', 'freq_bins', 'fig_freq_bars',
-           'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting', 'gbg_figures', 'moosf_figures']
+           'scale_runs', 'plot_scale_curves', 'recipe_check', 'recipe_check_verdict', 'plot_recipe_check', 'gbg_table1',
+           'gbg_table2', 'gbg_table3', 'gbg_table4', 'gbg_table5', 'gbg_table6', 'gbg_fig4_table', 'extras_table',
+           'moosf_table1', 'moosf_table2', 'moosf_table3', 'moosf_table4', 'moosf_table8', 'read_bench', 'moosf_table9',
+           'no_runs_figure', 'runs_of', 'read_csv', 'nice', 'fig_gradient_imbalance', 'stratified_subset_with_floor',
+           'imbalance_callback', 'fig_groups', 'fig_gbg_groups', 'fig_mgda_weights', 'split_curves', 'fig_trajectories',
+           'freq_bins', 'fig_freq_bars', 'conflict_column', 'fig_conflicts', 'fig_vs_mtl', 'fig_tsne', 'pick_setting',
+           'gbg_figures', 'moosf_figures']
 
 # %% ../nbs/14_paper.ipynb #335fd4bd
 _PAPER_NAMES = {'GBG': 'GBG (Li et al., AAAI 2024)', 'MOOSF': 'MOOSF (ICML 2024)'}
@@ -73,14 +74,20 @@ def paper_numbers() -> pd.DataFrame:
     return df.astype({'value': float, 'std': float})
 
 # %% ../nbs/14_paper.ipynb #4607503c
-def setting_label(setting:str) -> str:
+def setting_label(setting:str # a setting key: '<dataset>-if<IF>' (e.g. 'cifar10-if100') or 'imagenet_lt-resnet50'…
+                 ) -> str:
     "Human name of a setting key: 'cifar10-if100' → 'CIFAR-10-LT IF=100'."
     m = re.fullmatch(r'cifar(\d+)-if([\d.]+)', setting)
     if m: return f"CIFAR-{m[1]}-LT IF={m[2]}"
     return {'imagenet_lt-resnet50': 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnext50': 'ImageNet-LT, ResNeXt-50',
             'inat2018-resnet50': 'iNaturalist 2018, ResNet-50', 'cifar100': 'CIFAR-100-LT'}.get(setting, setting)
 
-def paper_value(paper:str, table:str, row:str, setting:str, metric:str, std:bool=False):
+def paper_value(paper:str, # 'GBG' or 'MOOSF'
+                table:str, # as the paper numbers it: '1', '9', or 'Fig. 4'
+                row:str, # the row label as printed, e.g. 'LDAM' or 'MOOSF(CE+BS)'
+                setting:str, # the column group's setting key, e.g. 'cifar100-if100'
+                metric:str, # e.g. 'top1', 'all', 'many', 'gain', 'd1'
+                std:bool=False): # also return the printed ± std: (value, std)
     "The number the paper prints (None for an empty cell or no such cell); `std=True` gives (value, std)."
     p = paper_numbers()
     m = p[(p.paper == paper) & (p.table == str(table)) & (p.row == row) & (p.setting == setting) & (p.metric == metric)]
@@ -89,12 +96,19 @@ def paper_value(paper:str, table:str, row:str, setting:str, metric:str, std:bool
     v, s = (None if pd.isna(v) else float(v)), (None if pd.isna(s) else float(s))
     return (v, s) if std else v
 
-def paper_rows(paper:str, table:str) -> list:
+def paper_rows(paper:str, # 'GBG' or 'MOOSF'
+               table:str # '1', '2', … or 'Fig. 4'
+              ) -> list:
     "Row labels of a paper table, in the paper's order."
     p = paper_numbers()
     return list(dict.fromkeys(p[(p.paper == paper) & (p.table == str(table))].row))
 
-def provenance(paper:str, table:str, row:str, setting:str, metric:str) -> str:
+def provenance(paper:str, # 'GBG' or 'MOOSF'
+               table:str, # '1', '2', … or 'Fig. 4'
+               row:str, # the row label as printed
+               setting:str, # the column group's setting key
+               metric:str # the column's metric, e.g. 'top1'
+              ) -> str:
     "Where a number comes from, in words."
     t = table if str(table).startswith('Fig') else f"Table {table}"
     return f"{_PAPER_NAMES[paper]}, {t}, row '{row}', column '{setting_label(setting)} {metric}'"
@@ -108,13 +122,15 @@ def _fusion_name(ss) -> str:
     "The paper's name of fused strategy keys: ['ce', 'bs'] → 'CE+BS'."
     return '+'.join(_LABEL.get(s, s.upper()) for s in ss)
 
-def parse_row(row:str) -> tuple:
+def parse_row(row:str # a row label as the paper prints it
+             ) -> tuple:
     "A paper row label → (kind, [strategy keys]): 'MOOSF(CE+BS)' → ('moosf', ['ce', 'bs']); 'BS' → ('single', ['bs'])."
     m = re.fullmatch(r'(MOOSF|MTL)\((.+)\)', row.strip())
     if m: return m[1].lower(), [_STRAT.get(s.strip(), s.strip().lower()) for s in m[2].split('+')]
     return 'single', [_STRAT.get(row.strip(), row.strip().lower())]
 
-def paper_gain_check(tol:float=0.15) -> pd.DataFrame:
+def paper_gain_check(tol:float=0.15 # points: a printed gain within this of the recomputed one agrees
+                    ) -> pd.DataFrame:
     "MOOSF Table 1 '(+)' and Table 2 δ1/δ2 against the values recomputed from Table 1's single-strategy rows."
     single = {parse_row(r)[1][0]: r for r in paper_rows('MOOSF', 1) if parse_row(r)[0] == 'single'}
     out = []
@@ -139,25 +155,29 @@ def paper_gain_check(tol:float=0.15) -> pd.DataFrame:
 _SETTING_RE = re.compile(r'(?P<dataset>[A-Za-z0-9_]+)-if(?P<imb>\d+(?:\.\d+)?)')
 _DATASETS = {'cifar10': (10, 5000), 'cifar100': (100, 500)}
 
-def parse_setting(setting:str) -> tuple:
+def parse_setting(setting:str # a run-grid folder name, '<dataset>-if<IF>'
+                 ) -> tuple:
     "'cifar10-if100' → ('cifar10', 100)."
     m = _SETTING_RE.fullmatch(setting)
     if not m: raise ValueError(f"not a setting folder name '{{dataset}}-if{{IF}}': '{setting}'")
     imb = float(m['imb']); return m['dataset'], (int(imb) if imb.is_integer() else imb)
 
-def class_counts(setting:str) -> list:
+def class_counts(setting:str # 'cifar10-if<IF>' or 'cifar100-if<IF>'
+                ) -> list:
     "Training images per class of a CIFAR-LT setting (LDAM-DRW rule)."
     ds, imb = parse_setting(setting)
     if ds not in _DATASETS: raise ValueError(f"unknown dataset '{ds}'; known: {', '.join(_DATASETS)}")
     K, n_max = _DATASETS[ds]
     return lt_counts(n_max, K, imb)
 
-def load_catalogue(params:str|Path='params.yaml') -> dict:
+def load_catalogue(params:str|Path='params.yaml' # the parameters file (relative to the project root)
+                  ) -> dict:
     "The run catalogue: `methods` (recipes.yaml, under params.yaml): key → method config."
     from ltmoo.config import read_params
     return read_params(params)['methods']
 
-def heads_of(cfg:dict) -> list:
+def heads_of(cfg:dict # a run's `method` config (a catalogue entry)
+            ) -> list:
     "Strategy heads a method config trains (MOOSF/MTL: several)."
     if cfg.get('name') in ('moosf', 'mtl'): return list(cfg.get('strategies', ['ce', 'bs']))
     return [cfg.get('strategy', 'bcl' if cfg.get('name') == 'gbg' else 'ce')]
@@ -165,7 +185,8 @@ def heads_of(cfg:dict) -> list:
 # %% ../nbs/14_paper.ipynb #5ac7f9eb
 _WHERE = ('setting', 'run', 'dataset', 'imb_factor', 'seed', 'folder')     # what `run_folders` adds to a run's numbers
 
-def collect_runs(results_dir:str|Path='results/runs') -> pd.DataFrame:
+def collect_runs(results_dir:str|Path='results/runs' # the grid's root (relative to the project root)
+                ) -> pd.DataFrame:
     "One row per run folder below `results_dir` (`{setting}/{key}/s{seed}/`, read by `ltmoo.runs.run_folders`)."
     root = Path(results_dir) if Path(results_dir).is_absolute() else resolve(results_dir)
     rows = []
@@ -252,7 +273,10 @@ def summarize_runs(runs:pd.DataFrame, # `collect_runs` output
     return out
 
 # %% ../nbs/14_paper.ipynb #93f55beb
-def single_key(strategy:str, catalogue:dict, preset:str|None='moosf') -> str|None:
+def single_key(strategy:str, # a `LOSSES` key, e.g. 'bs'
+               catalogue:dict, # `load_catalogue()`
+               preset:str|None='moosf' # the preset preferred (then none)
+              ) -> str|None:
     "The catalogue key of `strategy` trained alone (preferring `preset`, then no preset and no recipe override)."
     c = [(k, v) for k, v in catalogue.items() if v.get('name') == 'single' and v.get('strategy') == strategy]
     for want in ([preset] if preset else []) + [None]:
@@ -260,7 +284,10 @@ def single_key(strategy:str, catalogue:dict, preset:str|None='moosf') -> str|Non
             if v.get('preset') == want and ('train' not in v or want is not None): return k
     return None
 
-def fusion_key(kind:str, strategies:list, catalogue:dict) -> str|None:
+def fusion_key(kind:str, # 'moosf' or 'mtl'
+               strategies:list, # `LOSSES` keys, in order (another order matches when none does)
+               catalogue:dict # `load_catalogue()`
+              ) -> str|None:
     "The catalogue key of the MOOSF ('moosf') or MTL ('mtl') fusion of `strategies` (the authors' MOOSF variant)."
     def plain(v):
         return kind == 'mtl' or (
@@ -275,12 +302,15 @@ def fusion_key(kind:str, strategies:list, catalogue:dict) -> str|None:
         if sorted(v.get('strategies', [])) == sorted(strategies): return k
     return None
 
-def row_key(row:str, catalogue:dict) -> str|None:
+def row_key(row:str, # a MOOSF row label, e.g. 'BS' or 'MOOSF(CE+BS)'
+            catalogue:dict # `load_catalogue()`
+           ) -> str|None:
     "The run key answering a MOOSF-style paper row."
     kind, ss = parse_row(row)
     return single_key(ss[0], catalogue) if kind == 'single' else fusion_key(kind, ss, catalogue)
 
-def suggest_entry(row:str) -> str:
+def suggest_entry(row:str # a MOOSF row label with no catalogue key
+                 ) -> str:
     "A complete `methods:` entry (no YAML anchors) that would make `row` runnable, as the catalogue writes its own."
     kind, ss = parse_row(row)
     if kind == 'single': return f"{ss[0]}: {{name: single, strategy: {ss[0]}, preset: moosf}}"
@@ -296,7 +326,11 @@ NOT_HERE = {
 }
 RUNS_DIR = 'results/runs'
 
-def train_command(key:str, setting:str, seed:int=0, profile:str|None=None) -> str:
+def train_command(key:str, # a catalogue key (params.yaml `methods`)
+                  setting:str, # e.g. 'cifar10-if100'; ImageNet-LT / iNat settings train into results/<setting>/
+                  seed:int=0, # `train.seed`
+                  profile:str|None=None # the `--profile` (None: 'auto')
+                 ) -> str:
     "The `python -m ltmoo.train` line that trains catalogue key `key` on `setting` into its grid folder."
     ds = setting.split('-')[0]
     if ds in NOT_HERE: sets, out = [f'data.dataset={ds}'], f'results/{setting}/{key}/s{seed}'
@@ -307,7 +341,11 @@ def train_command(key:str, setting:str, seed:int=0, profile:str|None=None) -> st
     return (f"python -m ltmoo.train --profile {profile or 'auto'} --method {key} --out {out} "
             f"--set {' '.join(sets)} train.seed={seed}")
 
-def fill_command(keys, setting:str, seeds=(0,), profile:str|None=None) -> str:
+def fill_command(keys, # a catalogue key or a list of them (None entries are dropped)
+                 setting:str, # e.g. 'cifar100-if100' (adds the CIFAR-100 `prepare-data` line)
+                 seeds=(0,), # a line per key and seed
+                 profile:str|None=None # the `--profile` (None: 'auto')
+                ) -> str:
     "The lines (one run each) that train `keys` on `setting` with `seeds`; a sentence when nothing can run here."
     keys = [k for k in ([keys] if isinstance(keys, str) or keys is None else list(keys)) if k]
     ds = setting.split('-')[0]
@@ -320,7 +358,8 @@ def fill_command(keys, setting:str, seeds=(0,), profile:str|None=None) -> str:
         )
     return '\n'.join(lines)
 
-def commands_of(text:str) -> list:
+def commands_of(text:str # a table's markdown or a figure's message
+               ) -> list:
     "The `python -m ltmoo.train` lines in `text` (a table's markdown, a figure's message)."
     return [l.strip() for l in text.splitlines() if l.strip().startswith('python -m ltmoo.train ')]
 
@@ -333,7 +372,7 @@ class Col:
     paper:str|None = None # metric in `paper_numbers` ('top1', 'all', 'gain')
     paper_setting:str|None = None # read the paper from this setting instead of the section's
     paper_fn:Callable|None = None # f(row, paper_setting) -> value derived from the paper's own numbers
-    fmt:str = '.2f'
+    fmt:str = '.2f' # the cells' format spec
     delta:bool|None = None # show Δ = ours − paper (default: when the paper's value is transcribed, not derived)
     @property
     def show_delta(self): return self.delta if self.delta is not None else self.paper is not None
@@ -393,13 +432,17 @@ def _table_row(paper:str, table:str, rw:dict, section:tuple, summary:pd.DataFram
     return r
 
 # %% ../nbs/14_paper.ipynb #71c857d6
-def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure numbers)
+def compare_table(paper:str, # 'GBG' or 'MOOSF'
+                  table:str, # which paper table ('Fig. 4' for figure numbers)
                   summary:pd.DataFrame, # `summarize_runs` output
                   rows:list, # dicts: row (label), key (run key or None), why (why it cannot run; optional)
                   sections:list, # (setting of ours, section label, setting of the paper or None)
                   cols:list, # `Col`s
                   seeds=(0,), # seeds the fill command asks for
-                  caption:str='', notes=(), title:str|None=None) -> pd.DataFrame:
+                  caption:str='', # the sentence after the title
+                  notes=(), # bullet points under the caption
+                  title:str|None=None # default: '<paper> Table <table>' (or '<paper> Fig. …')
+                 ) -> pd.DataFrame:
     "A paper table with ours beside it: one row per (section, row), paper / ours / std / Δ per column (and paper-scale)."
     scale = summary.attrs.get('scale')
     if scale is None: scale = summary.iloc[:0]              # paper-scale runs (`with_paper_scale`), when there are any
@@ -417,7 +460,8 @@ def compare_table(paper:str, table:str, # which paper table ('Fig. 4' for figure
     return df
 
 # %% ../nbs/14_paper.ipynb #a3a4916e
-def profile_line(profile) -> str:
+def profile_line(profile # a profile name, e.g. 'smoke' or 'paper' (None: 'none')
+                ) -> str:
     "'*profile: smoke — pipeline check, not paper numbers*'."
     return f"*profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}*"
 
@@ -527,7 +571,10 @@ def _provenance_md(df:pd.DataFrame, profile) -> list:
     ]
 
 # %% ../nbs/14_paper.ipynb #a3a49171
-def table_markdown(df:pd.DataFrame, caption:str|None=None, profile=None) -> str:
+def table_markdown(df:pd.DataFrame, # a `compare_table` frame (its `attrs` hold title, caption, notes, columns)
+                   caption:str|None=None, # instead of `df.attrs['caption']`
+                   profile=None # default: the runs' profile (the frame's)
+                  ) -> str:
     "The markdown of a `compare_table` frame: banner and caption with the profile, a table per section, fill lines."
     caption = caption if caption is not None else df.attrs.get('caption', '')
     profile = _table_profile(df, profile)
@@ -545,7 +592,10 @@ def table_markdown(df:pd.DataFrame, caption:str|None=None, profile=None) -> str:
     lines += _scale_provenance_md(df) + _provenance_md(df, profile)
     return '\n'.join(lines) + '\n'
 
-def write_table(df:pd.DataFrame, stem:str|Path, caption:str|None=None) -> list:
+def write_table(df:pd.DataFrame, # a `compare_table` frame
+                stem:str|Path, # the path without extension (folders are made)
+                caption:str|None=None # instead of `df.attrs['caption']`
+               ) -> list:
     "Write `stem.md` (caption + profile, GitHub tables) and `stem.csv`; deterministic bytes."
     stem = Path(stem); stem.parent.mkdir(parents=True, exist_ok=True)
     md, csv = stem.with_suffix('.md'), stem.with_suffix('.csv')
@@ -558,7 +608,8 @@ SCALE_BANNER = (" Cells under **paper-scale** are different: runs of the papers'
                 "data set), trained by `ltmoo campaign`; each names its hardware, seed count and commit.")
 GAP = 1.5   # points: a paper-scale cell further than this from the paper says what is known about why
 
-def gap_reasons(r) -> list:
+def gap_reasons(r # a row of a `compare_table` frame with a paper-scale cell
+               ) -> list:
     "What is known about why paper-scale cell `r` may differ from the paper (its data, seeds, hardware, the epoch)."
     out = []
     if 'jpeg' in str(r.get('scale data', '')).lower() or 'shared' in str(r.get('scale data', '')).lower():
@@ -572,7 +623,9 @@ def gap_reasons(r) -> list:
                "codes print the best)")
     return out
 
-def deviation_notes(g:pd.DataFrame, cols:list) -> list:
+def deviation_notes(g:pd.DataFrame, # one section of a `compare_table` frame
+                    cols:list # the frame's `attrs['cols']`
+                   ) -> list:
     "A note under a section for every paper-scale cell more than `GAP` points from the paper, with the known reasons."
     out = []
     for _, r in g.iterrows():
@@ -610,7 +663,8 @@ def with_paper_scale(summary:pd.DataFrame, # `summarize_runs` of the reported pr
 
 
 # %% ../nbs/14_paper.ipynb #5ca1e0c4
-def scale_runs(scale_dir:str|Path='results/runs/paper') -> pd.DataFrame:
+def scale_runs(scale_dir:str|Path='results/runs/paper' # the campaign's finished paper-profile runs
+              ) -> pd.DataFrame:
     "The finished paper-profile runs, one row each: final and best top-1, the splits, time, where and on what code."
     root = Path(scale_dir) if Path(scale_dir).is_absolute() else resolve(scale_dir)
     runs = collect_runs(root)
@@ -625,7 +679,9 @@ def scale_runs(scale_dir:str|Path='results/runs/paper') -> pd.DataFrame:
                      'segments': len(segs), 'numerics': ', '.join(dict.fromkeys(str(s.get('numerics')) for s in segs))})
     return pd.DataFrame(rows, columns=cols)
 
-def plot_scale_curves(scale_dir:str|Path='results/runs/paper', paper:str='GBG', table:str='1'):
+def plot_scale_curves(scale_dir:str|Path='results/runs/paper', # the campaign's finished paper-profile runs
+                      paper:str='GBG', # 'GBG' or 'MOOSF' …
+                      table:str='1'): # … and the table whose top-1 numbers are drawn dashed
     "Test top-1 per epoch of every paper-scale run, the paper's number as a dashed line of the same colour."
     root = Path(scale_dir) if Path(scale_dir).is_absolute() else resolve(scale_dir)
     runs = collect_runs(root); set_style()
@@ -643,6 +699,61 @@ def plot_scale_curves(scale_dir:str|Path='results/runs/paper', paper:str='GBG', 
     ax.legend(fontsize=7, loc='lower right'); fig.tight_layout()
     return fig
 
+# %% ../nbs/14_paper.ipynb #rc0e0c01
+def recipe_check(bench_dir:str|Path='results/bench' # where `tools/recipe_check.py` wrote `recipe_check.json`
+                ) -> pd.DataFrame:
+    "The trainer check of `tools/recipe_check.py`, one row a run (arm, seed, top-1); empty where it has not been run."
+    root = Path(bench_dir) if Path(bench_dir).is_absolute() else resolve(bench_dir)
+    f, cols = root/'recipe_check.json', ['arm', 'seed', 'epochs', 'acc', 'hours']
+    if not f.exists(): return pd.DataFrame(columns=cols)
+    d = json.loads(f.read_text())
+    df = pd.DataFrame([dict(arm=r['arm'], seed=r['seed'], epochs=r['epochs'], acc=r.get('acc', np.nan),
+                            hours=r.get('train_s', np.nan) / 3600) for r in d['runs']], columns=cols)
+    df.attrs = dict(per_class={(r['arm'], r['seed']): r['per_class'] for r in d['runs'] if 'per_class' in r},
+                    **{k: d.get(k) for k in ('epochs', 'milestones', 'classes', 'n_train', 'commit', 'machine')})
+    return df
+
+def recipe_check_verdict(df:pd.DataFrame # `recipe_check`
+                        ) -> str:
+    "One paragraph: the two arms' mean top-1, their seed spread, and whether the trainer explains a gap."
+    if not len(df): return "The trainer check has not been run (`python tools/recipe_check.py`, about 50 min on 2 cores)."
+    g = df.dropna(subset=['acc']).groupby('arm').acc
+    if not {'ltmoo', 'plain'} <= set(g.groups): return "The trainer check is incomplete: one arm has no result."
+    m, lo, hi, n = g.mean(), g.min(), g.max(), g.size()
+    diff, spread = m['ltmoo'] - m['plain'], max((hi - lo).max(), 1.0)
+    same = abs(diff) <= spread
+    return (f"**Trainer check** ({df.attrs.get('epochs')} epochs, drops at {df.attrs.get('milestones')}, a shortened "
+            f"schedule: evidence about the code, not a paper number). ltmoo's CE {m['ltmoo']:.2f} % "
+            f"({n['ltmoo']} seed(s), {lo['ltmoo']:.2f}–{hi['ltmoo']:.2f}) against a plain PyTorch loop written without "
+            f"ltmoo {m['plain']:.2f} % ({n['plain']} seed(s), {lo['plain']:.2f}–{hi['plain']:.2f}) on the same pixels: "
+            f"ltmoo − plain {diff:+.2f} points, " +
+            ("within the seed spread or 1 point: the trainer does not explain the paper-scale gap; what remains is "
+             "what both share (the JPEG-derived pixels, the recipe as read from the reference code, the seed)."
+             if same else "more than the seed spread and 1 point: the trainer is suspect; compare the arms' code."))
+
+def plot_recipe_check(df:pd.DataFrame # `recipe_check`
+                     ):
+    "Per-class test top-1 of the two arms of the trainer check (mean over seeds, each seed a dot), classes by size."
+    set_style(); fig = Figure(figsize=(7.5, 3.4)); ax = fig.subplots()
+    pcs = df.attrs.get('per_class') or {}
+    if not pcs:
+        ax.text(0.5, 0.5, 'no trainer check yet\n(`python tools/recipe_check.py`)', ha='center', va='center')
+        ax.set_axis_off(); return fig
+    k = len(next(iter(pcs.values()))); x = np.arange(k)
+    names = df.attrs.get('classes') or [str(c) for c in range(k)]
+    for j, (arm, col) in enumerate((('ltmoo', 'C0'), ('plain', 'C1'))):
+        seeds = [v for (a, _), v in pcs.items() if a == arm]
+        if not seeds: continue
+        ax.bar(x + (j - 0.5) * 0.38, np.mean(seeds, 0), 0.38, color=col, alpha=0.75, label=f'{arm} ({len(seeds)} seed(s))')
+        for v in seeds: ax.plot(x + (j - 0.5) * 0.38, v, '.', color='k', ms=3)
+    n = df.attrs.get('n_train')
+    ax.set_xticks(x, [f'{c}\n{m}' for c, m in zip(names, n)] if n else names, fontsize=7)
+    ax.set_ylabel('test top-1 (%)'); ax.set_ylim(0, 100); ax.legend(fontsize=8, loc='upper right')
+    ax.set_title(f"trainer check: ltmoo vs a plain loop, same pixels ({df.attrs.get('epochs')} epochs — shortened, "
+                 "not a paper number)", fontsize=9)
+    fig.tight_layout(); return fig
+
+
 # %% ../nbs/14_paper.ipynb #200c2856
 _GBG_KEYS = {'CE': 'ce', 'CB': 'cb', 'LDAM': 'ldam_drw', 'BCL': 'bcl', 'GBG': 'gbg', 'LA': 'la', 'BS': 'bs'}
 _NOT_IMPL = 'not implemented in ltmoo'
@@ -653,7 +764,8 @@ def _gbg_rows(table, keys=_GBG_KEYS, why=_NOT_IMPL):
 def _sections(settings):
     return [(s, setting_label(s), s) for s in settings]
 
-def gbg_table1(summary:pd.DataFrame) -> pd.DataFrame:
+def gbg_table1(summary:pd.DataFrame # `summarize_runs` (+ `with_paper_scale`)
+              ) -> pd.DataFrame:
     "GBG Table 1: top-1 on CIFAR-10/100-LT, IF 100 and 50."
     return compare_table('GBG', '1', summary, _gbg_rows('1'),
                          _sections(['cifar10-if100', 'cifar10-if50', 'cifar100-if100', 'cifar100-if50']),
@@ -664,7 +776,8 @@ def gbg_table1(summary:pd.DataFrame) -> pd.DataFrame:
                                 "BCL and GBG use GBG's recipe (batch 256, weight decay 5e-4, LR drops ×0.1/×0.01); CE, "
                                 "CB, LDAM-DRW the Cao et al. recipe."])
 
-def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
+def gbg_table2(summary:pd.DataFrame # `summarize_runs` (+ `with_paper_scale`)
+              ) -> pd.DataFrame:
     "GBG Table 2: top-1 on ImageNet-LT (ours need the images, not in this checkout)."
     return compare_table('GBG', '2', summary, _gbg_rows('2', {}, None),
                          [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
@@ -672,14 +785,16 @@ def gbg_table2(summary:pd.DataFrame) -> pd.DataFrame:
                          [Col('Top-1', 'acc', 'top1', fmt='.1f')], caption="Top-1 accuracy (%) on ImageNet-LT.",
                          notes=[NOT_HERE['imagenet_lt'] + '.'])
 
-def gbg_table3(summary:pd.DataFrame) -> pd.DataFrame:
+def gbg_table3(summary:pd.DataFrame # `summarize_runs` (+ `with_paper_scale`)
+              ) -> pd.DataFrame:
     "GBG Table 3: top-1 on iNaturalist 2018 (paper only)."
     return compare_table('GBG', '3', summary, _gbg_rows('3', {}, None),
                          [('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')],
                          [Col('Top-1', 'acc', 'top1', fmt='.1f')], caption="Top-1 accuracy (%) on iNaturalist 2018.",
                          notes=[NOT_HERE['inat2018'] + '.'])
 
-def gbg_table4(summary:pd.DataFrame) -> pd.DataFrame:
+def gbg_table4(summary:pd.DataFrame # `summarize_runs` (+ `with_paper_scale`)
+              ) -> pd.DataFrame:
     "GBG Table 4: Many / Medium / Few on ImageNet-LT, ResNeXt-50 (paper only)."
     cols = [Col(t, k, s, fmt='.1f') for t, k, s in (('Many', 'acc_many', 'many'), ('Medium', 'acc_medium', 'medium'),
                                                      ('Few', 'acc_few', 'few'), ('All', 'acc', 'top1'))]
@@ -706,7 +821,9 @@ def _settings_with(summary, keys, default):
     have = sorted(set(summary[summary.key.isin(keys)].setting)) if len(summary) else []
     return have or list(default)
 
-def gbg_table5(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
+def gbg_table5(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+               settings=None # settings to show (None: those with runs of these keys, else 'cifar10-if100')
+              ) -> pd.DataFrame:
     "GBG Table 5: grouping strategies (paper: ImageNet-LT; ours: CIFAR-LT), mean ± std over seeds."
     keys = {'Random': 'gbg_random', 'Instance number': 'gbg_instance', 'GBG': 'gbg'}
     settings = settings or _settings_with(summary, list(keys.values()), ['cifar10-if100'])
@@ -727,7 +844,9 @@ def gbg_table5(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
 _T6_KEYS = {'CE': 'ce', 'CE+GBG+MOO': 'gbg_ce', 'BCL': 'bcl', 'BCL+GBG': 'gbg_avg', 'BCL+MOO': 'gbg_nogroup',
             'BCL+GBG+MOO': 'gbg'}
 
-def gbg_table6(summary:pd.DataFrame, settings=('cifar10-if100',)) -> pd.DataFrame:
+def gbg_table6(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+               settings=('cifar10-if100',) # settings to show
+              ) -> pd.DataFrame:
     "GBG Table 6: ablation of grouping (GBG) and MGDA (MOO) on CIFAR-10-LT IF 100."
     return compare_table('GBG', '6', summary, _gbg_rows('6', _T6_KEYS), _sections(settings),
                          [Col('Top-1', 'acc', 'top1'), Col('vs BCL', _gap_to('bcl'), paper_fn=_paper_gap_to('6', 'BCL'))],
@@ -740,7 +859,9 @@ def gbg_table6(summary:pd.DataFrame, settings=('cifar10-if100',)) -> pd.DataFram
 # %% ../nbs/14_paper.ipynb #2f2af9e2
 G_KEYS = {'1': 'gbg_g1', '2': 'gbg_g2', '4': 'gbg', '8': 'gbg_g8', 'K': 'gbg_gk'}
 
-def gbg_fig4_table(summary:pd.DataFrame, settings=None) -> pd.DataFrame:
+def gbg_fig4_table(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                   settings=None # settings to show (None: those with runs of `G_KEYS`, else 'cifar10-if100')
+                  ) -> pd.DataFrame:
     "The numbers of GBG Fig. 4: top-1 against the number of groups."
     settings = settings or _settings_with(summary, list(G_KEYS.values()), ['cifar10-if100'])
     cols = [Col('Top-1', 'acc', 'top1'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few')]
@@ -762,7 +883,12 @@ EXTRA_MOOSF = {'moosf_ce_bs': 'MOOSF(CE+BS), the code (HICA + PCGrad, EOSS)',
                'mtl_ce_bs': 'MTL(CE+BS): plain sum', 'la': 'logit adjustment (single)',
                'cb': 'class-balanced CE (single)'}
 
-def extras_table(summary:pd.DataFrame, rows:dict, ref:str, paper:str='GBG', settings=None) -> pd.DataFrame:
+def extras_table(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 rows:dict, # run key → row label (e.g. `EXTRA_GBG`)
+                 ref:str, # the run key the gaps are measured to
+                 paper:str='GBG', # the title's paper
+                 settings=None # settings to show (None: those with runs of `rows`, else 'cifar10-if100')
+                ) -> pd.DataFrame:
     "Catalogue runs beyond the paper's tables, with their gap to `ref`."
     settings = settings or _settings_with(summary, list(rows), ['cifar10-if100'])
     cols = [Col('All', 'acc'), Col('Many', 'acc_many'), Col('Medium', 'acc_medium'), Col('Few', 'acc_few'),
@@ -836,7 +962,10 @@ _MOOSF_NOTES = [
     "All of the same strategies (for the paper: derived from its own Table 1 numbers).",
 ]
 
-def moosf_table1(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
+def moosf_table1(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 catalogue:dict|None=None, # `load_catalogue()` (None: read it)
+                 substitute=MOOSF_SUBSTITUTE # settings shown in place of CIFAR-100-LT (no paper numbers)
+                ) -> pd.DataFrame:
     "MOOSF Table 1: singles, MTL and MOOSF fusions on CIFAR-100-LT (+ the CIFAR-10-LT substitute)."
     cat = catalogue or load_catalogue()
     cols = _split_cols() + [Col('(+)', _gain_singles(cat), 'gain', fmt='.1f'),
@@ -849,7 +978,10 @@ def moosf_table1(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOS
                                                "here and 51.1/51.5 in its Table 2; several printed (+) do not follow "
                                                "from its own single rows (see `paper_gain_check`)."])
 
-def moosf_table2(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
+def moosf_table2(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 catalogue:dict|None=None, # `load_catalogue()` (None: read it)
+                 substitute=MOOSF_SUBSTITUTE # settings shown in place of CIFAR-100-LT (no paper numbers)
+                ) -> pd.DataFrame:
     "MOOSF Table 2: two-strategy fusions, All and the gains δ1, δ2 over each strategy alone."
     cat = catalogue or load_catalogue()
     cols = [Col('All', 'acc', 'all', fmt='.1f'), Col('δ1', _gain_singles(cat, 0), 'd1', fmt='.1f'),
@@ -863,7 +995,10 @@ def moosf_table2(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOS
 _LARGE_DATASETS = [('imagenet_lt-resnet50', 'ImageNet-LT, ResNet-50', 'imagenet_lt-resnet50'),
          ('inat2018-resnet50', 'iNaturalist 2018, ResNet-50', 'inat2018-resnet50')]
 
-def moosf_table3(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOSF_SUBSTITUTE) -> pd.DataFrame:
+def moosf_table3(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 catalogue:dict|None=None, # `load_catalogue()` (None: read it)
+                 substitute=MOOSF_SUBSTITUTE # settings shown in place of CIFAR-100-LT (no paper numbers)
+                ) -> pd.DataFrame:
     "MOOSF Table 3: fusions of 3, 4 and 5 strategies (+ our catalogue's fusions the paper does not list)."
     cat = catalogue or load_catalogue()
     rows = _moosf_rows('3', cat)
@@ -880,7 +1015,9 @@ def moosf_table3(summary:pd.DataFrame, catalogue:dict|None=None, substitute=MOOS
                              "As printed, MOOSF(BS+BCL+LDAM-DRW) at IR=100 has All=41.8, below each of its "
                              "Head/Medium/Tail."])
 
-def moosf_table4(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
+def moosf_table4(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 catalogue:dict|None=None # `load_catalogue()` (None: read it)
+                ) -> pd.DataFrame:
     "MOOSF Table 4: ImageNet-LT and iNaturalist 2018 (ours need the images, not in this checkout)."
     cat = catalogue or load_catalogue()
     return compare_table('MOOSF', '4', summary, [dict(r, key=None, why=None) for r in _moosf_rows('4', cat)], _LARGE_DATASETS,
@@ -888,7 +1025,9 @@ def moosf_table4(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame
                          caption="Accuracy (%) on ImageNet-LT and iNaturalist 2018.",
                          notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'])
 
-def moosf_table8(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame:
+def moosf_table8(summary:pd.DataFrame, # `summarize_runs` (+ `with_paper_scale`)
+                 catalogue:dict|None=None # `load_catalogue()` (None: read it)
+                ) -> pd.DataFrame:
     "MOOSF Table 8 (appendix): more fusions on ImageNet-LT and iNaturalist 2018 (paper only)."
     cat = catalogue or load_catalogue()
     return compare_table('MOOSF', '8', summary, [dict(r, key=None, why=None) for r in _moosf_rows('8', cat)], _LARGE_DATASETS,
@@ -896,7 +1035,8 @@ def moosf_table8(summary:pd.DataFrame, catalogue:dict|None=None) -> pd.DataFrame
                          notes=[NOT_HERE['imagenet_lt'] + '; ' + NOT_HERE['inat2018'] + '.'])
 
 # %% ../nbs/14_paper.ipynb #e4e90799
-def read_bench(bench_dir:str|Path='results/bench') -> list:
+def read_bench(bench_dir:str|Path='results/bench' # relative to the project root
+              ) -> list:
     "Every bench_moosf.py result below `bench_dir`: (file name, info, rows); other JSON files are skipped."
     d = Path(bench_dir) if Path(bench_dir).is_absolute() else resolve(bench_dir)
     out = []
@@ -932,7 +1072,8 @@ def _bench_rows(sec:str, fname, info:dict, rows:list) -> list:
             out.append(_bench_row(sec, prow, r, fname, info))
     return out + [_bench_row(sec, f"{r['model']} — not in the paper", r, fname, info) for r in rows if id(r) not in used]
 
-def moosf_table9(bench_dir:str|Path='results/bench') -> pd.DataFrame:
+def moosf_table9(bench_dir:str|Path='results/bench' # holds tools/bench_moosf.py's JSON results
+                ) -> pd.DataFrame:
     "MOOSF Table 9: complexity and training cost of singles and fusions; ours from tools/bench_moosf.py."
     bench = read_bench(bench_dir)
     args = bench[0][1].get('args', {}) if bench else {}
@@ -981,7 +1122,9 @@ def _bench_row(sec, prow, r, fname, info):
     return d
 
 # %% ../nbs/14_paper.ipynb #3e2bfdbd
-def no_runs_figure(title:str, message:str) -> Figure:
+def no_runs_figure(title:str, # the figure's title
+                   message:str # why it is empty, or the commands that fill it (backquotes are dropped)
+                  ) -> Figure:
     "A placeholder figure: the title and why it is empty (the command that fills it)."
     set_style()
     msg = message.replace('`', '')
@@ -1001,13 +1144,17 @@ def _span(lo:float, hi:float, least:float=10.) -> tuple:
     if b > 100: a, b = 100. - w, 100.
     return a, b
 
-def runs_of(runs:pd.DataFrame, key:str, setting:str) -> list:
+def runs_of(runs:pd.DataFrame, # `collect_runs` output
+            key:str, # a run key
+            setting:str # e.g. 'cifar10-if100'
+           ) -> list:
     "Run folders of cell (setting, key), by seed."
     if not len(runs): return []
     r = runs[(runs.key == key) & (runs.setting == setting)].sort_values('seed')
     return [Path(p) for p in r.run_dir]
 
-def read_csv(path) -> pd.DataFrame|None:
+def read_csv(path # a CSV file
+            ) -> pd.DataFrame|None:
     "A CSV, or None when it does not exist or is empty."
     p = Path(path)
     if not p.exists() or p.stat().st_size == 0: return None
@@ -1017,13 +1164,15 @@ def read_csv(path) -> pd.DataFrame|None:
 _NICE = {'ce': 'CE', 'ce_rs': 'CE + resampling', 'cb': 'CB', 'ce_drw': 'CE-DRW', 'ldam_drw': 'LDAM-DRW', 'bs': 'BS',
          'la': 'LA', 'kps': 'KPS', 'bcl': 'BCL', 'bcl_m': 'BCL', 'shike': 'SHIKE', 'ride': 'RIDE', 'main': 'fused'}
 
-def nice(key:str) -> str:
+def nice(key:str # a run key ('ldam_drw') or a head ('main')
+        ) -> str:
     "Display name of a run key or head."
     return _NICE.get(key, key)
 
 # %% ../nbs/14_paper.ipynb #972479b6
 def fig_gradient_imbalance(records, # gbg_fig2's records.csv, path or frame (epoch, method, class, cos, norm[, n_train])
-                           n_head:int=2, n_tail:int=2, # head and tail classes shown
+                           n_head:int=2, # most frequent classes shown
+                           n_tail:int=2, # least frequent classes shown
                            labels:dict|None=None # method → panel title
                           ) -> Figure:
     "GBG Fig. 2: per epoch, class-vs-batch gradient cosine (bars) and normalised class-gradient norm (dots)."
@@ -1069,7 +1218,11 @@ def fig_gradient_imbalance(records, # gbg_fig2's records.csv, path or frame (epo
     return fig
 
 # %% ../nbs/14_paper.ipynb #cdef6e67
-def stratified_subset_with_floor(y, size:int=2048, min_per_class:int=4, seed:int=0) -> np.ndarray:
+def stratified_subset_with_floor(y, # labels, one per item
+                                 size:int=2048, # about this many items in all
+                                 min_per_class:int=4, # but at least this many of every class (or all it has)
+                                 seed:int=0 # which items
+                                ) -> np.ndarray:
     "Indices of ≈`size` items of labels `y`, every class keeping its share but never fewer than `min_per_class` items."
     y = np.asarray(y); rng = np.random.RandomState(seed); out = []
     frac = min(1.0, size / len(y))
@@ -1082,12 +1235,14 @@ def stratified_subset_with_floor(y, size:int=2048, min_per_class:int=4, seed:int
 # %% ../nbs/14_paper.ipynb #cdef6e69
 def imbalance_callback(records:list, # rows are appended here
                        index, # training-set indices of the measurement subset
-                       num_classes:int, method_key:str,
+                       num_classes:int, # K
+                       method_key:str, # the rows' `method` (e.g. 'ce' or 'ce_rs')
                        sampling:str='uniform', # 'uniform' (CE) or 'balanced' (CE + resampling)
-                       # measure when (epoch+1) % every == 0, and after the last epoch
-                       every:int=10, epochs:int|None=None,
-                       # f(records) after each measurement (e.g. write the CSV)
-                       batch_size:int=128, seed:int=0, on_record=None
+                       every:int=10, # measure after epoch 1, when (epoch+1) % every == 0, and after the last epoch
+                       epochs:int|None=None, # the run's length (None: no measurement forced at the end)
+                       batch_size:int=128, # images per gradient batch
+                       seed:int=0, # + the epoch: the measurement's sample stream
+                       on_record=None # f(records) after each measurement (e.g. write the CSV)
                       ):
     "A `fit` callback recording GBG Fig. 2's gradient imbalance (cosine to the batch gradient, class-gradient norm)."
     import torch
@@ -1110,7 +1265,9 @@ def imbalance_callback(records:list, # rows are appended here
     return cb
 
 # %% ../nbs/14_paper.ipynb #806a3d77
-def fig_groups(summary:pd.DataFrame, settings=None) -> Figure:
+def fig_groups(summary:pd.DataFrame, # `summarize_runs` output
+               settings=None # settings drawn (None: those with runs of `G_KEYS`)
+              ) -> Figure:
     "GBG Fig. 4: top-1 against the number of groups."
     title = 'GBG Fig. 4: accuracy vs number of groups'
     have = summary[summary.key.isin(G_KEYS.values())] if len(summary) else summary
@@ -1141,7 +1298,9 @@ def fig_groups(summary:pd.DataFrame, settings=None) -> Figure:
     return fig
 
 # %% ../nbs/14_paper.ipynb #4165b63a
-def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
+def fig_gbg_groups(run_dir, # a GBG run folder with groups.json (None: a placeholder figure)
+                   title:str='GBG groups' # the figure's title
+                  ) -> Figure:
     "Groups of a GBG run: similarity heat map if saved, else class counts coloured by group."
     from ltmoo.methods.grouping import load_groups
     from ltmoo.plots import plot_similarity
@@ -1180,7 +1339,9 @@ def fig_gbg_groups(run_dir, title:str='GBG groups') -> Figure:
     return fig
 
 # %% ../nbs/14_paper.ipynb #4165b63c
-def fig_mgda_weights(run_dir, title:str='GBG: MGDA weights per group') -> Figure:
+def fig_mgda_weights(run_dir, # a GBG run folder with steps.csv (None: a placeholder figure)
+                     title:str='GBG: MGDA weights per group' # the figure's title
+                    ) -> Figure:
     "Mean MGDA weight of every group per epoch (and how often the group is absent from a batch)."
     st = read_csv(Path(run_dir)/'steps.csv') if run_dir is not None else None
     cols = sorted(
@@ -1205,7 +1366,9 @@ def fig_mgda_weights(run_dir, title:str='GBG: MGDA weights per group') -> Figure
     return fig
 
 # %% ../nbs/14_paper.ipynb #a2e7a36a
-def split_curves(run_dir, head:str='main') -> tuple:
+def split_curves(run_dir, # a run folder with per_class_history.csv and per_class.csv
+                 head:str='main' # 'main', or a head of a MOOSF/MTL run (e.g. 'ce')
+                ) -> tuple:
     "(DataFrame epoch × 3 split accuracies, axis labels) of one run's head over training."
     d = Path(run_dir)
     pch, pc = read_csv(d/'per_class_history.csv'), read_csv(d/'per_class.csv')
@@ -1226,7 +1389,9 @@ def split_curves(run_dir, head:str='main') -> tuple:
     return out, labels
 
 def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
-                     title:str, command:str='') -> Figure:
+                     title:str, # the figure's title
+                     command:str='' # what fills an empty figure (the training lines)
+                    ) -> Figure:
     "3-D trajectories of [Many, Medium, Few] (or tercile) test accuracy over epochs, one curve per model/head."
     got = {}
     for lab, v in curves.items():
@@ -1260,7 +1425,10 @@ def fig_trajectories(curves:dict, # label → run folder, or (run folder, head)
     return fig
 
 # %% ../nbs/14_paper.ipynb #93478543
-def freq_bins(run_dirs:list, head:str='main', n_bins:int=20) -> pd.Series|None:
+def freq_bins(run_dirs:list, # run folders with per_class.csv (the seeds of one cell)
+              head:str='main', # 'main', or a head of a MOOSF/MTL run
+              n_bins:int=20 # frequency groups (fewer when there are fewer classes)
+             ) -> pd.Series|None:
     "Mean final accuracy per frequency group (classes head → tail in `n_bins` groups), averaged over runs."
     vals = []
     for d in run_dirs:
@@ -1275,7 +1443,10 @@ def freq_bins(run_dirs:list, head:str='main', n_bins:int=20) -> pd.Series|None:
     return pd.Series(np.nanmean(np.array(vals), 0), index=np.arange(1, len(vals[0]) + 1))
 
 def fig_freq_bars(series:dict, # label → (list of run folders, head)
-                  title:str, command:str='', n_bins:int=20) -> Figure:
+                  title:str, # the figure's title
+                  command:str='', # what fills an empty figure
+                  n_bins:int=20 # frequency groups
+                 ) -> Figure:
     "Grouped bars of accuracy per frequency group, one colour per model."
     got = {lab: freq_bins(d, h, n_bins) for lab, (d, h) in series.items()}
     missing = [k for k, v in got.items() if v is None]
@@ -1296,7 +1467,8 @@ def fig_freq_bars(series:dict, # label → (list of run folders, head)
     return fig
 
 # %% ../nbs/14_paper.ipynb #95f96812
-def conflict_column(st:pd.DataFrame|None) -> str|None:
+def conflict_column(st:pd.DataFrame|None # a run's steps.csv (None: none)
+                   ) -> str|None:
     "The column of steps.csv holding the number of gradient conflicts, if any."
     if st is None: return None
     for c in ('conflicts', 'info_conflicts', 'n_conflicts'):
@@ -1305,7 +1477,10 @@ def conflict_column(st:pd.DataFrame|None) -> str|None:
     return c[0] if c else None
 
 def fig_conflicts(runs:dict, # label → run folder (or None)
-                  title:str, kind:str='rate', command:str='') -> Figure:
+                  title:str, # the figure's title
+                  kind:str='rate', # 'rate' or 'mean'
+                  command:str='' # what fills an empty figure
+                 ) -> Figure:
     "Gradient conflicts per epoch from steps.csv: `kind='rate'` (share of steps with any) or 'mean' (pairs per step)."
     set_style()
     data, missing = {}, []
@@ -1330,8 +1505,11 @@ def fig_conflicts(runs:dict, # label → run folder (or None)
     return fig
 
 # %% ../nbs/14_paper.ipynb #95f96814
-def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None,
-               pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl'))) -> Figure:
+def fig_vs_mtl(summary:pd.DataFrame, # `summarize_runs` output
+               setting:str, # e.g. 'cifar100-if100'
+               catalogue:dict|None=None, # `load_catalogue()` (None: read it)
+               pairs=(('ce', 'bs'), ('bs', 'kps'), ('kps', 'bcl')) # the fused strategy pairs, one bar group each
+              ) -> Figure:
     "MOOSF Fig. 4c: All of MTL and MOOSF fusions of the same strategies (ours; the paper's as markers)."
     cat = catalogue or load_catalogue(); title = f'MOOSF Fig. 4c: MOOSF vs MTL, {setting_label(setting)}'
     keys = [(fusion_key('mtl', list(p), cat), fusion_key('moosf', list(p), cat)) for p in pairs]
@@ -1361,7 +1539,10 @@ def fig_vs_mtl(summary:pd.DataFrame, setting:str, catalogue:dict|None=None,
 
 # %% ../nbs/14_paper.ipynb #f7ff4905
 def fig_tsne(panels:dict, # label → run folder (or None)
-             title:str='MOOSF Fig. 5: t-SNE of test features', max_points:int=2000, seed:int=0, command:str='',
+             title:str='MOOSF Fig. 5: t-SNE of test features', # the figure's title
+             max_points:int=2000, # test points per panel (a random subset)
+             seed:int=0, # the subset's and t-SNE's
+             command:str='', # what fills an empty figure
              # OpenMP/BLAS threads for t-SNE (1: the same embedding on any machine, no spinning on a busy CPU)
              threads:int|None=1
             ) -> Figure:
@@ -1406,7 +1587,10 @@ def fig_tsne(panels:dict, # label → run folder (or None)
 
 # %% ../nbs/14_paper.ipynb #30f7b5c0
 def pick_setting(
-    runs: pd.DataFrame, keys, prefer=('cifar100-if100', 'cifar10-if100'), default: str = 'cifar10-if100'
+    runs: pd.DataFrame, # `collect_runs` output
+    keys, # run keys
+    prefer=('cifar100-if100', 'cifar10-if100'), # settings in order of preference
+    default: str = 'cifar10-if100' # when none has a run
 ) -> str:
     "The first setting of `prefer` with a run of any of `keys`, else `default`."
     for s in prefer:
@@ -1422,7 +1606,11 @@ def _stamped(figs:dict, summary:pd.DataFrame) -> dict:
     prof = summary.attrs.get('profile') if hasattr(summary, 'attrs') else None
     return {k: stamp_figure(f, prof) for k, f in figs.items()}
 
-def gbg_figures(runs:pd.DataFrame, summary:pd.DataFrame, fig2_records=None, setting:str|None=None) -> dict:
+def gbg_figures(runs:pd.DataFrame, # `collect_runs` output
+                summary:pd.DataFrame, # `summarize_runs` output (its profile stamps the figures)
+                fig2_records=None, # gbg_fig2's records.csv, path or frame (None: a placeholder Fig. 2)
+                setting:str|None=None # the setting of the per-run figures (None: `pick_setting`)
+               ) -> dict:
     "Every GBG figure: {stem: Figure}."
     s = setting or pick_setting(runs, ['gbg'], ('cifar10-if100', 'cifar100-if100'))
     gd = _first_run(runs, 'gbg', s)
@@ -1477,7 +1665,10 @@ def _moosf_fusion_figures(runs:pd.DataFrame, summary:pd.DataFrame, s:str, cat:di
             command=fill_command(['ce', 'bs', mt, mo], s)),
     }
 
-def moosf_figures(runs:pd.DataFrame, summary:pd.DataFrame, catalogue:dict|None=None, setting:str|None=None,
+def moosf_figures(runs:pd.DataFrame, # `collect_runs` output
+                  summary:pd.DataFrame, # `summarize_runs` output (its profile stamps the figures)
+                  catalogue:dict|None=None, # `load_catalogue()` (None: read it)
+                  setting:str|None=None, # the figures' setting (None: `pick_setting`)
                   # points per t-SNE panel (Barnes-Hut t-SNE of 2000 points takes ~20 s on one CPU core)
                   tsne_points:int=2000
                  ) -> dict:

@@ -22,7 +22,9 @@ _INDEX = ('aten::index', 'aten::index_put', 'aten::index_put_', 'aten::_index_pu
 class SyncCounter:
     "Count the calls that would block the host on a GPU (a CPU proxy; on CUDA use the sync debug mode)."
     def __init__(self): self.n, self.by = 0, {}
-    def hit(self, name:str): self.n += 1; self.by[name] = self.by.get(name, 0) + 1
+    def hit(self, name:str): # the op counted, e.g. 'aten::nonzero' or 'tolist'
+        "Count one sync-causing call of `name` (in `n` and `by`)."
+        self.n += 1; self.by[name] = self.by.get(name, 0) + 1
     def __enter__(self):
         c = self
         class _D(TorchDispatchMode):
@@ -54,7 +56,9 @@ NO_KERNEL = {'aten::empty', 'aten::empty_strided', 'aten::view', 'aten::as_strid
              'aten::as_strided_', 'aten::numpy_T', 'aten::resolve_conj', 'aten::resolve_neg',
              'aten::_has_compatible_shallow_copy_type', 'aten::reshape'}
 
-def kernel_ops(prof, cuda:bool=False) -> int:
+def kernel_ops(prof, # a finished `torch.profiler.profile`
+               cuda:bool=False # count CUDA kernels (else the CPU proxy: leaf aten ops that do work)
+              ) -> int:
     "CUDA kernels, or (CPU) leaf aten ops that do work, in a finished `torch.profiler.profile`."
     ev = prof.events()
     if cuda: return sum(1 for e in ev if e.device_type == torch.autograd.DeviceType.CUDA)
@@ -68,7 +72,9 @@ def _planned(e) -> bool:
         e = e.cpu_parent
     return False
 
-def count_kernel_ops(fn, cuda:bool=False) -> int:
+def count_kernel_ops(fn, # a function of no arguments (e.g. one training step)
+                     cuda:bool=False # profile CUDA too and count its kernels
+                    ) -> int:
     "Kernel-launching ops of one call of `fn()`."
     acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
     with torch.profiler.profile(activities=acts) as prof:

@@ -16,8 +16,9 @@ __all__ = ['plot_similarity', 'plot_gradient_imbalance']
 def plot_similarity(sim, # [K, K] similarity
                     groups:list|None=None, # partition to order and outline (default: one group)
                     class_names:list|None=None, # tick labels (shown when K ≤ 40)
-                    title:str='class-gradient cosine similarity',
-                    cmap:str='RdBu_r') -> Figure:
+                    title:str='class-gradient cosine similarity', # the group count is appended
+                    cmap:str='RdBu_r' # a matplotlib colormap, spanning cosines -1 to 1
+                   ) -> Figure:
     "Heat map of `sim` with classes ordered by group and the group blocks outlined."
     import seaborn as sns
     from matplotlib.patches import Rectangle
@@ -45,7 +46,8 @@ def plot_similarity(sim, # [K, K] similarity
 def plot_gradient_imbalance(records:list, # dicts {epoch, method, class, cos, norm}
                             last_only:bool=False, # only each method's last epoch
                             normalize:bool=False, # norms ÷ their max per (method, epoch)
-                            title:str='gradient imbalance') -> Figure:
+                            title:str='gradient imbalance' # of the upper panel
+                           ) -> Figure:
     "Two panels: class-vs-batch gradient cosine and class mean-gradient norm, per method and epoch."
     import matplotlib as mpl
     from matplotlib.ticker import MaxNLocator

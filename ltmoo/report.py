@@ -20,7 +20,10 @@ def set_style():
     sns.set_theme(context='paper', style='whitegrid', palette='colorblind', font_scale=1.1)
     plt.rcParams.update({'svg.hashsalt': 'ltmoo', 'figure.dpi': 100, 'savefig.dpi': 150, 'svg.fonttype': 'path'})
 
-def save_figure(fig, stem:str|Path, formats=('png',)) -> list[Path]:
+def save_figure(fig, # a matplotlib `Figure`
+                stem:str|Path, # the path without its extension (folders are made)
+                formats=('png',) # extensions to write: 'png', 'svg', 'pdf'
+               ) -> list[Path]:
     "Save `fig` as `stem.<format>` for each of `formats` (PNG: one format per figure for DVC) with deterministic bytes."
     stem = Path(stem); stem.parent.mkdir(parents=True, exist_ok=True)
     plt.rcParams['svg.hashsalt'] = 'ltmoo'
@@ -32,7 +35,8 @@ def save_figure(fig, stem:str|Path, formats=('png',)) -> list[Path]:
     return out
 
 # %% ../nbs/12_report.ipynb #447681bc
-def plot_history(hist:pd.DataFrame|str|Path, title:str=''):
+def plot_history(hist:pd.DataFrame|str|Path, # a run's history.csv, or its DataFrame (`epoch`, `lr`, `train_loss`, …)
+                 title:str=''): # the figure's title
     "Loss and test accuracy (overall, Many/Medium/Few) against epoch (1-indexed, as the papers count)."
     h = (pd.read_csv(hist) if not isinstance(hist, pd.DataFrame) else hist).copy()
     h['epoch'] = h['epoch'] + 1                          # history.csv counts from 0; figures from 1
@@ -59,7 +63,9 @@ SMOKE_BANNER = (
     "**SMOKE — not a paper result.** A few epochs on a data subset: these numbers only show the pipeline runs."
 )
 
-def stamp_figure(fig, profile, note:str=''):
+def stamp_figure(fig, # a matplotlib `Figure`, changed in place and returned
+                 profile, # the runs' profile ('smoke', 'paper', …; None: none)
+                 note:str=''): # appended to the profile line
     "The profile below the figure and, on smoke figures, a 'SMOKE — not a paper result' banner above it."
     cap = f"profile: {profile or 'none'} — {PROFILE_WORDS.get(profile, 'custom profile')}" + (f"; {note}" if note else '')
     fig.text(0.01, -0.03, cap, ha='left', va='top', fontsize=7, color='0.35')
@@ -91,7 +97,9 @@ def _ddp_rows(ddp_dir:Path, runs_dir:Path) -> pd.DataFrame:
 # %% ../nbs/12_report.ipynb #b22c0d04
 def ddp_report(ddp_dir='results/ddp', # `<setting>/<method>/s<seed>/metrics.json` (+ run.json) of the torchrun runs
                runs_dir='results/runs', # the single-process runs, same layout
-               tables_dir='tables/ddp', figures_dir='figures/ddp') -> pd.DataFrame:
+               tables_dir='tables/ddp', # gets ddp_vs_single.md and .csv
+               figures_dir='figures/ddp' # gets ddp_throughput.png
+              ) -> pd.DataFrame:
     "Each DDP run beside its single-process twin: accuracy and each run's own images/s (no speed-up); table + figure."
     from ltmoo.core import resolve
     df = _ddp_rows(resolve(ddp_dir), resolve(runs_dir))

@@ -26,7 +26,7 @@ def _kernel_manager_class():
 
 class NotebookUserError(Exception):
     "A user error raised inside the notebook: `message` is what the command prints."
-    def __init__(self, message): super().__init__(message); self.message = message
+    def __init__(self, message): super().__init__(message); self.message = message   # '<notebook>: <the error>'
 
 def run_notebook(input:str|Path, # the notebook to run (e.g. nbs/experiments/train.ipynb)
                  output:str|Path, # where the executed notebook is written (a log)
@@ -55,7 +55,8 @@ def _cmdline(pid:int) -> str:
     try: return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
     except OSError: return ''
 
-def callers(depth:int=6) -> list:
+def callers(depth:int=6 # processes looked at, at most
+           ) -> list:
     "The processes this one runs for: its parent, and above it up to the nearest `dvc` when there is one (Linux)."
     chain, p = [], os.getppid()
     while p and p > 1 and len(chain) < depth:
@@ -64,7 +65,8 @@ def callers(depth:int=6) -> list:
         p = _parent_of(p)
     return chain[:1]
 
-def die_with_caller(poll:float=1.) -> list:
+def die_with_caller(poll:float=1. # seconds between looks at the watched processes
+                   ) -> list:
     "End this process (SIGTERM) when a process it runs for ends (`callers`); the pids watched ([] where /proc is not)."
     if not Path('/proc/self/stat').exists(): return []
     watch = callers()
@@ -84,7 +86,8 @@ def _typed(v:str):
         with contextlib.suppress(ValueError): return t(v)
     return v
 
-def main(argv=None, prog:str='python -m ltmoo.runner'):
+def main(argv=None, # `input output [-p name value]…` (None: `sys.argv[1:]`, and this process dies with its caller)
+         prog:str='python -m ltmoo.runner'): # the program name in the usage line
     "Run one notebook; a user error in it is one line `error: …` on stderr and exit status 2."
     ap = argparse.ArgumentParser(prog=prog, description='Run a papermill notebook (how dvc.yaml runs the experiments).')
     ap.add_argument('input'); ap.add_argument('output')

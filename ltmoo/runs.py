@@ -27,7 +27,8 @@ __all__ = ['PIPELINE_OUTPUTS', 'TRAIN_MODULES', 'LOCK_NAME', 'STALE_DIR', 'CKPT_
 # %% ../nbs/11_runs.ipynb #5d2d8f8c
 PIPELINE_OUTPUTS = ('results', 'tables', 'figures', 'dvc.lock')   # what `dvc repro` rewrites: not "changes to the code"
 
-def git_commit(root:str|Path|None=None) -> str:
+def git_commit(root:str|Path|None=None # a folder inside the repository (None: the project root)
+              ) -> str:
     "The current commit, `-dirty` if tracked files other than the pipeline's outputs changed; `unknown` outside git."
     try:
         root = str(root or proj_root())
@@ -70,7 +71,8 @@ _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 't
 _NOT_DATA = ('num_workers', 'check_files')
 _CODE_CACHE = {}
 
-def code_source(path:str|Path) -> str:
+def code_source(path:str|Path # a Python file
+               ) -> str:
     "The code of a Python file without its comments and docstrings (`ast` round trip)."
     tree = ast.parse(Path(path).read_text())
     for node in ast.walk(tree):
@@ -81,7 +83,9 @@ def code_source(path:str|Path) -> str:
             node.body = body[1:] or [ast.Pass()]
     return ast.unparse(tree)
 
-def train_code_hash(pkg:str|Path|None=None, modules=TRAIN_MODULES) -> str:
+def train_code_hash(pkg:str|Path|None=None, # the package folder to hash (None: the `ltmoo` imported)
+                    modules=TRAIN_MODULES # module paths under `pkg`, without `.py` (a missing one is skipped)
+                   ) -> str:
     "sha256 (16 hex digits) of the training modules' code, comments and docstrings left out."
     import importlib.util
     pkg = Path(pkg) if pkg else Path(importlib.util.find_spec('ltmoo').origin).parent
@@ -94,7 +98,9 @@ def train_code_hash(pkg:str|Path|None=None, modules=TRAIN_MODULES) -> str:
         h.update(m.encode()); h.update(_CODE_CACHE[ck].encode())
     return h.hexdigest()[:16]
 
-def config_key(cfg:dict, pkg=None) -> str:
+def config_key(cfg:dict, # a resolved run config: its `data`, `train` and `method` sections count
+               pkg=None # the package whose training code is hashed (None: the `ltmoo` imported)
+              ) -> str:
     "What a checkpoint must match to be resumed: the training configuration and the training code."
     c = {k: copy.deepcopy(cfg.get(k) or {}) for k in ('data', 'train', 'method')}
     for k in _NOT_CONFIG: c['train'].pop(k, None)
@@ -119,7 +125,8 @@ LOCK_NAME, STALE_DIR = '.ltmoo.lock', 'stale'
 
 class RunLock:
     "An exclusive OS lock on a run folder (`fcntl.flock`, released when the process ends, even by `kill -9`)."
-    def __init__(self, folder:str|Path): self.folder = Path(folder); self.path = self.folder/LOCK_NAME; self._f = None
+    def __init__(self, folder:str|Path): # the run folder
+        self.folder = Path(folder); self.path = self.folder/LOCK_NAME; self._f = None
     def acquire(self) -> RunLock:
         "Take the lock or raise `RunLocked` naming its holder."
         if fcntl is None: return self
@@ -143,7 +150,9 @@ class RunLock:
 
 CKPT_KEYS = ('model', 'optimizer', 'epoch', 'history', 'config_key')
 
-def load_checkpoint(path:str|Path, map_location='cpu') -> dict:
+def load_checkpoint(path:str|Path, # a `last.pt` (or `weights.pt`)
+                    map_location='cpu' # as `torch.load`: where the tensors go
+                   ) -> dict:
     "A `last.pt` written by `fit`; anything else (empty, truncated, random, foreign): `CheckpointError` naming it."
     path = Path(path)
     try: st = torch.load(path, map_location=map_location, weights_only=False)
@@ -161,7 +170,10 @@ RESULT_FILES = ('metrics.json', 'run.json', 'config.json', 'history.csv', 'per_c
                 'steps.csv', 'features.npz', 'groups.json')
 
 # %% ../nbs/11_runs.ipynb #30cb3050
-def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
+def set_aside(out_dir:Path|None, # the run folder (its result files move)
+              ckpt_dir:Path|None, # the checkpoint's folder (its `last.pt` moves)
+              reason:str # written to `stale/why.txt`
+             ) -> Path|None:
     "Move a previous run's results and checkpoint into `stale/` (replacing an older one); the folder it used, if any."
     moves = [(d, n) for d, names in ((out_dir, RESULT_FILES), (ckpt_dir, ('last.pt',))) if d is not None
              for n in names if (d/n).exists()]
@@ -175,7 +187,9 @@ def set_aside(out_dir:Path|None, ckpt_dir:Path|None, reason:str) -> Path|None:
     return moves[0][0]/STALE_DIR
 
 # %% ../nbs/11_runs.ipynb #bfcf310c
-def write_csv(rows:list, path:Path, header:str='epoch'):
+def write_csv(rows:list, # dicts, one per row; the union of their keys, in order of appearance, are the columns
+              path:Path, # the CSV file
+              header:str='epoch'): # comma-separated columns written when there are no rows
     "Write `rows` (dicts) as CSV through a temporary file; no rows: a header line only."
     keys = list(dict.fromkeys(k for r in rows for k in r)) or header.split(',')
     tmp = path.with_name(path.name + '.tmp')
@@ -183,7 +197,7 @@ def write_csv(rows:list, path:Path, header:str='epoch'):
         w = csv.DictWriter(f, fieldnames=keys); w.writeheader(); w.writerows(rows)
     os.replace(tmp, path)
 
-def savez_stable(path:str|Path, **arrays):
+def savez_stable(path:str|Path, **arrays): # the `.npz` file; `arrays`: name → array
     "`np.savez_compressed` with fixed zip timestamps: the same arrays give the same bytes (DVC sees no change)."
     path = Path(path); tmp = path.with_name(path.name + '.tmp')
     with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
@@ -192,7 +206,6 @@ def savez_stable(path:str|Path, **arrays):
             with z.open(zi, 'w', force_zip64=True) as f:
                 np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
     os.replace(tmp, path)
-
 
 def provenance(cfg:dict, data, world_size:int, trainer:dict, key:str) -> dict:
     "Who trained what, where: written to run.json (the numbers go to metrics.json)."
@@ -210,20 +223,22 @@ def final_numbers(s:dict, heads:dict, best, epochs_done:int, epochs:int) -> dict
     for k, sk in heads.items(): m.update({f'acc_head_{k}' + a[3:]: b for a, b in sk.items() if a != 'acc_per_class'})
     return m
 
-def write_state(out_dir:Path, st:dict):
+def write_state(out_dir:Path, st:dict): # the checkpoint state (`load_checkpoint`), written into run folder `out_dir`
     "Rewrite the run's CSVs from the checkpoint state `st` (history, per-class history, step log)."
     write_csv(st['history'], out_dir/'history.csv')
     write_csv(st.get('pc_history', []), out_dir/'per_class_history.csv', 'epoch,head,cls,acc')
     write_csv(st.get('steps', []), out_dir/'steps.csv', 'epoch,step')
 
-def run_json(st:dict) -> dict:
+def run_json(st:dict # the checkpoint state (`load_checkpoint`)
+            ) -> dict:
     "run.json from the checkpoint state: the training's provenance and time (same bytes on a re-run that trains nothing)."
     hist = st.get('history', [])
     t = st.get('train_time_s', 0.)
     return dict(st.get('run', {}), segments=st.get('segments', []), epochs_done=len(hist),
                 wall_time_s=float(sum(r.get('epoch_time_s', 0.) for r in hist)),
                 train_images_per_s=(st.get('n_img', 0) / t) if t else None)
-def portable(cfg:dict) -> dict:
+def portable(cfg:dict # a resolved run config
+            ) -> dict:
     "`cfg` with the paths inside the project written relative to its root (a committed file names no machine's path)."
     out = copy.deepcopy(cfg)
     for sec, key in (('train', 'ckpt_dir'), ('data', 'root'), ('data', 'shared_dir')):
@@ -233,7 +248,9 @@ def portable(cfg:dict) -> dict:
     return out
 
 # %% ../nbs/11_runs.ipynb #55fa63e7
-def write_config(out_dir:Path, cfg:dict, method):
+def write_config(out_dir:Path, # the run folder
+                 cfg:dict, # the resolved run config
+                 method): # the built `Method` (its `describe()`)
     "config.json: the resolved configuration (paths relative to the project) and the method's description (GBG: groups)."
     write_json(dict(config=portable(cfg), method=method.describe()), out_dir/'config.json')
 
@@ -249,7 +266,8 @@ def read_run(folder:str|Path # a run folder
             except json.JSONDecodeError as e: raise UserError(f"{p} is not valid JSON ({e})") from None
     return out
 
-def is_finished(folder:str|Path) -> bool:
+def is_finished(folder:str|Path # a run folder
+               ) -> bool:
     "True when `folder` holds a run trained to its last epoch (`complete`, or `epochs_done == epochs`)."
     m = read_run(folder)
     if not m or not (Path(folder)/'history.csv').exists(): return False
@@ -277,7 +295,7 @@ def _read_json(p:Path) -> dict: return json.loads(p.read_text()) if p.exists() e
 def load_run(folder:str|Path, # a run folder written by `ltmoo.train.fit`
              model:bool|None=None, # rebuild the trained method: True (required), None (when weights exist), False
              ckpt:str|Path|None=None, # weights to load (default: `weights.pt`, else `last.pt`, else `train.ckpt_dir`)
-             device:str='cpu'):
+             device:str='cpu'): # where the rebuilt method's weights go
     "A finished run: config, metrics, provenance, per-class, history and (optionally) the trained method."
     folder = Path(folder)
     if not (folder/'metrics.json').exists(): raise UserError(f"{folder}: not a finished run (no metrics.json)")
@@ -320,8 +338,10 @@ METRIC_KEYS = dict(top1='acc', best='best_acc', many='acc_many', medium='acc_med
 SUMMARY_COLUMNS = ('run', 'dataset', 'imb_factor', 'seed', 'profile', 'acc', 'acc_many', 'acc_medium', 'acc_few',
                    'best_acc', 'best_epoch', 'epochs_done', 'epochs', 'complete', 'wall_time_s')
 
-
-def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', params:str|Path='params.yaml') -> list:
+def write_summary(runs_dir:str|Path='results/runs', # holds `<dataset>-if<IF>/<run>/s<seed>/metrics.json`
+                  out_dir:str|Path='results', # gets summary.csv, metrics/ and curves/
+                  params:str|Path='params.yaml' # its `grid` picks the runs and the setting the curves show
+                 ) -> list:
     "summary.csv (a row per run), results/metrics/ (a small metrics file per run, DVC's) and the curves DVC overlays."
     runs_dir, out_dir = resolve(runs_dir), resolve(out_dir)
     rows = run_folders(runs_dir)
@@ -357,7 +377,7 @@ def write_summary(runs_dir:str|Path='results/runs', out_dir:str|Path='results', 
     return rows
 
 @user_errors()
-def main(argv=None):
+def main(argv=None): # command-line arguments (None: `sys.argv[1:]`)
     "`python -m ltmoo.runs --runs results/runs --out results`: the grid's summary (DVC stage `summary`)."
     ap = argparse.ArgumentParser(prog='python -m ltmoo.runs', description='Write the grid summary.')
     ap.add_argument('--runs', default='results/runs'); ap.add_argument('--out', default='results')

@@ -22,7 +22,10 @@ __all__ = ['AMP_DTYPES', 'SYNC_MODES', 'COMPILE_MODES', 'epoch_generators', 'Bat
            'deferred_checks', 'NonFinite', 'EpochSteps', 'train_epoch', 'scalar_logs', 'step_rows']
 
 # %% ../nbs/23_step.ipynb #57652054
-def epoch_generators(seed:int, epoch:int, device) -> tuple:
+def epoch_generators(seed:int, # the run's seed
+                     epoch:int, # 0-based
+                     device # where the device generator lives
+                    ) -> tuple:
     "(device generator, host generator) of epoch `epoch`, both seeded by (seed, epoch); on a CPU one generator is both."
     s = seed * 1_000_003 + epoch
     g_cpu = torch.Generator().manual_seed(s)
@@ -41,7 +44,9 @@ def device_batch(gpu, # the run's `GPUData`
                  method, # the method (its `extend_batch` and `views`)
                  idx:torch.Tensor, # the batch's training indices on the device
                  hidx:torch.Tensor, # the same on the host
-                 epoch:int, g_dev, g_cpu # the epoch's generators (`epoch_generators`)
+                 epoch:int, # 0-based
+                 g_dev, # the epoch's device generator (`epoch_generators`): the views' draws
+                 g_cpu # the epoch's host generator: GAC's and the draws planned on the host
                 ) -> Batch:
     "One batch of the device path: GAC's extension planned on the host (`g_cpu`), the views, the labels on both sides."
     e = method.extend_batch(hidx, epoch, g_cpu)    # host indices: GAC's missing groups are found without a sync
@@ -51,15 +56,21 @@ def device_batch(gpu, # the run's `GPUData`
     with host_plan(): y_host = gpu.y_cpu[hidx] if hidx.device.type == 'cpu' else None
     return Batch(views, y, False, y_host)
 
-def device_batches(gpu, method, order_host:torch.Tensor, # the epoch's sample order (host)
-                   batch_size:int, epoch:int, g_dev, g_cpu):
+def device_batches(gpu, # the run's `GPUData`
+                   method, # the method (its `extend_batch` and `views`)
+                   order_host:torch.Tensor, # the epoch's sample order (host)
+                   batch_size:int, # images per global batch
+                   epoch:int, # 0-based
+                   g_dev, # the epoch's device generator (`epoch_generators`)
+                   g_cpu): # the epoch's host generator
     "The epoch's `Batch`es of the device path; the order goes to the device in one copy."
     order = order_host.to(gpu.device)
     return (device_batch(gpu, method, idx, hidx, epoch, g_dev, g_cpu)
             for hidx, idx in zip(batches(order_host, batch_size), batches(order, batch_size)))
 
 # %% ../nbs/23_step.ipynb #694594b8
-def make_sgd(params, tc:dict, # the `train` section: lr, momentum, weight_decay, nesterov
+def make_sgd(params, # the parameters to optimise (an iterable, or parameter groups)
+             tc:dict, # the `train` section: lr, momentum, weight_decay, nesterov
              device=None # the parameters' device: CUDA gets the fused update
             ) -> torch.optim.SGD:
     "The recipe's SGD; on CUDA the fused update (one kernel per step)."
@@ -89,10 +100,12 @@ def _scale_grads(out, s):
 
 class ForwardAll(nn.Module):
     "A module whose `forward` is `method.forward_all` (what DDP wraps); optionally scales the gradients of its outputs."
-    def __init__(self, method:nn.Module):
+    def __init__(self, method:nn.Module): # the `Method` whose `forward_all` this module runs
         super().__init__()
         self.method, self.grad_scale, self.calls = method, None, 0
-    def forward(self, views, n=None):
+    def forward(self, views, # [n, 3, H, W] images per view
+                n=None): # rows per view (default `len(views[0])`)
+        "`method.forward_all(views, n)`, its outputs' gradients scaled by `grad_scale` when set (fp16)."
         self.calls += 1
         out = type(self.method).forward_all(self.method, views, n)
         return out if self.grad_scale is None else _scale_grads(out, self.grad_scale)
@@ -101,7 +114,9 @@ class _ShareState:
     "State of the DDP communication hook: this rank's share of the current batch."
     def __init__(self, share:float=1.): self.share = share
 
-def share_allreduce_hook(state:_ShareState, bucket):
+def share_allreduce_hook(state:_ShareState, # holds this rank's share s_r of the current batch
+                         bucket # DDP's `GradBucket`
+                        ):
     "DDP communication hook: Σ_r s_r·g_r (the batch-share-weighted mean) instead of DDP's plain mean."
     t = bucket.buffer().mul_(state.share)
     return dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0])
@@ -144,7 +159,8 @@ class StepResult:
     loss:torch.Tensor # this rank's contribution to the global loss (s_r·loss; the loss itself in one process)
     n:int # images in the global batch
 
-def compile_objective(method:nn.Module, mode:str='default',
+def compile_objective(method:nn.Module, # a method with an `objective` (e.g. `Single`)
+                      mode:str='default', # a `COMPILE_MODES` entry ('none': nothing)
                       backend:str='inductor' # `torch.compile`'s backend ('aot_eager': no code generation, for tests)
                      ) -> bool:
     "Replace `method.objective` (forward and loss) by its `torch.compile`d form; False if `mode` is 'none' or it has none."
@@ -206,7 +222,8 @@ def _check_ddp_step(m, calls:int):
 # %% ../nbs/23_step.ipynb #8fd0da33
 class Stepper:
     "One optimisation step on a global batch: as before in one process; on this rank's shard under DDP; AMP; channels-last."
-    def __init__(self, method:nn.Module, opt:torch.optim.Optimizer,
+    def __init__(self, method:nn.Module, # the run's `Method`, on its device
+                 opt:torch.optim.Optimizer, # its optimiser (`make_sgd`)
                  env:DistEnv|None=None, # default: `DistEnv.current()`
                  amp:str|None='none', # 'none', 'bf16' or 'fp16' (CUDA)
                  channels_last:bool=False, # model and 4-d inputs in channels-last layout
@@ -250,7 +267,9 @@ class Stepper:
         finally:
             if fwd is not None: del self.method.forward_all
 
-    def __call__(self, views:list, y:torch.Tensor, epoch:int,
+    def __call__(self, views:list, # the global batch's views on the device, [n, 3, H, W] each
+                 y:torch.Tensor, # [n] its labels on the device
+                 epoch:int, # 0-based
                  sharded:bool=False, # True: `views`/`y` are already this rank's shard (DataLoader path)
                  y_host:torch.Tensor|None=None # `y` on the host, published to the method (`batch_labels`)
                 ) -> StepResult|None:
@@ -286,8 +305,11 @@ class Stepper:
         broadcast_module_(self.method, buffers_only=True)
         preds = {k: (all_gather_cat(p), all_gather_cat(t)) for k, (p, t) in train_preds.items()}
         return preds, all_reduce_sum(loss_sum)
-    def state_dict(self) -> dict: return dict(scaler=self.scaler.state_dict()) if self.scaler is not None else {}
-    def load_state_dict(self, state:dict):
+    def state_dict(self) -> dict:
+        "What the checkpoint keeps of the step: the fp16 loss scaler's state (nothing otherwise)."
+        return dict(scaler=self.scaler.state_dict()) if self.scaler is not None else {}
+    def load_state_dict(self, state:dict): # a checkpoint's state (what `state_dict` wrote)
+        "Restore the loss scaler's state (fp16), if the checkpoint has one."
         if self.scaler is not None and state.get('scaler'): self.scaler.load_state_dict(state['scaler'])
     def describe(self) -> dict:
         "The run's parallel / precision / compile settings (empty for the plain single-process eager path)."
@@ -297,7 +319,10 @@ class Stepper:
 
 # %% ../nbs/23_step.ipynb #b8dd859b
 def deferred_checks(tc:dict, # the `train` section (`finite_check`: 'auto', 'epoch' or 'step')
-                    dev:torch.device, method, env:DistEnv) -> bool:
+                    dev:torch.device, # the run's device ('auto': deferred on CUDA)
+                    method, # the run's `Method` (unused)
+                    env:DistEnv # this process ('auto': at once under DDP)
+                   ) -> bool:
     "`train.finite_check`: True to check the losses once per epoch ('epoch'), False for each step at once ('step')."
     fc = tc.get('finite_check', 'auto')
     if fc == 'auto': return dev.type == 'cuda' and not env.ddp   # a single strategy's only sync
@@ -306,7 +331,8 @@ def deferred_checks(tc:dict, # the `train` section (`finite_check`: 'auto', 'epo
 # %% ../nbs/23_step.ipynb #e5760de7
 class NonFinite(FloatingPointError):
     "A non-finite loss in step `step` (1-based) of an epoch."
-    def __init__(self, step:int, message:str): super().__init__(message); self.step = step
+    def __init__(self, step:int, # 1-based step of the epoch
+                 message:str): super().__init__(message); self.step = step   # what was not finite
 
 @dataclass
 class EpochSteps:
@@ -319,7 +345,7 @@ class EpochSteps:
 
 def train_epoch(stepper:Stepper, # the run's step
                 batches, # the epoch's `Batch`es
-                epoch:int,
+                epoch:int, # 0-based
                 deferred:bool=False, # NaN checks at the epoch's end (`deferred_checks`) instead of at once
                 keep_logs:bool=True # keep the per-step logs (only the rank that writes needs them)
                ) -> EpochSteps:
@@ -344,7 +370,9 @@ def train_epoch(stepper:Stepper, # the run's step
     return ep
 
 # %% ../nbs/23_step.ipynb #f068d7c1
-def scalar_logs(d:dict, prefix='') -> dict:
+def scalar_logs(d:dict, # a method's logs (nested dicts, tensors, lists, numbers)
+                prefix='' # put before every name (nested keys add theirs: `weights_0`)
+               ) -> dict:
     "Flatten a method's logs to scalars (vectors become `name_i`; `preds` and None are dropped)."
     out = {}
     for k, v in d.items():
@@ -356,7 +384,8 @@ def scalar_logs(d:dict, prefix='') -> dict:
         else: out[f'{prefix}{k}'] = float(v)
     return out
 
-def step_rows(epoch:int, items:list # [(step, logs)] of `EpochSteps.logs`
+def step_rows(epoch:int, # 0-based
+              items:list # [(step, logs)] of `EpochSteps.logs`
              ) -> list:
     "steps.csv rows from an epoch's [(step, logs)]: the logs' device tensors come to the host in one copy."
     ts = []

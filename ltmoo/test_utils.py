@@ -25,7 +25,7 @@ def tiny_lt(num_classes:int=5, # K
             size:int=8, # image side
             n_test:int=10, # test images per class (balanced)
             noise:float=40., # pixel noise (of 255)
-            seed:int=0):
+            seed:int=0): # the class prototypes and the noise
     "A tiny long-tailed image problem with the fields of `ltmoo.data.LTData`."
     g = np.random.RandomState(seed)
     counts = [int(img_max * (1.0/imb_factor) ** (c/(num_classes-1.0))) for c in range(num_classes)]
@@ -44,11 +44,12 @@ def tiny_lt(num_classes:int=5, # K
         return LTData(**d)
     except Exception: return SimpleNamespace(num_classes=num_classes, **d)
 
-def tiny_backbone(width:int=4) -> ResNetCifar:
+def tiny_backbone(width:int=4 # channels of the first stage
+                 ) -> ResNetCifar:
     "ResNet-8 (one block per stage) with `width` channels: ResNet-32's structure, tiny."
     return ResNetCifar(depth=8, width=width)
 
-def to_float(x_uint8):
+def to_float(x_uint8): # uint8 [B, C, H, W] images
     "uint8 images to roughly standardised floats (for tests that skip the augmentation path)."
     return (x_uint8.float() / 255. - 0.5) / 0.25
 
@@ -176,7 +177,10 @@ def _write_fake_run(r, target:float|None, features:bool, mtl_conflicts:bool):
 def fake_runs(root:str|Path, # folder standing in for `results/runs`
               cells:list, # (setting, run) or (setting, run, seeds) tuples
               seeds=(0,), # seeds of a cell that names none
-              profile:str='smoke', epochs:int=3, commit:str='fake0000', hardware:str='CPU (fake run)',
+              profile:str='smoke', # written into every run's run.json
+              epochs:int=3, # rows of each history (and the run's length)
+              commit:str='fake0000', # the runs' commit
+              hardware:str='CPU (fake run)', # the runs' hardware line
               acc:dict|None=None, # {(setting, run): [top-1 per seed]} to pin the numbers; else made up from the run
               features:bool=False, # also write features.npz
               catalogue:dict|None=None, # run name → method config (default: the project's run catalogue)

@@ -54,8 +54,13 @@ __all__ = ['lr_at', 'Context', 'predict_all', 'fit', 'fit_runs', 'build_runs', '
 
 # %% ../nbs/11_train.ipynb #e8fc5fbf
 def lr_at(epoch:int, # 0-indexed epoch
-          lr:float=0.1, warmup_epochs:int=5, milestones=(160, 180), lr_factors=(0.01, 0.0001),
-          schedule:str='step', epochs:int=200) -> float:
+          lr:float=0.1, # the base learning rate
+          warmup_epochs:int=5, # linear warm-up: lr·e/warmup_epochs in 1-based epoch e ≤ warmup_epochs (0: none)
+          milestones=(160, 180), # 'step': after 1-based epoch m the rate is lr × its factor …
+          lr_factors=(0.01, 0.0001), # … these factors, one per milestone
+          schedule:str='step', # 'step' or 'cosine' (from the end of the warm-up to `epochs`)
+          epochs:int=200 # length of training (the cosine schedule's)
+         ) -> float:
     "The learning rate of `epoch` (the reference codes' per-epoch rule)."
     e = epoch + 1
     if warmup_epochs and e <= warmup_epochs: return lr * e / warmup_epochs
@@ -71,21 +76,26 @@ def lr_at(epoch:int, # 0-indexed epoch
 @dataclass
 class Context:
     "What a method's epoch hooks may use."
-    data: object
-    device: torch.device
-    out_dir: Path|None = None
-    cfg: dict = field(default_factory=dict)
-    logs: list = field(default_factory=list)
-    def plain(self, x_uint8):
+    data: object # the run's `LTData` (training and test splits)
+    device: torch.device # where the method is
+    out_dir: Path|None = None # the run folder (None on ranks other than 0): GBG writes groups.json there
+    cfg: dict = field(default_factory=dict) # the resolved run config
+    logs: list = field(default_factory=list) # the events the hooks `log` (e.g. GBG's grouping)
+    def plain(self, x_uint8): # [n, 3, H, W] uint8 images, any device
+        "The test view of `x_uint8`: normalised floats [n, 3, H, W] on `device` (the data's mean and std)."
         return VIEWS.get('plain')(x_uint8.to(self.device), None, mean=getattr(self.data, 'mean', CIFAR_MEAN),
                                   std=getattr(self.data, 'std', CIFAR_STD))
-    def log(self, d:dict): self.logs.append(d)
+    def log(self, d:dict): # an event, e.g. dict(event='gbg_grouping', epoch=…, groups=…)
+        "Record event `d` in `logs`."; self.logs.append(d)
 
 # %% ../nbs/11_train.ipynb #b24467ef
 @torch.no_grad()
-def predict_all(method, x_uint8, device, plain,
+def predict_all(method, # a `Method` (put in eval mode here, its mode restored after)
+                x_uint8, # [N, 3, H, W] uint8 images (a tensor or `LazyImages`)
+                device, # where the batches go
+                plain, # uint8 batch → normalised floats (the test view, e.g. `Context.plain`)
                 batch_size:int=256, # images per forward pass (`train.eval_batch_size`; 256 is the fastest on a CPU)
-                features:bool=False):
+                features:bool=False): # also return the backbone features [N, D] (float16, on the host)
     "Argmax predictions of every head of `method` on uint8 images `x_uint8` (and the backbone features, float16)."
     was = method.training; method.eval()
     out, feats = {}, []
@@ -183,8 +193,13 @@ def fit(cfg:dict, # resolved params: `data`, `train`, `method` sections (see `ru
 
 def fit_runs(cfgs:list, # resolved run configs: one, or a group that `engine` trains together
              out_dirs:list, # a run folder per config
-             data=None, resume:bool=True, stop_after:int|None=None, progress:bool|str|None=None,
-             callbacks:list|None=None, save_features:bool=False, stale:str='error', # as `fit`
+             data=None, # an `LTData` shared by the runs (default: loaded from the first config's `data`)
+             resume:bool=True, # continue each run from its `last.pt` when present
+             stop_after:int|None=None, # stop after this many epochs of this call
+             progress:bool|str|None=None, # as `fit` (a group: a line per epoch)
+             callbacks:list|None=None, # `f(epoch, method, ctx) -> dict` after each epoch of each run
+             save_features:bool=False, # also write each run's `features.npz`
+             stale:str='error', # 'error' or 'restart', as `fit`
              engine:type|None=None # how an epoch is stepped: `RunSteps` (one run, or a DDP rank) or a group's engine
             ) -> list:
     "The one training loop: per run its metrics; in a group, a run that diverges gives `dict(error=…)` and the rest go on."
@@ -228,7 +243,8 @@ class _Trainer:
 def build_runs(cfgs:list, # resolved run configs
                data=None, # an `LTData` for every run (default: loaded by the first run from its `data`)
                engine:type|None=None, # the loop's engine (`RunSteps`, or a group's): it makes each run's stepper
-               out_dirs:list|None=None, ckpts:list|None=None # each run's folder and checkpoint folder (None: none)
+               out_dirs:list|None=None, # each run's folder (None: no folders)
+               ckpts:list|None=None # each run's checkpoint folder (None: none)
               ) -> list:
     "Each run built as the loop builds it (seed, data, model, optimiser, step, sampler, data path); they share the data."
     engine, trs, env = engine or RunSteps, [], DistEnv.current()
@@ -333,7 +349,11 @@ def _begin_epoch(tr:_Trainer, epoch:int) -> tuple:
     tr.method.train()
     return row, g_dev, g_cpu
 
-def epoch_batches(tr:_Trainer, epoch:int, g_dev, g_cpu, bar:bool=False):
+def epoch_batches(tr:_Trainer, # a run as `build_runs` built it
+                  epoch:int, # 0-based
+                  g_dev, # the epoch's device generator (`epoch_generators`)
+                  g_cpu, # the epoch's CPU generator
+                  bar:bool=False): # a per-step progress bar (the DataLoader path)
     "The epoch's `Batch`es: the device path's global batches, or this rank's DataLoader shards (labels on the host too)."
     if tr.gpu is not None:
         order_host = tr.train_idx[tr.sampler.epoch_indices(epoch, tr.seed)]   # the host plans index the labels with it
@@ -442,17 +462,29 @@ def _close_epochs(trs, sts, eng, epoch:int, eps:list, begun:list, errors:list, c
 # %% ../nbs/11_train.ipynb #e4f0ec66
 class RunSteps:
     "The loop's engine for one run (one process, or this rank of a DDP run): its `Stepper` over the epoch's batches."
-    def __init__(self, trs:list, env:DistEnv):
+    def __init__(self, trs:list, # the one run (`build_runs`)
+                 env:DistEnv): # this process (rank, world size)
         if len(trs) != 1: raise UserError("several runs train together only as a stacked group (`ltmoo.batched`)")
         self.env, self.deferred = env, deferred_checks(trs[0].tc, trs[0].dev, trs[0].method, env)
     @staticmethod
-    def key_suffix() -> str: return ''
+    def key_suffix() -> str:
+        "What this engine adds to the checkpoint key: nothing (a group's engine adds its own)."; return ''
     @staticmethod
-    def stepper(method, opt, env, tc:dict, n_runs:int=1) -> Stepper:
+    def stepper(method, # the run's `Method`
+                opt, # its optimiser
+                env, # this process's `DistEnv`
+                tc:dict, # the run's `train` section: amp, channels_last, ddp_sync, sync_bn, compile
+                n_runs:int=1 # runs trained together (1 here)
+               ) -> Stepper:
         "The run's step (`ltmoo.step`): AMP, channels-last, DDP sync, compile as `train` says."
         return Stepper(method, opt, env, amp=tc.get('amp', 'none'), channels_last=tc.get('channels_last', False),
                        sync=tc.get('ddp_sync', 'auto'), sync_bn=tc.get('sync_bn', False), compile=tc.get('compile', 'none'))
-    def epoch(self, trs:list, begun:list, epoch:int, live:list, bar:bool) -> list:
+    def epoch(self, trs:list, # the one run
+              begun:list, # per run: (history row, g_dev, g_cpu) from the start of the epoch
+              epoch:int, # 0-based
+              live:list, # per run: False once it diverged (unused: one run)
+              bar:bool # a per-step progress bar
+             ) -> list:
         "One epoch of steps; a NaN/inf loss is `Diverged` (the last checkpoint is kept). DDP: every rank's predictions."
         tr, (_, g_dev, g_cpu) = trs[0], begun[0]
         steps = epoch_batches(tr, epoch, g_dev, g_cpu, bar)
@@ -460,7 +492,9 @@ class RunSteps:
         except NonFinite as e: raise Diverged(f"epoch {epoch}, step {e.step}: {e}; {_kept(tr.ckpt, epoch)}") from None
         ep.preds, ep.loss_sum = tr.stepper.end_epoch(ep.preds, ep.loss_sum)   # DDP: every rank's predictions and loss
         return [ep]
-    def predict(self, trs:list, live:list) -> list:
+    def predict(self, trs:list, # the one run
+                live:list # per run: False once it diverged
+               ) -> list:
         "Every head's test predictions (DDP: split over the ranks and gathered)."
         tr = trs[0]
         return [predict_sharded(predict_all, tr.method, tr.data.test_x, tr.dev, tr.ctx.plain,
@@ -504,7 +538,8 @@ def _finish(tr:_Trainer, st:dict, env, save_features:bool) -> dict:
     out = {**run, **metrics, 'complete': bool(metrics['complete'])}
     out['acc_per_class'] = s['acc_per_class']
     return out
-def first_nonfinite(module:nn.Module) -> str|None:
+def first_nonfinite(module:nn.Module # any module (its `state_dict`: weights and buffers)
+                   ) -> str|None:
     "The name of the first weight or buffer of `module` holding a NaN or an infinity (None when all are finite)."
     ts = [(k, v) for k, v in module.state_dict().items() if torch.is_tensor(v) and v.is_floating_point() and v.numel()]
     if not ts or bool(torch.stack([torch.isfinite(v).all() for _, v in ts]).all()): return None   # one host sync
@@ -512,11 +547,16 @@ def first_nonfinite(module:nn.Module) -> str|None:
 
 
 # %% ../nbs/11_train.ipynb #1ec3238c
-def method_family(m:dict) -> str:
+def method_family(m:dict # a run's `method` section (its `name`)
+                 ) -> str:
     "The family a run belongs to for a dataset recipe: 'gbg' for GBG and its ablations, else the method name."
     return 'gbg' if m.get('name') == 'gbg' else m.get('name', 'single')
 
-def run_config(profile:str|None=None, method:str='ce', overrides:dict|None=None, params:str='params.yaml') -> dict:
+def run_config(profile:str|None=None, # a profile of params.yaml, or 'auto' (None: the file's `profile:`)
+               method:str='ce', # a run: a key of params.yaml's `methods`
+               overrides:dict|None=None, # nested like params.yaml (`parse_overrides` of `--set`); they win
+               params:str='params.yaml' # the parameters file (relative to the project root)
+              ) -> dict:
     "The resolved config of run `method` (a key of `methods`) under `profile` (None: the file's), with its recipe."
     p = load_params(profile, params, overrides)
     methods, over = p.get('methods', {}), overrides or {}
@@ -566,7 +606,7 @@ def _profile_arg(profile):
         raise UserError(f"{f}: not a profile file of `ltmoo profile` ({e})") from None
 
 # %% ../nbs/11_train.ipynb #31ca1d78
-def main(argv=None):
+def main(argv=None): # command-line arguments (None: `sys.argv[1:]`)
     "`python -m ltmoo.train`: train one run of params.yaml."
     argv = sys.argv[1:] if argv is None else list(argv)
     a = train_parser().parse_args(argv)

@@ -36,18 +36,21 @@ PINS = ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA', 'MKL_CBWR')
 # ---------------------------------------------------------------------------------------------------------------------
 # The plain loop (no ltmoo in this process)
 
-def plain_epoch(steps:int|None, test_n:int|None, eval_batch:int=100, channels_last:bool=False, seed:int=0) -> dict:
-    "One epoch of the LDAM-DRW CE recipe in plain PyTorch: (train_s, eval_s, steps, test images)."
-    import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-    torch.manual_seed(seed)
+def plain_data(imb_factor:int=100):
+    "The prepared CIFAR-10-LT arrays, read without ltmoo: (train x uint8 [N,3,32,32], y, test x, test y)."
+    import numpy as np, torch
     folder = ROOT/'data'/'cifar10-lt'
     tr_x, tr_y = np.load(folder/'train_images.npy'), np.load(folder/'train_labels.npy')
-    counts = [int(5000 * (1 / 100) ** (c / 9)) for c in range(10)]                  # IF 100 from the IF-10 superset
+    counts = [int(5000 * (1 / imb_factor) ** (c / 9)) for c in range(10)]           # IF k from the IF-10 superset
     rows = np.concatenate([np.flatnonzero(tr_y == c)[:n] for c, n in enumerate(counts)])
     x = torch.from_numpy(np.ascontiguousarray(tr_x[rows].transpose(0, 3, 1, 2))); y = torch.from_numpy(tr_y[rows]).long()
     te_x = torch.from_numpy(np.ascontiguousarray(np.load(folder/'test_images.npy').transpose(0, 3, 1, 2)))
-    te_y = torch.from_numpy(np.load(folder/'test_labels.npy')).long()
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1); std = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
+    return x, y, te_x, torch.from_numpy(np.load(folder/'test_labels.npy')).long()
+
+
+def plain_resnet32(k:int=10):
+    "The LDAM-DRW ResNet-32 (option-A shortcuts, Kaiming-normal init), written here without ltmoo."
+    import torch.nn as nn, torch.nn.functional as F
 
     class Block(nn.Module):
         def __init__(self, i, o, s):
@@ -71,18 +74,33 @@ def plain_epoch(steps:int|None, test_n:int|None, eval_batch:int=100, channels_la
                 if isinstance(m, (nn.Conv2d, nn.Linear)): nn.init.kaiming_normal_(m.weight)
         def forward(self, x):
             return self.fc(F.adaptive_avg_pool2d(self.layers(F.relu(self.b(self.c(x)))), 1).flatten(1))
+    return ResNet32(k)
 
-    net = ResNet32()
+
+def plain_augment(xb, pad:int=4):
+    "RandomCrop(32, padding 4) + horizontal flip, per sample, on uint8 [B,3,32,32] (torch's global RNG)."
+    import torch, torch.nn.functional as F
+    xb = F.pad(xb, (pad, pad, pad, pad))
+    oy, ox = torch.randint(0, 2 * pad + 1, (len(xb),)), torch.randint(0, 2 * pad + 1, (len(xb),))
+    fl = torch.rand(len(xb)) < 0.5
+    return torch.stack([(im[:, i:i + 32, j:j + 32].flip(2) if f else im[:, i:i + 32, j:j + 32])
+                        for im, i, j, f in zip(xb, oy.tolist(), ox.tolist(), fl.tolist())])
+
+
+def plain_epoch(steps:int|None, test_n:int|None, eval_batch:int=100, channels_last:bool=False, seed:int=0) -> dict:
+    "One epoch of the LDAM-DRW CE recipe in plain PyTorch: (train_s, eval_s, steps, test images)."
+    import torch, torch.nn.functional as F
+    torch.manual_seed(seed)
+    x, y, te_x, te_y = plain_data()
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1); std = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
+    net = plain_resnet32()
     if channels_last: net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     t0 = time.perf_counter(); net.train(); order = torch.randperm(len(y)); n = 0
     for b in order.split(128):
         if steps is not None and n >= steps: break
-        xb = F.pad(x[b], (4, 4, 4, 4))                                                    # RandomCrop(32, 4) + flip
-        oy, ox, fl = torch.randint(0, 9, (len(b),)), torch.randint(0, 9, (len(b),)), torch.rand(len(b)) < 0.5
-        xb = torch.stack([(im[:, i:i + 32, j:j + 32].flip(2) if f else im[:, i:i + 32, j:j + 32])
-                          for im, i, j, f in zip(xb, oy.tolist(), ox.tolist(), fl.tolist())])
+        xb = plain_augment(x[b])                                                          # RandomCrop(32, 4) + flip
         xb = ((xb.float() / 255 - mean) / std).contiguous(memory_format=fmt)
         loss = F.cross_entropy(net(xb), y[b]); opt.zero_grad(); loss.backward(); opt.step(); n += 1
     t1 = time.perf_counter(); net.eval(); correct = 0

@@ -39,7 +39,7 @@ if (got_t, got_v) != (want_t, want_v): sys.exit(f"ci_torch_compat: got torch {go
 print(f"ci_torch_compat: torch {torch.__version__} ({torch.__file__}), torchvision {torchvision.__version__}")
 EOF
 T1=$(date +%s)
-METHODS=${LTMOO_COMPAT_METHODS:-$("$PY" -c 'from ltmoo.core import load_params; print(" ".join(load_params("smoke")["grids"]["paper"]["methods"]))')}
+METHODS=${LTMOO_COMPAT_METHODS:-$("$PY" -c 'from ltmoo.config import load_params; print(" ".join(load_params("smoke")["grids"]["paper"]["methods"]))')}
 [ -n "${LTMOO_COMPAT_METHODS:-}" ] || METHODS="$METHODS batched:ce+kps"   # two runs stacked (ltmoo.batched)
 read -r -a ALL <<< "$METHODS"
 SETS=(train.model=resnet8 data.train_subset=120 data.test_subset=50 train.epochs=1 train.batch_size=64 train.warmup_epochs=1

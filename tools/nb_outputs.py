@@ -85,6 +85,20 @@ def _skipped(cell, flags) -> bool:
     return bool(flags & direc.keys())
 
 
+def _skip_reason(cell, flags) -> str|None:
+    "The test flag (or `eval: false`) that keeps a code cell from running; None for export calls and markdown."
+    if cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source: return None
+    direc = getattr(cell, 'directives_', {}) or {}
+    if direc.get('eval:', [''])[0].lower() == 'false': return 'eval: false'
+    return next((f for f in sorted(flags) if f in direc), None)
+
+
+def _skips(sk:dict) -> str:
+    "'; 3 cells skipped (cuda 1, slow 2)' or ''."
+    n = sum(sk.values())
+    return f'; {n} cell{"s" * (n != 1)} skipped ({", ".join(f"{k} {v}" for k, v in sorted(sk.items()))})' if n else ''
+
+
 def _clean_outputs(outputs) -> list:
     "Outputs as committed: no stderr, no execution counts, text normalised."
     res = []
@@ -127,7 +141,7 @@ def _text(outputs) -> str:
 
 
 def execute(path:Path):
-    "Run notebook `path` as nbdev_test does; returns (nb, error or None, seconds, numerics fingerprint)."
+    "Run notebook `path` as nbdev_test does: (nb, error or None, seconds, fingerprint, {flag: cells skipped})."
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
     from nbdev.process import extract_directives
@@ -139,13 +153,15 @@ def execute(path:Path):
     nb = read_nb(path)
     for c in nb.cells: c.directives_ = extract_directives(c, remove=False) if c.cell_type == 'code' else {}
     sh = CaptureShell(path, mpl_format='png')       # not retina: half the bytes in git
-    err = None
+    err, skipped = None, {}
     cwd = os.getcwd(); os.chdir(path.parent)
     try:
         sh.run(SEED)
         for c in nb.cells:
             if c.cell_type != 'code': continue
             if _skipped(c, flags):
+                why = _skip_reason(c, flags)
+                if why: skipped[why] = skipped.get(why, 0) + 1
                 c.outputs = []; continue
             c.outputs = []
             sh.cell(c)
@@ -153,7 +169,7 @@ def execute(path:Path):
                 err = f'cell {c.idx_} (id {c.get("id", "?")}) raised {type(sh.exc).__name__}: {sh.exc}'
                 break
     finally: os.chdir(cwd)
-    return nb, err, time.time() - t0, fp
+    return nb, err, time.time() - t0, fp, skipped
 
 
 def _committed(path:Path):
@@ -175,8 +191,8 @@ def _rel(path:Path) -> str:
 
 
 def write(path:Path) -> tuple[str, str|None]:
-    nb, err, dt, fp = execute(path)
-    if err: return f'{_rel(path)}: not written: {err}', None
+    nb, err, dt, fp, sk = execute(path)
+    if err: return f'FAIL  {_rel(path)}: not written: {err}', None
     from execnb.nbio import write_nb
     for c in nb.cells:
         if c.cell_type != 'code': continue
@@ -186,14 +202,14 @@ def write(path:Path) -> tuple[str, str|None]:
     write_nb(nb, path)
     subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(path)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
-    return f'{_rel(path)}: written ({dt:.0f} s, numerics {fp})', fp
+    return f'PASS  {_rel(path)}: written ({dt:.0f} s, numerics {fp}{_skips(sk)})', fp
 
 
-def check(path:Path) -> tuple[bool, str]:
+def check(path:Path) -> tuple[bool, str, dict]:
     old = _committed(path)
-    nb, err, dt, fp = execute(path)
+    nb, err, dt, fp, sk = execute(path)
     rel = _rel(path)
-    if err: return False, f'{rel}: {err}'
+    if err: return False, f'FAIL  {rel}: {err}', sk
     rec = read_record().get(path.name)
     exact = rec in (None, fp)
     bad, masked = [], 0
@@ -206,10 +222,11 @@ def check(path:Path) -> tuple[bool, str]:
             diff = list(difflib.unified_diff(ta.splitlines(), tb.splitlines(), 'committed', 'now', lineterm='', n=1))
             bad.append(f'{rel}: cell {i} (id {a.get("id", "?")}): committed output differs\n    '
                        + '\n    '.join(diff[2:12]) + ('\n    …' if len(diff) > 12 else ''))
-    if bad: return False, '\n'.join(bad)
-    if exact: return True, f'{rel}: outputs match ({dt:.0f} s)'
-    return True, (f'{rel}: outputs match with their numbers masked ({dt:.0f} s; {masked} cells differ in numbers only): this'
-                  f' machine computes float32 differently (numerics {fp} here, {rec} where they were written)')
+    if bad: return False, 'FAIL  ' + '\n'.join(bad), sk
+    if exact: return True, f'PASS  {rel}: outputs match ({dt:.0f} s{_skips(sk)})', sk
+    return True, (f'PASS  {rel}: outputs match with their numbers masked ({dt:.0f} s{_skips(sk)}; {masked} cells differ '
+                  f'in numbers only): this machine computes float32 differently (numerics {fp} here, {rec} where they '
+                  'were written)'), sk
 
 
 def main(argv=None):
@@ -236,19 +253,28 @@ def main(argv=None):
     ctx = mp.get_context('forkserver')
     ctx.set_forkserver_preload(['torch', 'torchvision', 'numpy', 'pandas', 'matplotlib.pyplot', 'sklearn.cluster',
                                 'execnb.shell', 'nbdev.process', 'fastcore.test', 'IPython'])
+    passed, skipped = 0, {}
     with ProcessPoolExecutor(max_workers=a.jobs, max_tasks_per_child=1, mp_context=ctx) as ex:
         futs = {ex.submit(fn, p): p for p in nbs}
         for fut in as_completed(futs):      # report each notebook as it finishes
             r = fut.result()
-            if a.check: ok &= r[0]; r = r[1]
+            if a.check:
+                ok &= r[0]; passed += r[0]
+                for k, v in r[2].items(): skipped[k] = skipped.get(k, 0) + v
+                r = r[1]
             else:
                 r, fp = r; ok &= fp is not None
                 if fp is not None:
                     rec = read_record(); rec[futs[fut].name] = fp
                     RECORD.write_text(json.dumps(dict(sorted(rec.items())), indent=1) + '\n')
             print(r, flush=True)
-    print(f'{len(nbs)} notebooks {"checked" if a.check else "executed"} in {time.time() - t0:.0f} s'
-          + ('' if ok else ' — FAILED'))
+    if a.check:
+        rest = [p.name for p in NBS.glob('*.ipynb') if p.resolve() not in set(nbs)] if not a.notebooks else []
+        print(f'{len(nbs)} notebooks checked in {time.time() - t0:.0f} s: {passed} passed, {len(nbs) - passed} failed'
+              + _skips(skipped) + (f'; not executed (skip_exec, made by DVC): {", ".join(sorted(rest))}' if rest else '')
+              + ('' if ok else ' — FAILED'))
+    else:
+        print(f'{len(nbs)} notebooks executed in {time.time() - t0:.0f} s' + ('' if ok else ' — FAILED'))
     return 0 if ok else 1
 
 

@@ -36,9 +36,8 @@ def cat_features(parts:list):
 
 class Method(nn.Module):
     "A backbone and named strategies; subclasses say how the losses make one update."
-    def __init__(self, backbone:nn.Module, strategies:dict,
-                 encoder_pass:str='concat' # 'concat': one backbone pass on all views (GBG); 'per_view' (MOOSF)
-                ):
+    def __init__(self, backbone:nn.Module, strategies:dict, # name → `Strategy`, all on `backbone`
+                 encoder_pass:str='concat'): # 'concat': one backbone pass on all views (GBG); 'per_view' (MOOSF)
         super().__init__()
         if encoder_pass not in ENCODER_PASSES:
             raise UserError(f"encoder_pass must be one of {ENCODER_PASSES}, got {encoder_pass!r}")
@@ -50,23 +49,27 @@ class Method(nn.Module):
         if len(views) == 1: return self.backbone.forward_maps(views[0])
         if self.encoder_pass == 'concat': return self.backbone.forward_maps(torch.cat(views))
         return cat_features([self.backbone.forward_maps(v) for v in views])
-    def forward_all(self, views:list, n:int|None=None):
+    def forward_all(self, views:list, n:int|None=None): # rows per view (default `len(views[0])`)
         "Backbone on the views (`encode`), then every strategy's outputs."
         n = n or len(views[0])
         feats = self.encode(views)
         return feats, {k: s(feats, n) for k, s in self.strategies.items()}
     def extend_batch(self, idx, epoch:int, generator=None): return idx
-    def train_step(self, views:list, y:torch.Tensor, epoch:int) -> dict: raise NotImplementedError
+    def train_step(self, views:list, y:torch.Tensor, epoch:int) -> dict:
+        "Forward, loss(es) and backward of one batch; returns its logs."; raise NotImplementedError
     @torch.no_grad()
     def predict(self, x) -> dict:
+        "Test-time logits [n, C] of every strategy, by name, and `main` (the first) for accuracy."
         _, outs = self.forward_all([x])
         res = {k: self.strategies[k].predict(o) for k, o in outs.items()}
         res['main'] = next(iter(res.values()))
         return res
     def start_epoch(self, epoch:int, ctx=None) -> dict: 
+        "Hook before epoch `epoch` (0-based; `ctx`: a `train.Context`): each strategy's `start_epoch`; returns logs."
         for s in self.strategies.values(): s.start_epoch(epoch)
         return {}
-    def end_epoch(self, epoch:int, ctx=None, train_preds:dict|None=None) -> dict: return {}
+    def end_epoch(self, epoch:int, ctx=None, train_preds:dict|None=None) -> dict:
+        "Hook after each epoch (MOOSF: HICA, EOSS), given head → (predictions, labels); returns logs."; return {}
     def describe(self) -> dict:
         return dict(method=type(self).__name__, views=list(self.views), encoder_pass=self.encoder_pass,
                     strategies={k: s.describe() for k, s in self.strategies.items()})
@@ -75,26 +78,40 @@ class Method(nn.Module):
 @register_method('single')
 class Single(Method):
     "One strategy trained on its own loss."
-    def __init__(self, backbone, num_classes:int, cls_num_list, epochs:int=200, strategy:str='ce',
-                 preset:str|None=None, strategy_kw:dict|None=None,
+    def __init__(self, backbone, # the shared feature extractor
+                 num_classes:int, # C
+                 cls_num_list, # training images per class
+                 epochs:int=200, # length of training (switch epochs scale with it)
+                 strategy:str='ce', # a `LOSSES` key
+                 preset:str|None=None, # a `PRESETS` key (e.g. 'gbg', 'moosf'), or None for the original method
+                 strategy_kw:dict|None=None, # the strategy's hyper-parameters (win over the preset)
                  encoder_pass:str='concat', # 'concat' (GBG/BCL's code) or 'per_view' (MOOSF's code)
                  **kw):
         if kw: raise TypeError(f"unknown argument(s) for method 'single': {sorted(kw)}")
         s = build_strategy(strategy, backbone, num_classes, cls_num_list, epochs, preset=preset, **(strategy_kw or {}))
         super().__init__(backbone, {strategy: s}, encoder_pass)
         self.name = strategy
-    def objective(self, views, y, epoch) -> tuple:
+    def objective(self, views, # [n, 3, H, W] images per view the strategy asks for
+                  y, # [n] labels
+                  epoch # 0-based
+                 ) -> tuple:
         "Forward and loss: (loss, predicted labels). What `train.compile` compiles (one graph for CE)."
         feats, outs = self.forward_all(views, len(y))
         s, out = self.strategies[self.name], outs[self.name]
         return s.loss(out, y, epoch), s.predict(out).detach().argmax(1)
-    def train_step(self, views, y, epoch):
+    def train_step(self, views, y, epoch): # as `objective`
+        "The strategy's loss, checked finite, and its backward: dict(loss, preds)."
         loss, pred = self.objective(views, y, epoch)
         check_finite(loss, f"loss of strategy '{self.name}' at epoch {epoch}")
         loss.backward()
         return dict(loss=loss.detach(), preds={self.name: pred})
 
-def build_method(cfg:dict, backbone, num_classes:int, cls_num_list, epochs:int) -> Method:
+def build_method(cfg:dict, # the run's `method` section: `name` (a `METHODS` key, default 'single') + its arguments
+                 backbone, # the shared feature extractor
+                 num_classes:int, # C
+                 cls_num_list, # training images per class
+                 epochs:int # length of training
+                ) -> Method:
     "A method from its config (`name` + its arguments), e.g. `{'name': 'single', 'strategy': 'ce'}`."
     cfg = dict(cfg); name = cfg.pop('name', 'single')
     return METHODS.get(name)(backbone, num_classes=num_classes, cls_num_list=cls_num_list, epochs=epochs, **cfg)

@@ -21,7 +21,8 @@ __all__ = ['GROUPINGS', 'plain_transform', 'eval_mode', 'grad_params', 'class_gr
            'imbalance_records', 'group_sweep_values']
 
 # %% ../../nbs/06_grouping.ipynb #00584173
-def plain_transform(x:torch.Tensor) -> torch.Tensor:
+def plain_transform(x:torch.Tensor # [B, C, H, W] uint8 images (C ≠ 3: (x - 0.5) / 0.25), or floats (returned as is)
+                   ) -> torch.Tensor:
     "uint8 NCHW images → floats normalised with the CIFAR mean/std (the test transform); float input passes through."
     if x.is_floating_point(): return x
     x = x.float().div_(255.)
@@ -31,7 +32,7 @@ def plain_transform(x:torch.Tensor) -> torch.Tensor:
     return (x - m) / s
 
 @contextlib.contextmanager
-def eval_mode(*modules):
+def eval_mode(*modules): # `nn.Module`s (None is skipped)
     "Put `modules` in eval mode, restoring every submodule's previous mode on exit."
     mods = [m for mod in modules if mod is not None for m in mod.modules()]
     flags = [m.training for m in mods]
@@ -47,7 +48,9 @@ def _excluded(name:str, exclude) -> bool:
     if isinstance(exclude, str): exclude = [exclude]
     return any(name == e or name.startswith(e + '.') for e in exclude)
 
-def grad_params(backbone:nn.Module, exclude=None) -> list:
+def grad_params(backbone:nn.Module, # the shared backbone
+                exclude=None # parameter names or prefixes (a string, a list) or a predicate `f(name) -> bool`
+               ) -> list:
     "(name, parameter) pairs of `backbone` that get a class gradient: trainable, not matched by `exclude`."
     return [(n, p) for n, p in backbone.named_parameters() if p.requires_grad and not _excluded(n, exclude)]
 
@@ -200,7 +203,9 @@ def _check_n_groups(n_groups, K:int) -> int:
         raise ValueError(f"n_groups must be an integer in [1, K={K}], got {n_groups!r}")
     return int(n_groups)
 
-def check_groups(groups:list, num_classes:int) -> list:
+def check_groups(groups:list, # lists of class indices, one per group
+                 num_classes:int # K: the groups must cover 0..K-1 exactly once
+                ) -> list:
     "Raise unless `groups` is a partition of range(num_classes) into non-empty groups; return it."
     flat = [c for g in groups for c in g]
     if any(len(g) == 0 for g in groups): raise ValueError("empty group in the grouping")
@@ -267,13 +272,22 @@ def _chunks(order, G:int) -> list:
     return [sorted(int(c) for c in part) for part in np.array_split(np.asarray(order), G)]
 
 @GROUPINGS.register('random')
-def random_groups(sim=None, cls_num_list=None, n_groups:int=4, seed:int=0, num_classes=None, **kw) -> list:
+def random_groups(sim=None, # unused
+                  cls_num_list=None, # training counts per class (gives K when `num_classes` is None)
+                  n_groups:int=4, # G
+                  seed:int=0, # seeds the shuffle of the classes
+                  num_classes=None, # K (default: the length of `sim` or `cls_num_list`)
+                  **kw) -> list:
     "Table 5 baseline: classes shuffled with `seed` and cut into `n_groups` near-equal groups."
     K = _num_classes(sim, cls_num_list, num_classes); G = _check_n_groups(n_groups, K)
     return sorted(_chunks(np.random.RandomState(seed).permutation(K), G), key=lambda g: g[0])
 
 @GROUPINGS.register('instance')
-def instance_groups(sim=None, cls_num_list=None, n_groups:int=4, seed:int=0, **kw) -> list:
+def instance_groups(sim=None, # unused
+                    cls_num_list=None, # training counts per class (required)
+                    n_groups:int=4, # G
+                    seed:int=0, # unused (the order is by count, ties by class index)
+                    **kw) -> list:
     "Table 5 baseline: classes sorted by training count, cut into `n_groups` contiguous near-equal chunks."
     if cls_num_list is None: raise ValueError("'instance' grouping needs `cls_num_list`")
     counts = np.asarray(cls_num_list); G = _check_n_groups(n_groups, len(counts))
@@ -281,7 +295,12 @@ def instance_groups(sim=None, cls_num_list=None, n_groups:int=4, seed:int=0, **k
     return sorted(_chunks(order, G), key=lambda g: g[0])
 
 @GROUPINGS.register('none')
-def no_groups(sim=None, cls_num_list=None, n_groups=None, seed:int=0, num_classes=None, **kw) -> list:
+def no_groups(sim=None, # [K, K] similarity (only its size is used)
+              cls_num_list=None, # training counts per class (only their number is used)
+              n_groups=None, # unused: G = K
+              seed:int=0, # unused
+              num_classes=None, # K
+              **kw) -> list:
     "Table 6 'MGDA without grouping': every class its own objective (G = K)."
     return [[c] for c in range(_num_classes(sim, cls_num_list, num_classes))]
 
@@ -290,15 +309,20 @@ def group_classes(name:str='ncut', # registry key: 'ncut', 'random', 'instance',
                   sim=None, # [K, K] class-gradient similarity (needed by 'ncut')
                   cls_num_list=None, # training counts per class (needed by 'instance')
                   n_groups:int=4, # G
-                  seed:int=0,
+                  seed:int=0, # the spectral embedding's (ncut) or the shuffle's (random)
                   **kw) -> list:
     "Partition the classes with the grouping `name`; the result is checked to be a partition."
     groups = GROUPINGS.get(name)(sim=sim, cls_num_list=cls_num_list, n_groups=n_groups, seed=seed, **kw)
     return check_groups(groups, _num_classes(sim, cls_num_list, kw.get('num_classes')))
 
-def grouping_stage(backbone:nn.Module, head:nn.Module|None, x, y, num_classes:int,
+def grouping_stage(backbone:nn.Module, # the shared backbone θ (its state at the grouping epoch)
+                   head:nn.Module|None, # the classifier on its output (None: the backbone gives logits)
+                   x, # training images, uint8 NCHW
+                   y, # [N] their labels
+                   num_classes:int, # K
                    method:str='ncut', # grouping name
-                   n_groups:int=4, seed:int=0,
+                   n_groups:int=4, # G
+                   seed:int=0, # passed to the grouping
                    cls_num_list=None, # default: counts of `y`
                    # extra arguments for `class_gradients` (loss_fn, transform, batch_size, …)
                    grad_kwargs:dict|None=None,
@@ -314,20 +338,26 @@ def grouping_stage(backbone:nn.Module, head:nn.Module|None, x, y, num_classes:in
     )
     return dict(groups=groups, sim=sim)
 
-def save_groups(groups:list, path, **meta):
+def save_groups(groups:list, # a partition of the classes (checked)
+                path, # the JSON file to write
+                **meta):
     "Write `groups` as JSON with metadata (method, seed, epoch, …) and the UTC time computed."
     K = sum(len(g) for g in groups); check_groups(groups, K)
     rec = dict(groups=[[int(c) for c in g] for g in groups], num_classes=K, n_groups=len(groups),
                computed_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **meta)
     write_json(rec, path)
 
-def load_groups(path, with_meta:bool=False):
+def load_groups(path, # a file written by `save_groups`
+                with_meta:bool=False # also return the whole record (num_classes, method, seed, computed_at, …)
+               ):
     "The groups saved by `save_groups` (and the whole record if `with_meta`)."
     rec = json.loads(Path(path).read_text())
     groups = check_groups([list(map(int, g)) for g in rec['groups']], rec['num_classes'])
     return (groups, rec) if with_meta else groups
 
-def group_of(groups:list, num_classes:int) -> torch.Tensor:
+def group_of(groups:list, # a partition of range(num_classes)
+             num_classes:int # K
+            ) -> torch.Tensor:
     "LongTensor [K]: the group id of every class."
     check_groups(groups, num_classes)
     out = torch.empty(num_classes, dtype=torch.long)
@@ -335,7 +365,11 @@ def group_of(groups:list, num_classes:int) -> torch.Tensor:
     return out
 
 # %% ../../nbs/06_grouping.ipynb #b4a5ff2d
-def sample_order(y:torch.Tensor, num_classes:int, sampling:str='uniform', seed:int=0) -> torch.Tensor:
+def sample_order(y:torch.Tensor, # [N] labels
+                 num_classes:int, # K
+                 sampling:str='uniform', # 'uniform' shuffle, 'balanced' (N class-uniform draws) or 'sorted' by class
+                 seed:int=0 # seeds the shuffle or the draws
+                ) -> torch.Tensor:
     "Index stream of one pass: 'uniform' shuffle, class-'balanced' resampling (N draws) or class-'sorted'."
     y = torch.as_tensor(y).cpu().long(); g = torch.Generator().manual_seed(seed)
     if sampling == 'uniform': return torch.randperm(len(y), generator=g)
@@ -348,8 +382,8 @@ def sample_order(y:torch.Tensor, num_classes:int, sampling:str='uniform', seed:i
         return srt[starts[c] + off]
     raise ValueError(f"unknown sampling '{sampling}'; use 'uniform', 'balanced' or 'sorted'")
 
-def gradient_imbalance(backbone:nn.Module, head:nn.Module|None, x, y, num_classes:int,
-                       loss_fn=F.cross_entropy, batch_size:int=128, transform=None, device=None, exclude=None,
+def gradient_imbalance(backbone:nn.Module, head:nn.Module|None, x, y, num_classes:int, # as `class_gradients`
+                       loss_fn=F.cross_entropy, batch_size:int=128, transform=None, device=None, exclude=None, # same
                        sampling:str='uniform', # 'uniform' (CE), 'balanced' (CE + resampling) or 'sorted'
                        order=None, # explicit index stream (overrides `sampling`)
                        seed:int=0, # seed of the sampled stream
@@ -384,7 +418,9 @@ def gradient_imbalance(backbone:nn.Module, head:nn.Module|None, x, y, num_classe
                 cos_to_mean=F.cosine_similarity(mean_g, overall[None], dim=1).cpu(),
                 draws=draws.long().cpu(), n_batches=n_batches)
 
-def imbalance_records(res:dict, epoch:int, method:str) -> list:
+def imbalance_records(res:dict, # a `gradient_imbalance` result
+                      epoch:int, method:str # the rows' labels: the epoch measured and the method's name
+                     ) -> list:
     "Rows {epoch, method, class, cos, norm} from a `gradient_imbalance` result, for `plot_gradient_imbalance`."
     return [dict(epoch=int(epoch), method=method, **{'class': k}, cos=float(c), norm=float(n))
             for k, (c, n) in enumerate(zip(res['cos_to_batch'].tolist(), res['grad_norm'].tolist()))]
