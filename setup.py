@@ -8,6 +8,7 @@ cfg = config['DEFAULT']
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+jd_requirements = shlex.split(cfg.get('jd_requirements', ''))   # `pip install 'ltmoo[jd]'`: torchjd's aggregators
 min_python = cfg['min_python']
 setuptools.setup(
     name = cfg['lib_name'],
@@ -19,7 +20,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=['ltmoo', 'ltmoo.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements},
+    extras_require = {'dev': dev_requirements, 'jd': jd_requirements},
     python_requires = '>=' + min_python,
     long_description = open('README.md', encoding='utf-8').read(),
     long_description_content_type = 'text/markdown',

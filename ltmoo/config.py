@@ -18,9 +18,9 @@ from .core import deep_update, yaml_load, proj_root, resolve
 __all__ = ['Int', 'Float', 'Number', 'Scalar', 'SUPPLIED', 'RECIPES', 'SECTIONS', 'closest', 'unknown_name', 'Section',
            'dataset_key', 'num_classes_of', 'Cuda', 'Data', 'Train', 'Bench', 'Grid', 'Ddp', 'Profile', 'Recipe',
            'Params', 'Run', 'ctor_params', 'method_class', 'strategy_class', 'method_args', 'strategy_args', 'model_at',
-           'config_error', 'check', 'check_method', 'validate_params', 'check_overrides', 'in_overrides', 'labeller',
-           'validate_run', 'parse_overrides', 'read_params', 'resolve_profile', 'load_params', 'schema_rows',
-           'method_rows', 'md_table', 'schema_table', 'method_tables']
+           'config_error', 'check', 'check_aggregator', 'check_method', 'validate_params', 'check_overrides',
+           'in_overrides', 'labeller', 'validate_run', 'parse_overrides', 'read_params', 'resolve_profile',
+           'load_params', 'schema_rows', 'method_rows', 'md_table', 'schema_table', 'method_tables']
 
 # %% ../nbs/17_config.ipynb #830e440e
 def closest(name, valid) -> str:
@@ -429,6 +429,24 @@ def check(model, data, where='', path=(), context=None, kind=None) -> dict:
     except ValidationError as e: raise config_error(e, where, model, data, path, kind) from None
     return m.model_dump(exclude_unset=True)
 
+# %% ../nbs/17_config.ipynb #44c105e9
+def check_aggregator(name:str, # a registry name (`ltmoo.moo.AGGREGATORS`, torchjd's `jd_*` included)
+                     kw:dict|None=None, # its `aggregator_kw`
+                     path=('method',), # the method entry it sits in, for messages
+                     installed:bool=True # a run about to be built: torchjd's must be installed (a catalogue entry: no)
+                    ):
+    "A known aggregator, options its constructor takes, and (`installed`) what it needs importable here."
+    from ltmoo.moo import AGGREGATORS
+    from ltmoo.jd import require_jd          # fills the registry with torchjd's aggregators (jd_*, hica+jd_*)
+    _names('aggregator', name, AGGREGATORS, (*path, 'aggregator'))
+    if installed: require_jd(name, f"{_dotted((*path, 'aggregator'))}: ")
+    ps = inspect.signature(AGGREGATORS[name]).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in ps.values()): return
+    for k in kw or {}:
+        if k not in ps:
+            raise ConfigError(f"{_dotted((*path, 'aggregator_kw', k))} is not an option of aggregator '{name}'"
+                              f"{closest(k, list(ps))} (its options: {', '.join(ps) or 'none'})")
+
 # %% ../nbs/17_config.ipynb #efc6606c
 def _names(kind, value, valid, path):
     if value not in valid: raise unknown_name(kind, value, valid, path=path)
@@ -453,7 +471,6 @@ def check_method(entry:dict, # a method entry: `name` + arguments (+ `train` / `
         if sec in e and sections: out[sec] = check(model, e.pop(sec), where, (*path, sec), {'full': False})
     out.update(check(cls_args, e, where, path, kind=f"an argument of method '{name}'"))
     from ltmoo.losses import PRESETS
-    from ltmoo.moo import AGGREGATORS
     from ltmoo.methods.grouping import GROUPINGS
     try:
         if 'strategy' in out: strategy_class(out['strategy'], (*path, 'strategy'))
@@ -464,7 +481,7 @@ def check_method(entry:dict, # a method entry: `name` + arguments (+ `train` / `
             for i, s in enumerate(ss): strategy_class(s, (*path, 'strategies', i))
         if out.get('preset') is not None: _names('preset', out['preset'], PRESETS, (*path, 'preset'))
         if isinstance(out.get('aggregator'), str):
-            _names('aggregator', out['aggregator'], AGGREGATORS, (*path, 'aggregator'))
+            check_aggregator(out['aggregator'], out.get('aggregator_kw'), path, installed=not sections)
         if 'grouping' in out: _names('grouping', out['grouping'], GROUPINGS, (*path, 'grouping'))
     except ConfigError as x: raise err(str(x)) from None
     if out.get('strategy_kw'):

@@ -9,8 +9,8 @@ import torch
 from .core import host_plan, host_to_device, to_host
 
 # %% auto #0
-__all__ = ['NORMALIZATIONS', 'min_norm_2', 'project_simplex', 'min_norm', 'grad_normalizers', 'gram', 'mgda_solve',
-           'mgda_weights']
+__all__ = ['NORMALIZATIONS', 'min_norm_2', 'project_simplex', 'min_norm', 'grad_normalizers', 'gram_normalizers', 'gram',
+           'mgda_solve', 'mgda_weights']
 
 # %% ../nbs/04_mgda.ipynb #c00dcc51
 def min_norm_2(a:float, # ⟨g_i, g_i⟩
@@ -154,6 +154,14 @@ def grad_normalizers(grads:torch.Tensor, # [n, P] one gradient per row
     "Sener & Koltun's gradient scales s_i (float64 [n], on the gradients' device)."
     return _normalizers(torch.linalg.vector_norm(grads.detach(), dim=1, dtype=torch.float64), losses, kind, eps)
 
+def gram_normalizers(M:torch.Tensor, # [n, n] Gram matrix G Gᵀ (float64), the norms are √M_ii
+                     losses:torch.Tensor|None=None, # [n] objective values (for 'loss' and 'loss+')
+                     kind:str='none', # 'none', 'l2', 'loss' or 'loss+'
+                     eps:float=1e-8 # lower bound on every scale
+                    ) -> torch.Tensor:
+    "The same scales from the Gram matrix alone (what `mgda_solve` and `ltmoo.jd`'s Gramian weightings use)."
+    return _normalizers(M.diagonal().clamp_min(0).sqrt(), losses, kind, eps)
+
 # %% ../nbs/04_mgda.ipynb #3e1e856e
 def gram(grads:torch.Tensor, # [n, P] one gradient per row
          chunk:int=2**22 # columns per float64 block
@@ -195,7 +203,7 @@ def mgda_solve(grads:torch.Tensor, # [n, P] per-objective gradients of the share
         bad = (~torch.isfinite(M.diagonal())).nonzero()
     if len(bad): _gram_failure(grads, bad[0].item(), M.dtype)
     with host_plan():
-        s = _normalizers(M.diagonal().clamp_min(0).sqrt(), L, normalization, eps)
+        s = gram_normalizers(M, L, normalization, eps)
         r = min_norm(M / (s[:, None]*s[None, :]), method, full=True, **kwargs)
     dt = grads.dtype if grads.is_floating_point() else torch.float32
     return dict(weights=host_to_device(r['weights'], grads.device, dt), normalizers=host_to_device(s, grads.device, dt),

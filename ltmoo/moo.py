@@ -8,13 +8,15 @@ import warnings
 import torch
 import torch.nn.functional as F
 from .core import Registry
-from .mgda import mgda_solve
-from .core import host_plan, host_to_device
+from .mgda import mgda_solve, gram
+from .core import host_plan, host_to_device, to_host
 from .checks import check_finite
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['AGGREGATORS', 'MODES', 'Aggregator', 'register_aggregator', 'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA',
-           'PCGrad', 'GHOP', 'HICA', 'Compose', 'hica_pcgrad', 'hica_ghop', 'reach_matrix', 'moo_backward']
+__all__ = ['AGGREGATORS', 'PCGRAD_VIAS', 'AGGREGATOR_STATE', 'MODES', 'HEAD_GRADS', 'Aggregator', 'register_aggregator',
+           'make_aggregator', 'Sum', 'Mean', 'Fixed', 'MGDA', 'PCGrad', 'GHOP', 'HICA', 'Compose', 'hica_pcgrad',
+           'hica_ghop', 'checkpoint_aggregator', 'reach_matrix', 'moo_backward']
 
 # %% ../nbs/05_moo.ipynb #62b26cf1
 class Aggregator:
@@ -23,6 +25,7 @@ class Aggregator:
     # 'weights': loss weights for one backward of Σ w_i L_i; 'gradient': the combined shared gradient
     kind:str = 'weights'
     needs_reach:bool = False # does `weigh` take `common`, the gradient entries every objective reaches (PCGrad)?
+    stateful:bool = False # does it keep state between steps, or draw random numbers, that a checkpoint must carry?
     def weigh(self, grads:torch.Tensor|None, # [n, P] per-objective gradients (None unless `needs_grads`)
               losses:torch.Tensor # [n] detached objective values
              ) -> dict:
@@ -104,13 +107,18 @@ def _conflicts(grads:torch.Tensor, common:torch.Tensor|None=None) -> torch.Tenso
     g = grads if common is None else grads * common.to(grads.dtype)
     return ((g @ grads.T).triu(1) < 0).sum()
 
+PCGRAD_VIAS = ('gradients', 'gramian')
+
 @register_aggregator('pcgrad')
 class PCGrad(Aggregator):
     "PCGrad (Yu et al., NeurIPS 2020), MOOSF's released GHOP: conflicting projections in random order; mean/sum."
     needs_grads, needs_reach, kind = True, True, 'gradient'
     def __init__(self,
-                 generator:torch.Generator|None=None): # CPU generator for the orders (None: torch's global one)
-        self._gen = generator
+                 generator:torch.Generator|None=None, # CPU generator for the orders (None: torch's global one)
+                 via:str='gradients' # 'gradients' (the released code's loop) or 'gramian' (the same, on G Gᵀ)
+                ):
+        if via not in PCGRAD_VIAS: raise ValueError(f"PCGrad via must be one of {PCGRAD_VIAS}, not '{via}'")
+        self._gen, self.via = generator, via
     def project(self, grads:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "The projected gradients g'_i [n, P] and the number of projections made."
         n = len(grads)
@@ -128,12 +136,39 @@ class PCGrad(Aggregator):
         "Mean of the projected gradients on the `common` entries (all when None), their sum on the others."
         return proj.mean(0) if common is None else torch.where(common, proj.mean(0), proj.sum(0))
     def weigh(self, grads, losses, common=None):
+        if self.via == 'gramian': return self.weigh_gram(grads, losses, common)
         proj, nproj = self.project(grads)
         return dict(weights=torch.ones_like(losses), grad=self.combine(proj, common),
                     info=dict(conflicts=_conflicts(grads, common), projections=nproj))   # on the device
     def state_dict(self): return {} if self._gen is None else dict(generator=self._gen.get_state())
     def load_state_dict(self, state):
         if 'generator' in state: self._gen.set_state(state['generator'])
+
+# %% ../nbs/05_moo.ipynb #737fe737
+@patch
+def project_gram(self:PCGrad, M:torch.Tensor # [n, n] Gram matrix G Gᵀ (any device; the loop runs on the host)
+                ) -> tuple[torch.Tensor, int]:
+    "`project` on the Gramian: C [n, n] (float64) with g'_i = Σ_k C_ik g_k, and the number of projections made."
+    M = to_host(M.detach()).to(torch.float64)
+    with host_plan():
+        n, m = len(M), M.tolist()
+        C, nproj, tiny = [[float(i == k) for k in range(n)] for i in range(n)], 0, torch.finfo(torch.float64).tiny
+        for i in range(n):
+            for j in torch.randperm(n, generator=self._gen).tolist():       # the same draws as `project`
+                dot = sum(C[i][k] * m[k][j] for k in range(n))             # ⟨g_i', g_j⟩
+                if dot < 0: C[i][j] -= dot / max(m[j][j], tiny); nproj += 1
+        return torch.tensor(C, dtype=torch.float64), nproj
+
+@patch
+def weigh_gram(self:PCGrad, grads:torch.Tensor, losses:torch.Tensor, common:torch.Tensor|None=None) -> dict:
+    "`weigh` through the Gramian: one n×n matrix to the host, one [n]×[n, P] product back on the device."
+    M = gram(grads)
+    C, nproj = self.project_gram(M)
+    s = host_to_device(C.sum(0), grads.device, grads.dtype) @ grads           # Σ_i g_i'
+    grad = s / len(grads) if common is None else torch.where(common, s / len(grads), s)
+    conflicts = (M.triu(1) < 0).sum() if common is None else _conflicts(grads, common)
+    return dict(weights=torch.ones_like(losses), grad=grad,
+                info=dict(conflicts=conflicts, projections=host_to_device(torch.tensor(nproj), grads.device)))
 
 # %% ../nbs/05_moo.ipynb #70231aeb
 @register_aggregator('ghop')
@@ -196,7 +231,7 @@ class Compose(Aggregator):
             raise ValueError(f"the first part of a composition must give weights, not {weighting!r}")
         self.weighting, self.then = weighting, then
         self.needs_grads, self.kind = weighting.needs_grads or then.needs_grads, then.kind
-        self.needs_reach = then.needs_reach
+        self.needs_reach, self.stateful = then.needs_reach, weighting.stateful or then.stateful
     def weigh(self, grads, losses, common=None):
         a = self.weighting(grads, losses)
         w = a['weights'].to(losses)
@@ -207,14 +242,34 @@ class Compose(Aggregator):
         self.weighting.load_state_dict(state.get('weighting', {})); self.then.load_state_dict(state.get('then', {}))
 
 @register_aggregator('hica+pcgrad')
-def hica_pcgrad(form:str='code', generator:torch.Generator|None=None) -> Compose:
+def hica_pcgrad(form:str='code', generator:torch.Generator|None=None, via:str='gradients') -> Compose:
     "MOOSF's `--MOOSF` step: HICA weights, then PCGrad."
-    return Compose(HICA(form), PCGrad(generator))
+    return Compose(HICA(form), PCGrad(generator, via))
 
 @register_aggregator('hica+ghop')
 def hica_ghop(form:str='code') -> Compose:
     "HICA weights, then the paper's Eq. 13 GHOP."
     return Compose(HICA(form), GHOP())
+
+# %% ../nbs/05_moo.ipynb #a0407945
+AGGREGATOR_STATE = 'aggregator_state'   # the key of the aggregator's state in its method's `state_dict`
+
+def _save_aggregator(module, state_dict, prefix, local_metadata):
+    "`state_dict` post-hook: the aggregator's state beside the tensors."
+    state_dict[prefix + AGGREGATOR_STATE] = module.agg.state_dict()
+
+def _load_aggregator(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+    "`load_state_dict` pre-hook: take the aggregator's state out of `state_dict` and give it to the aggregator."
+    st = state_dict.pop(prefix + AGGREGATOR_STATE, None)
+    if st is not None: module.agg.load_state_dict(st)
+    elif strict: missing.append(prefix + AGGREGATOR_STATE)
+
+def checkpoint_aggregator(module:torch.nn.Module # a method whose `agg` is stateful
+                         ) -> torch.nn.Module:
+    "Carry `module.agg`'s state in `module.state_dict()`, so that a checkpoint resumes the aggregator exactly."
+    module.register_state_dict_post_hook(_save_aggregator)
+    module.register_load_state_dict_pre_hook(_load_aggregator)
+    return module
 
 # %% ../nbs/05_moo.ipynb #eb400c0e
 MODES = ('params', 'batched', 'features')
@@ -302,9 +357,13 @@ def _backward_heads_only(total, others, shared, unused, agg, out, w, G):
             p.grad = g.clone() if p.grad is None else p.grad + g
         k += p.numel()
 
-def _backward_all(total, shared, agg, out, w, G):
+def _backward_all(total, shared, agg, out, w, G, own=None):
     "One backward of the weighted sum; a gradient aggregator's combined vector then replaces Σ w_i g_i on `shared`."
-    total.backward()
+    if own is None: total.backward()
+    else:                                    # heads='own': Σ w_i L_i into `shared`, Σ L_i into the heads
+        head_total, heads = own
+        if shared: torch.autograd.backward(total, inputs=shared, retain_graph=bool(heads))
+        if heads: torch.autograd.backward(head_total, inputs=heads)
     if agg.kind == 'gradient':
         delta, k = out['grad'].to(G) - w.to(G) @ G, 0     # replace Σ w_i g_i by the combined gradient on shared params
         for p in shared:
@@ -313,6 +372,14 @@ def _backward_all(total, shared, agg, out, w, G):
             k += p.numel()
 
 # %% ../nbs/05_moo.ipynb #6a2f3a7c
+HEAD_GRADS = ('weighted', 'own')
+
+def _own_heads(losses:list, extra, others:list) -> tuple:
+    "heads='own': (Σ L_i + extra, the trainable heads): each head gets its own objectives' plain gradient."
+    t = sum(l for l in losses if l.requires_grad)
+    if extra is not None: t = extra if isinstance(t, int) else t + extra
+    return t, [p for p in others if p.requires_grad]
+
 def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (still attached to the graph)
                  shared:list[torch.nn.Parameter], # the shared parameters (backbone; all: pcgrad_scope='all')
                  aggregator:Aggregator|str='sum', # an `Aggregator` or its registry name
@@ -323,10 +390,13 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
                  # DDP: `f(L, G, mode) -> (L, G)` making this rank's values and gradients global
                  # (`ltmoo.distributed.RankShare`); None in one process
                  reduce=None,
-                 others:list|None=None # the other parameters (heads): the last backward stops there (below)
+                 others:list|None=None, # the other parameters (heads): the last backward stops there (below)
+                 heads:str='weighted' # what `others` get: ∇ Σ w_i L_i ('weighted') or ∇ Σ L_i ('own', torchjd's)
                 ) -> dict:
     "Backward for n objectives through `aggregator`; leaves `.grad` on all parameters. Returns dict(weights, info, loss)."
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; use one of {MODES}")
+    if heads not in HEAD_GRADS: raise ValueError(f"unknown heads '{heads}'; use one of {HEAD_GRADS}")
+    if heads == 'own' and others is None: raise ValueError("heads='own' needs the head parameters (`others`)")
     agg = make_aggregator(aggregator)
     losses = list(losses)
     L = _check_losses(losses)
@@ -351,8 +421,9 @@ def moo_backward(losses:list[torch.Tensor], # the n scalar objective losses (sti
     if total is None or not total.requires_grad: raise ValueError("no loss depends on trainable parameters")
     heads_only = (others is not None and G is not None and mode != 'features'
                   and (extra is None or not extra.requires_grad) and reduce is None)
-    if heads_only: _backward_heads_only(total, others, shared, unused, agg, out, w, G)
-    else: _backward_all(total, shared, agg, out, w, G)
+    own = _own_heads(losses, extra, others) if heads == 'own' else None
+    if heads_only: _backward_heads_only(total if own is None else own[0], others, shared, unused, agg, out, w, G)
+    else: _backward_all(total, shared, agg, out, w, G, own)
     info.update(out['info'])
     if heads_only: info['head_only_backward'] = True
     return dict(weights=w, info=info, loss=total.detach())

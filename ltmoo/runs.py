@@ -64,7 +64,7 @@ def run_info() -> dict:
                 sklearn=skl, platform=platform.platform(), cpus=os.cpu_count(), numerics=numerics_info(), **precision())
 
 # %% ../nbs/11_runs.ipynb #288fc95c
-TRAIN_MODULES = ('core', 'numerics', 'checks', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'metrics',
+TRAIN_MODULES = ('core', 'numerics', 'checks', 'data', 'augment', 'models', 'losses', 'mgda', 'moo', 'jd', 'metrics',
                  'methods/base', 'methods/grouping', 'methods/gbg', 'methods/moosf', 'distributed', 'step', 'train')
 _NOT_CONFIG = ('progress', 'device', 'ckpt_dir', 'ddp_sync', 'channels_last', 'threads', 'loss_bound',
                'finite_check', 'compile', 'eval_batch_size')

@@ -5,6 +5,7 @@
 # %% ../../nbs/09_gbg.ipynb #6250604f
 from __future__ import annotations
 import math, time, contextlib
+from typing import Literal
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -13,7 +14,8 @@ from ..checks import check_finite, check_holds, host_labels
 import torch.nn.functional as F
 from ..losses import build_strategy, log_prior
 from ..core import UserError, ConfigError, host_plan, host_to_device
-from ..moo import make_aggregator, moo_backward
+from ..moo import make_aggregator, moo_backward, checkpoint_aggregator
+from ..jd import JD_AGGREGATORS   # torchjd's aggregators, registered by name (an optional extra)
 from .grouping import GROUPINGS, group_of, grouping_stage, load_groups, save_groups
 from ..distributed import ddp_reduce
 from fastcore.basics import patch
@@ -56,7 +58,8 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
                  # every group is in the batch (GAC completed it): the objectives are known without a host sync
                  complete:bool=False,
                  # the groups present, known on the host (from the batch's host labels): no host sync either
-                 present_host:torch.Tensor|None=None
+                 present_host:torch.Tensor|None=None,
+                 heads:str='weighted' # what the head gets: ∇ Σ w_g L_g ('weighted') or ∇ Σ L_g ('own')
                 ) -> dict:
     "Group losses → aggregator weights → `.grad` on all parameters; dict(loss, weights [G], group_losses [G])."
     L, present = group_losses(per_sample, weight, gid, n_groups)
@@ -76,8 +79,8 @@ def gbg_backward(per_sample:torch.Tensor, # ℓ_i [n]
     else: pidx = present.nonzero().flatten()  # a host sync: which objectives exist
     Lp = L if pidx is None else L[pidx]
     res = moo_backward(
-        list(Lp.unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red, others=others
-    )
+        list(Lp.unbind()), shared, aggregator, extra=extra, features=features, mode=mode, reduce=red, others=others,
+        heads=heads)
     wp = res['weights'].detach().to(L.device, L.dtype)
     nan = torch.full((n_groups,), float('nan'), device=L.device, dtype=L.dtype)
     return dict(loss=((wp * Lp).sum() + extra).detach(), weights=wp if pidx is None else nan.index_copy(0, pidx, wp),
@@ -213,6 +216,8 @@ class GBG(Method):
                  grad_sketch:int|None=None,
                  group_loss:str='ce', # grouping-pass loss: 'ce' (CIFAR code), 'la' (logit-adjusted, ImageNet)
                  encoder_pass:str='concat', # one backbone pass on all views, as GBG ('per_view': one each)
+                 # the classifier's gradient: of Σ w_g L_g (the code) or of Σ L_g ('own', torchjd's mtl_backward)
+                 head_grad:Literal['weighted', 'own']='weighted',
                  **kw):
         if kw: raise ConfigError(f"unknown argument(s) for method 'gbg': {sorted(kw)}")
         counts = [int(c) for c in cls_num_list]
@@ -224,12 +229,14 @@ class GBG(Method):
         self.group_loss = group_loss
         self.name, self.num_classes, self.cls_num_list = strategy, num_classes, counts
         self.n_groups, self.grouping, self.group_epoch, self.affinity = int(n_groups), grouping, group_epoch, affinity
-        self.aggregator_kw = dict(normalization='loss+') if aggregator == 'mgda' else {}
+        # MGDA's objectives (GBG's code: 'loss+'), for ltmoo's MGDA and for every torchjd aggregator alike
+        self.aggregator_kw = dict(normalization='loss+') if aggregator == 'mgda' or aggregator in JD_AGGREGATORS else {}
         self.aggregator_kw.update(aggregator_kw or {})
         self.aggregator, self.agg = aggregator, make_aggregator(aggregator, **self.aggregator_kw)
+        if self.agg.stateful: checkpoint_aggregator(self)       # its state (and generator) in the checkpoint
         self.mode, self.empty, self.contrastive, self.seed = mode, empty, contrastive, seed
         self.gac_fraction, self.gac_beta, self.group_batch_size = gac_fraction, gac_beta, group_batch_size
-        self.grad_sketch = grad_sketch
+        self.grad_sketch, self.head_grad = grad_sketch, head_grad
         self.register_buffer('group_id', torch.full((num_classes,), -1, dtype=torch.long))
         self.register_load_state_dict_post_hook(_after_load)
         self._train_y = None
@@ -317,7 +324,8 @@ def train_step(self:GBG, views, y, epoch):
     with host_plan(): ph = None if complete or yh is None else torch.bincount(self._gid_host[yh], minlength=self.G) > 0
     r = gbg_backward(t['per_sample'], t['weight'], extra, self.group_id[y], self.G, self.shared_parameters(),
                      self.agg, features=feats['feat'], mode=self.mode, what=f"GBG group losses at epoch {epoch}",
-                     others=list(self.strategies.parameters()), complete=complete, present_host=ph)
+                     others=list(self.strategies.parameters()), complete=complete, present_host=ph,
+                     heads=self.head_grad)
     return dict(loss=r['loss'], preds=preds, weights=r['weights'], group_loss=r['group_losses'])
 
 # %% ../../nbs/09_gbg.ipynb #e51a2bc0
@@ -327,4 +335,5 @@ def describe(self:GBG) -> dict:
     return dict(Method.describe(self), n_groups=self.n_groups, grouping=self.grouping, group_epoch=self.group_epoch,
                 affinity=self.affinity, aggregator=self.aggregator, aggregator_kw=self.aggregator_kw, mode=self.mode,
                 empty=self.empty, gac_fraction=self.gac_fraction, gac_beta=self.gac_beta, contrastive=self.contrastive,
-                seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch, group_loss=self.group_loss)
+                seed=self.seed, groups=self.groups, grad_sketch=self.grad_sketch, group_loss=self.group_loss,
+                head_grad=self.head_grad)

@@ -5,13 +5,15 @@
 # %% ../../nbs/10_moosf.ipynb #b9d4ea17
 from __future__ import annotations
 import math
+from typing import Literal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .base import Method, register_method
 from ..checks import check_finite
 from ..losses import LOSSES, build_strategy
-from ..moo import make_aggregator, moo_backward, Aggregator, Compose, HICA, PCGrad, MODES
+from ..moo import make_aggregator, moo_backward, checkpoint_aggregator, Aggregator, Compose, HICA, PCGrad, MODES
+from .. import jd   # torchjd's aggregators (jd_*, hica+jd_*), registered by name (an optional extra)
 from ..metrics import per_class_accuracy, shot_split
 from ..distributed import ddp_reduce, predict_sharded
 from ..core import UserError, ConfigError
@@ -222,6 +224,8 @@ class MOOSF(Method):
                  mode:str='params',
                  conflict_every:int=0, # count gradient conflicts every k steps for aggregators that do not (0: never)
                  seed:int=0, # seed of the held-out slice
+                 # what each head gets: ∇ of its HICA-weighted loss (the code) or of its own loss ('own', torchjd's)
+                 head_grad:Literal['weighted', 'own']='weighted',
                  **kw):
         if kw: raise ConfigError(f"unknown argument(s) for method 'moosf': {sorted(kw)}")
         names, skw, counts = _checked_args(strategies, strategy_kw, cls_num_list, num_classes, hica_form, eoss_source,
@@ -233,11 +237,12 @@ class MOOSF(Method):
         self.names, self.num_classes, self.cls_num_list = names, num_classes, counts
         self.hica_form, self.eoss, self.eoss_source, self.eoss_rule = hica_form, eoss, eoss_source, eoss_rule
         self.holdout_fraction, self.mode, self.conflict_every, self.seed = holdout_fraction, mode, conflict_every, seed
-        self.pcgrad_scope = pcgrad_scope
+        self.pcgrad_scope, self.head_grad = pcgrad_scope, head_grad
         self.aggregator, self.aggregator_kw = aggregator, dict(aggregator_kw or {})
         if isinstance(aggregator, str) and aggregator.startswith('hica'):
             self.aggregator_kw.setdefault('form', hica_form)
         self.agg = self._make_agg()
+        if self.agg.stateful: checkpoint_aggregator(self)       # its state (and generator) in the checkpoint
         H, D = len(names), (3 if hica_form == 'code' else num_classes)
         self.register_buffer('holdout_idx', torch.full((k_hold,), -1, dtype=torch.long))
         self.register_buffer('eoss_acc', torch.zeros(H, num_classes))
@@ -332,6 +337,7 @@ def train_step(self:MOOSF, views:list, y:torch.Tensor, epoch:int) -> dict:
         mode=self.mode,
         reduce=ddp_reduce(len(y)),  # DDP: strategy losses and gradients reduced over the ranks first
         others=heads,
+        heads=self.head_grad,
     )                   # heads: the last backward stops there (ltmoo.moo)
     self._step += 1
     L = torch.stack([l.detach() for l in losses])
@@ -455,7 +461,7 @@ def describe(self:MOOSF) -> dict:
                 hica_form=self.hica_form if self.hica else None, eoss=self.eoss,
                 eoss_source=self.eoss_source if self.eoss else None, eoss_rule=self.eoss_rule,
                 holdout=len(self.holdout_idx), pcgrad_scope=self.pcgrad_scope if _uses_pcgrad(self.agg) else None,
-                mode=self.mode, seed=self.seed)
+                mode=self.mode, seed=self.seed, head_grad=self.head_grad)
 
 # %% ../../nbs/10_moosf.ipynb #9d036063
 @register_method('mtl')
