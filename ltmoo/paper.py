@@ -739,6 +739,8 @@ def recipe_check_verdict(df:pd.DataFrame # `recipe_check`
                        "paper; what both share remains (the JPEG-derived pixels, the recipe as read, the seed).")
     return head + "ltmoo below the plain loop by more than the seed spread and 1 point: the trainer is suspect."
 
+
+# %% ../nbs/14_paper.ipynb #rc0e0c04
 def plot_recipe_check(df:pd.DataFrame # `recipe_check`
                      ):
     "Per-class test top-1 of the two arms of the trainer check (mean over seeds, each seed a dot), classes by size."
