@@ -700,10 +700,10 @@ def plot_scale_curves(scale_dir:str|Path='results/runs/paper', # the campaign's 
     return fig
 
 # %% ../nbs/14_paper.ipynb #rc0e0c01
-def recipe_check(bench_dir:str|Path='results/bench' # where `tools/recipe_check.py` wrote `recipe_check.json`
+def recipe_check(evidence_dir:str|Path='results/evidence' # where `tools/recipe_check.py` wrote `recipe_check.json`
                 ) -> pd.DataFrame:
     "The trainer check of `tools/recipe_check.py`, one row a run (arm, seed, top-1); empty where it has not been run."
-    root = Path(bench_dir) if Path(bench_dir).is_absolute() else resolve(bench_dir)
+    root = Path(evidence_dir) if Path(evidence_dir).is_absolute() else resolve(evidence_dir)
     f, cols = root/'recipe_check.json', ['arm', 'seed', 'epochs', 'acc', 'hours']
     if not f.exists(): return pd.DataFrame(columns=cols)
     d = json.loads(f.read_text())

@@ -119,7 +119,7 @@ def main():
     ap.add_argument('--epochs', type=int, default=20, help='epochs of each run (the drops scale with it); at least 10')
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     ap.add_argument('--jobs', type=int, default=2, help='runs at once (each gets cores / jobs threads)')
-    ap.add_argument('--out', default=str(ROOT/'results'/'bench'/'recipe_check.json'))
+    ap.add_argument('--out', default=str(ROOT/'results'/'evidence'/'recipe_check.json'))  # results/bench is DVC's
     ap.add_argument('--child', help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child: return child(json.loads(a.child))
