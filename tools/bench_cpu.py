@@ -87,28 +87,45 @@ def plain_augment(xb, pad:int=4):
                         for im, i, j, f in zip(xb, oy.tolist(), ox.tolist(), fl.tolist())])
 
 
+def plain_normalise(xb, fmt):
+    "uint8 images -> the recipe's normalised float batch in memory format `fmt`."
+    import torch
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1); std = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
+    return ((xb.float() / 255 - mean) / std).contiguous(memory_format=fmt)
+
+
+def plain_train_epoch(net, opt, x, y, fmt, steps:int|None=None):
+    "One shuffled pass in batches of 128 (augmented, CE, SGD step); (steps taken, last loss)."
+    import torch, torch.nn.functional as F
+    net.train(); n, loss = 0, None
+    for b in torch.randperm(len(y)).split(128):
+        if steps is not None and n >= steps: break
+        loss = F.cross_entropy(net(plain_normalise(plain_augment(x[b]), fmt)), y[b])   # RandomCrop(32, 4) + flip
+        opt.zero_grad(); loss.backward(); opt.step(); n += 1
+    return n, loss
+
+
+def plain_predict(net, tx, fmt, batch:int=100):
+    "Predicted classes of the uint8 images `tx`, in batches of `batch` (the LDAM-DRW code's 100)."
+    import torch
+    net.eval()
+    with torch.no_grad():
+        return torch.cat([net(plain_normalise(tx[i:i + batch], fmt)).argmax(1) for i in range(0, len(tx), batch)])
+
+
 def plain_epoch(steps:int|None, test_n:int|None, eval_batch:int=100, channels_last:bool=False, seed:int=0) -> dict:
     "One epoch of the LDAM-DRW CE recipe in plain PyTorch: (train_s, eval_s, steps, test images)."
-    import torch, torch.nn.functional as F
+    import torch
     torch.manual_seed(seed)
     x, y, te_x, te_y = plain_data()
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1); std = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
     net = plain_resnet32()
     if channels_last: net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    t0 = time.perf_counter(); net.train(); order = torch.randperm(len(y)); n = 0
-    for b in order.split(128):
-        if steps is not None and n >= steps: break
-        xb = plain_augment(x[b])                                                          # RandomCrop(32, 4) + flip
-        xb = ((xb.float() / 255 - mean) / std).contiguous(memory_format=fmt)
-        loss = F.cross_entropy(net(xb), y[b]); opt.zero_grad(); loss.backward(); opt.step(); n += 1
-    t1 = time.perf_counter(); net.eval(); correct = 0
+    t0 = time.perf_counter(); n, _ = plain_train_epoch(net, opt, x, y, fmt, steps)
+    t1 = time.perf_counter()
     tx, ty = (te_x, te_y) if test_n is None else (te_x[:test_n], te_y[:test_n])
-    with torch.no_grad():
-        for i in range(0, len(tx), eval_batch):
-            xb = ((tx[i:i + eval_batch].float() / 255 - mean) / std).contiguous(memory_format=fmt)
-            correct += int((net(xb).argmax(1) == ty[i:i + eval_batch]).sum())
+    correct = int((plain_predict(net, tx, fmt, eval_batch) == ty).sum())
     t2 = time.perf_counter()
     return dict(train_s=t1 - t0, eval_s=t2 - t1, steps=n, test_images=len(tx), threads=torch.get_num_threads())
 

@@ -78,16 +78,11 @@ def _variable(cell) -> bool:
 
 def _skipped(cell, flags) -> bool:
     "True for the cells `nbdev_test` does not run (and for markdown)."
-    if cell.cell_type != 'code': return True
-    if 'nbdev_export' + '(' in cell.source: return True
-    direc = getattr(cell, 'directives_', {}) or {}
-    if direc.get('eval:', [''])[0].lower() == 'false': return True
-    return bool(flags & direc.keys())
+    return cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source or _skip_reason(cell, flags) is not None
 
 
 def _skip_reason(cell, flags) -> str|None:
-    "The test flag (or `eval: false`) that keeps a code cell from running; None for export calls and markdown."
-    if cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source: return None
+    "The test flag (or `eval: false`) that keeps a code cell from running; None where nothing does."
     direc = getattr(cell, 'directives_', {}) or {}
     if direc.get('eval:', [''])[0].lower() == 'false': return 'eval: false'
     return next((f for f in sorted(flags) if f in direc), None)
@@ -160,8 +155,7 @@ def execute(path:Path):
         for c in nb.cells:
             if c.cell_type != 'code': continue
             if _skipped(c, flags):
-                why = _skip_reason(c, flags)
-                if why: skipped[why] = skipped.get(why, 0) + 1
+                if why := _skip_reason(c, flags): skipped[why] = skipped.get(why, 0) + 1
                 c.outputs = []; continue
             c.outputs = []
             sh.cell(c)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cpu import plain_data, plain_resnet32, plain_augment, busy_share, _cpu   # noqa: E402
+from bench_cpu import plain_data, plain_resnet32, plain_train_epoch, plain_predict, busy_share, _cpu  # noqa: E402
 
 
 def schedule(epochs:int) -> tuple[int, int]:
@@ -45,27 +45,18 @@ def per_class(pred, y, k:int=10) -> list:
 
 def plain_run(epochs:int, seed:int) -> dict:
     "Train the plain loop for `epochs` and evaluate the final model on the full test set."
-    import torch, torch.nn.functional as F
+    import torch
     torch.manual_seed(seed)
     x, y, te_x, te_y = plain_data()
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-    std = torch.tensor([0.2023, 0.1994, 0.2010]).view(1, 3, 1, 1)
     cl = torch.channels_last
     net = plain_resnet32().to(memory_format=cl)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         for g in opt.param_groups: g['lr'] = ldam_lr(epoch, epochs)
-        net.train()
-        for b in torch.randperm(len(y)).split(128):
-            xb = ((plain_augment(x[b]).float() / 255 - mean) / std).contiguous(memory_format=cl)
-            loss = F.cross_entropy(net(xb), y[b]); opt.zero_grad(); loss.backward(); opt.step()
+        _, loss = plain_train_epoch(net, opt, x, y, cl)
         print(f"plain seed {seed}: epoch {epoch + 1}/{epochs} loss {loss.item():.3f}", file=sys.stderr, flush=True)
-    net.eval(); preds = []
-    with torch.no_grad():
-        for i in range(0, len(te_x), 100):
-            preds.append(net(((te_x[i:i + 100].float() / 255 - mean) / std).contiguous(memory_format=cl)).argmax(1))
-    pred = torch.cat(preds)
+    pred = plain_predict(net, te_x, cl)
     return dict(acc=100. * float((pred == te_y).float().mean()), per_class=per_class(pred, te_y),
                 train_s=time.perf_counter() - t0)
 
