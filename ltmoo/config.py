@@ -270,6 +270,7 @@ class Params(Section):
     profile: str = Field('auto', description='auto (paper with a GPU, smoke without) or a key of `profiles`')
     grid: Optional[Grid] = Field(None, description='the pipeline grid')
     grids: dict[str, Grid] = Field({}, description='named grids to copy into `grid` (smoke, paper)')
+    study: Optional[Grid] = Field(None, description='the aggregator study\'s runs `grid` does not train (nbs/14a_study)')
     ddp: Optional[Ddp] = Field(None, description='the torchrun runs')
     prepare: list[str] = Field([], description='datasets `ltmoo prepare-data` writes')
     methods: dict[str, dict[str, Any]] = Field({},
@@ -290,6 +291,7 @@ class Run(Section):
     bench: Optional[Bench] = Field(None, description='benchmark settings (unused by training)')
     grid: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
     grids: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
+    study: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
     ddp: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
     prepare: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
     datasets: Any = Field(None, description='(params.yaml section, checked by `validate_params`)')
@@ -547,7 +549,7 @@ def validate_params(p:dict, # params.yaml as read (with `profiles`), or merged w
     run_names = list(methods)
     ds = lambda d, path: _refs('dataset', [d], _dataset_names(), path, at(path)) if _canon(d) is None else None
     for gpath, g in [(('grid',), out.get('grid')), *((('grids', k), v) for k, v in (out.get('grids') or {}).items()),
-                     (('ddp',), out.get('ddp'))]:
+                     (('ddp',), out.get('ddp')), (('study',), out.get('study'))]:
         if not g: continue
         _refs('run of methods', g.get('methods'), run_names, (*gpath, 'methods'), at((*gpath, 'methods')))
         for i, d in enumerate(g.get('datasets') or []): ds(d, (*gpath, 'datasets', i))

@@ -159,7 +159,9 @@ def weigh(self:JD, grads:torch.Tensor, losses:torch.Tensor) -> dict:
     if self._spec.reads == 'gramian': return self._weigh_gramian(grads, losses)
     s = grad_normalizers(grads, losses, self.normalization)              # float64 [m], on the device
     J = grads if self.normalization == 'none' else grads / s[:, None].to(grads.dtype)
-    out = self._drawing(grads.device, lambda: self._ready(len(grads), grads.dtype, grads.device)(J))
+    with warnings.catch_warnings():   # cvxpy on Nash-MTL's problem, every step: "... not DPP ..." (speed only; benign)
+        warnings.filterwarnings('ignore', message='You are solving a parameterized problem that is not DPP')
+        out = self._drawing(grads.device, lambda: self._ready(len(grads), grads.dtype, grads.device)(J))
     if self._spec.reads == 'direction': return dict(weights=torch.ones_like(losses), grad=out.to(grads.dtype))
     w = out.to(torch.float64) / s if self.apply == 'normalized' else out
     return dict(weights=w.to(losses.dtype))

@@ -134,7 +134,11 @@ class PCGrad(Aggregator):
     @staticmethod
     def combine(proj:torch.Tensor, common:torch.Tensor|None=None) -> torch.Tensor:
         "Mean of the projected gradients on the `common` entries (all when None), their sum on the others."
-        return proj.mean(0) if common is None else torch.where(common, proj.mean(0), proj.sum(0))
+        return PCGrad.spread(proj.sum(0), len(proj), common)
+    @staticmethod
+    def spread(total:torch.Tensor, n:int, common:torch.Tensor|None=None) -> torch.Tensor:
+        "`combine` from the sum Σ_i g'_i of `n` projected gradients: divided by n on the `common` entries (all when None)."
+        return total / n if common is None else torch.where(common, total / n, total)
     def weigh(self, grads, losses, common=None):
         if self.via == 'gramian': return self.weigh_gram(grads, losses, common)
         proj, nproj = self.project(grads)
@@ -165,7 +169,7 @@ def weigh_gram(self:PCGrad, grads:torch.Tensor, losses:torch.Tensor, common:torc
     M = gram(grads)
     C, nproj = self.project_gram(M)
     s = host_to_device(C.sum(0), grads.device, grads.dtype) @ grads           # Σ_i g_i'
-    grad = s / len(grads) if common is None else torch.where(common, s / len(grads), s)
+    grad = self.spread(s, len(grads), common)
     conflicts = (M.triu(1) < 0).sum() if common is None else _conflicts(grads, common)
     return dict(weights=torch.ones_like(losses), grad=grad,
                 info=dict(conflicts=conflicts, projections=host_to_device(torch.tensor(nproj), grads.device)))

@@ -9,6 +9,7 @@ import torch.nn as nn
 from ..core import Registry, UserError
 from ..losses import build_strategy
 from ..checks import check_finite
+from ..moo import checkpoint_aggregator
 
 # %% auto #0
 __all__ = ['METHODS', 'register_method', 'ENCODER_PASSES', 'combine_views', 'cat_features', 'Method', 'Single', 'build_method']
@@ -34,6 +35,7 @@ def cat_features(parts:list):
     if isinstance(a, (list, tuple)): return type(a)(cat_features(list(z)) for z in zip(*parts))
     raise TypeError(f"cannot concatenate backbone outputs of type {type(a).__name__}")
 
+# %% ../../nbs/08_method.ipynb #de99ee64
 class Method(nn.Module):
     "A backbone and named strategies; subclasses say how the losses make one update."
     def __init__(self, backbone:nn.Module, strategies:dict, # name → `Strategy`, all on `backbone`
@@ -43,6 +45,12 @@ class Method(nn.Module):
             raise UserError(f"encoder_pass must be one of {ENCODER_PASSES}, got {encoder_pass!r}")
         self.backbone, self.strategies = backbone, nn.ModuleDict(strategies)
         self.views, self.encoder_pass = combine_views(list(self.strategies.values())), encoder_pass
+    def set_aggregator(self, agg): # an `ltmoo.moo.Aggregator` (GBG's groups, MOOSF's heads)
+        "`self.agg = agg`; a stateful one (Nash-MTL's state, a generator) travels in the checkpoint from now on."
+        self.agg = agg
+        if agg.stateful and not getattr(self, '_agg_in_checkpoint', False):
+            checkpoint_aggregator(self); self._agg_in_checkpoint = True
+        return agg
     def shared_parameters(self): return [p for p in self.backbone.parameters() if p.requires_grad]
     def encode(self, views:list) -> dict:
         "Backbone features of the views, concatenated along the batch (`encoder_pass` says in how many passes)."

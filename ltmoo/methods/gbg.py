@@ -14,7 +14,7 @@ from ..checks import check_finite, check_holds, host_labels
 import torch.nn.functional as F
 from ..losses import build_strategy, log_prior
 from ..core import UserError, ConfigError, host_plan, host_to_device
-from ..moo import make_aggregator, moo_backward, checkpoint_aggregator
+from ..moo import make_aggregator, moo_backward
 from ..jd import JD_AGGREGATORS   # torchjd's aggregators, registered by name (an optional extra)
 from .grouping import GROUPINGS, group_of, grouping_stage, load_groups, save_groups
 from ..distributed import ddp_reduce
@@ -232,8 +232,8 @@ class GBG(Method):
         # MGDA's objectives (GBG's code: 'loss+'), for ltmoo's MGDA and for every torchjd aggregator alike
         self.aggregator_kw = dict(normalization='loss+') if aggregator == 'mgda' or aggregator in JD_AGGREGATORS else {}
         self.aggregator_kw.update(aggregator_kw or {})
-        self.aggregator, self.agg = aggregator, make_aggregator(aggregator, **self.aggregator_kw)
-        if self.agg.stateful: checkpoint_aggregator(self)       # its state (and generator) in the checkpoint
+        self.aggregator = aggregator
+        self.set_aggregator(make_aggregator(aggregator, **self.aggregator_kw))   # stateful: kept in the checkpoint
         self.mode, self.empty, self.contrastive, self.seed = mode, empty, contrastive, seed
         self.gac_fraction, self.gac_beta, self.group_batch_size = gac_fraction, gac_beta, group_batch_size
         self.grad_sketch, self.head_grad = grad_sketch, head_grad

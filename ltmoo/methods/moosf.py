@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .base import Method, register_method
 from ..checks import check_finite
 from ..losses import LOSSES, build_strategy
-from ..moo import make_aggregator, moo_backward, checkpoint_aggregator, Aggregator, Compose, HICA, PCGrad, MODES
+from ..moo import make_aggregator, moo_backward, Aggregator, Compose, HICA, PCGrad, MODES
 from .. import jd   # torchjd's aggregators (jd_*, hica+jd_*), registered by name (an optional extra)
 from ..metrics import per_class_accuracy, shot_split
 from ..distributed import ddp_reduce, predict_sharded
@@ -241,8 +241,7 @@ class MOOSF(Method):
         self.aggregator, self.aggregator_kw = aggregator, dict(aggregator_kw or {})
         if isinstance(aggregator, str) and aggregator.startswith('hica'):
             self.aggregator_kw.setdefault('form', hica_form)
-        self.agg = self._make_agg()
-        if self.agg.stateful: checkpoint_aggregator(self)       # its state (and generator) in the checkpoint
+        self.set_aggregator(self._make_agg())                  # stateful: kept in the checkpoint
         H, D = len(names), (3 if hica_form == 'code' else num_classes)
         self.register_buffer('holdout_idx', torch.full((k_hold,), -1, dtype=torch.long))
         self.register_buffer('eoss_acc', torch.zeros(H, num_classes))
@@ -271,7 +270,7 @@ def _sync_hica(self:MOOSF):
     "Give HICA the accuracy in the `hica_acc` buffer (after `load_state_dict`), or a fresh start if there is none."
     if self.hica is None: return
     if int(self.hica_updates) > 0: self.hica.update(self.hica_acc.detach().cpu())
-    else: self.agg = self._make_agg()                                # no accuracy yet: HICA's initial weights
+    else: self.set_aggregator(self._make_agg())                                # no accuracy yet: HICA's initial weights
 
 @patch
 def hica_weights(self:MOOSF) -> torch.Tensor:
