@@ -53,6 +53,13 @@ def _cost_key(family:str, aggregator:str) -> str|None:
     base = aggregator.removeprefix('hica+')
     return study_key(family, base) if base in STUDY_AGGREGATORS else None
 
+def _bench_rows(d:dict) -> tuple:
+    "The rows of a bench JSON: `results` (a dict by name, or a list) and the list `aggregators`; the references."
+    res = d.get('results', {})
+    rows = [dict(r, name=k) for k, r in res.items()] if isinstance(res, dict) else list(res)
+    rows += list(d.get('aggregators') or [])
+    return [r for r in rows if isinstance(r, dict)]
+
 def aggregator_costs(bench_dir:str|Path='results/bench' # the bench stage's output (gbg.json, moosf.json)
                     ) -> pd.DataFrame:
     "Per-step cost of each aggregator in GBG and MOOSF against the family's MGDA, from the bench's JSON (empty: none)."
@@ -60,14 +67,20 @@ def aggregator_costs(bench_dir:str|Path='results/bench' # the bench stage's outp
     for fam in ('gbg', 'moosf'):
         f = resolve(bench_dir)/f'{fam}.json'
         if not f.exists(): continue
-        d = json.loads(f.read_text()); res = d.get('results', {})
-        for r in (res.values() if isinstance(res, dict) else res):
-            if not isinstance(r, dict) or r.get('family') != fam or 'aggregator' not in r: continue
-            key = _cost_key(fam, r['aggregator'])
+        d = json.loads(f.read_text()); info = dict(profile=d.get('profile'), hardware=(d.get('info') or {}).get('hardware'))
+        for r in _bench_rows(d):
+            key = _cost_key(fam, r['aggregator']) if r.get('family') == fam and 'aggregator' in r else None
             if key is None: continue
+            step = r.get('median_s', r.get('step_s'))
             rows.append(dict(family=fam, key=key, aggregator=r['aggregator'], ratio_to_mgda=r.get('ratio_to_mgda'),
-                             step_s=r.get('median_s', r.get('step_s')), steps=r.get('steps'),
-                             profile=d.get('profile'), hardware=(d.get('info') or {}).get('hardware')))
+                             step_s=step, steps=r.get('steps'), **info))
+            if fam == 'moosf' and r['aggregator'] == 'mgda' and r.get('ratio_to_paper'):   # MOOSF's own, from MGDA's
+                rows.append(dict(family=fam, key='moosf_ce_bs', aggregator='hica+pcgrad', steps=r.get('steps'),
+                                 ratio_to_mgda=1 / r['ratio_to_paper'], step_s=step / r['ratio_to_paper'], **info))
+        if fam == 'gbg' and d.get('results', {}).get('gbg_bcl_params'):                        # GBG's MGDA itself
+            r = d['results']['gbg_bcl_params']
+            rows.append(dict(family=fam, key='gbg', aggregator='mgda', ratio_to_mgda=1.0, steps=r.get('steps'),
+                             step_s=r.get('median_s'), **info))
     cols = ['family', 'key', 'aggregator', 'ratio_to_mgda', 'step_s', 'steps', 'profile', 'hardware']
     return pd.DataFrame(rows, columns=cols).drop_duplicates(['family', 'key'], keep='last').reset_index(drop=True)
 
@@ -122,6 +135,10 @@ def _study_panel(ax, summary:pd.DataFrame, family:str, setting:str):
     for i, (m, lab, col) in enumerate(shots):
         ax.bar(x + (i - (len(shots) - 1) / 2) * w, cell.reindex(list(runs))[m].to_numpy(float), w, label=lab, color=col)
     if ref in cell.index: ax.axhline(cell.loc[ref, 'acc'], ls='--', c='0.3', lw=1, label=f'{ref} top-1')
+    sc = summary.attrs.get('scale')                                  # the campaign's paper-scale runs, when any
+    if sc is not None and len(sc):
+        v = sc[sc.setting == setting].set_index('key').reindex(list(runs))['acc'].to_numpy(float)
+        if np.isfinite(v).any(): ax.scatter(x, v, marker='D', s=28, c='k', zorder=3, label='paper-scale top-1')
     p = _study_paper(ref, setting) if family == 'gbg' else None
     if p is not None: ax.axhline(p, ls=':', c='#a00000', lw=1.2, label=f'paper: GBG {p:.2f} (Table 1)')
     ax.set_xticks(x, [k + ('' if k in cell.index else '\n(no run)') for k in runs], rotation=40, ha='right', fontsize=7)

@@ -22,7 +22,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GROUP_LOSSES', 'ids_to_groups', 'group_losses', 'gbg_backward', 'effective_weights', 'n_completion', 'GACSampler',
-           'group_criterion', 'GBG']
+           'group_criterion', 'gbg_aggregator_kw', 'GBG']
 
 # %% ../../nbs/09_gbg.ipynb #d51e1845
 def ids_to_groups(ids:torch.Tensor) -> list:
@@ -187,6 +187,15 @@ def _checked_n_groups(num_classes:int, counts:list, n_groups, grouping:str, mode
         raise ConfigError(f"grad_sketch must be a positive width, got {grad_sketch}")
     return int(n_groups)
 
+# %% ../../nbs/09_gbg.ipynb #8541e6af
+def gbg_aggregator_kw(aggregator:str # a registry name: 'mgda', 'jd_upgrad', 'mean', …
+                     ) -> dict:
+    "GBG's default options for `aggregator`: MGDA's 'loss+' objectives and raw-loss weights for every weighting."
+    if aggregator == 'mgda': return dict(normalization='loss+')             # apply='raw': MGDA's own default
+    spec = JD_AGGREGATORS.get(aggregator)
+    if spec is None: return {}
+    return {} if spec.reads == 'direction' else dict(normalization='loss+', apply='raw')
+
 # %% ../../nbs/09_gbg.ipynb #a76c770e
 @register_method('gbg')
 class GBG(Method):
@@ -229,8 +238,7 @@ class GBG(Method):
         self.group_loss = group_loss
         self.name, self.num_classes, self.cls_num_list = strategy, num_classes, counts
         self.n_groups, self.grouping, self.group_epoch, self.affinity = int(n_groups), grouping, group_epoch, affinity
-        # MGDA's objectives (GBG's code: 'loss+'), for ltmoo's MGDA and for every torchjd aggregator alike
-        self.aggregator_kw = dict(normalization='loss+') if aggregator == 'mgda' or aggregator in JD_AGGREGATORS else {}
+        self.aggregator_kw = gbg_aggregator_kw(aggregator)             # MGDA's 'loss+' objectives (GBG's code)
         self.aggregator_kw.update(aggregator_kw or {})
         self.aggregator = aggregator
         self.set_aggregator(make_aggregator(aggregator, **self.aggregator_kw))   # stateful: kept in the checkpoint
