@@ -5,21 +5,22 @@
 # %% ../nbs/18_kit.ipynb #56d7730c
 from __future__ import annotations
 import os, sys, io, re, csv, json, warnings, time, shutil, signal, tarfile, argparse, subprocess, datetime
-import tempfile, copy
+import tempfile, copy, importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import patch
 from .core import resolve, write_json, UserError
-from .config import load_params
+from .config import load_params, parse_overrides
 from .runs import read_run, is_finished, git_commit, train_code_hash, run_info
 from .jobs import (Job, grid_queue, read_campaign, campaign_queue, CAMPAIGN_FILE, PENDING_DIR, DATASETS_HERE,
                         runs_dir, prepare_data, write_weights, drop_pending)
 
 # %% auto #0
 __all__ = ['SMOKE_OVERRIDES', 'MiB', 'SKIP_FILES', 'CKPT_FILES', 'SMOKE_SETS', 'CARRY_DIR', 'CARRY_FILES', 'DEVICE_WHEELS',
-           'WHEEL_PLATFORMS', 'Task', 'run_tasks', 'smoke', 'plan_archives', 'write_archive', 'pack_window',
-           'import_results', 'prepare_window_data', 'plan_queue', 'resumable_here', 'kit_jobs', 'Window', 'window',
-           'download_wheels', 'tree_bytes', 'prepare_carry', 'tree_bytes_under', 'main']
+           'JD_WHEELS', 'WHEEL_PLATFORMS', 'Task', 'run_tasks', 'smoke', 'plan_archives', 'write_archive',
+           'pack_window', 'import_results', 'prepare_window_data', 'plan_queue', 'jd_unavailable', 'resumable_here',
+           'kit_jobs', 'Window', 'smoke_list', 'window', 'download_wheels', 'tree_bytes_under', 'tree_bytes',
+           'prepare_carry', 'main']
 
 # %% ../nbs/18_kit.ipynb #94131cb5
 @dataclass
@@ -404,6 +405,33 @@ def _batch_argv(jobs:list, dirs:list, profile:str, sets:list) -> list:
     return [sys.executable, '-m', 'ltmoo.batched', '--profile', profile, '--no-progress', '--stale', 'restart',
             *[x for j, d in zip(jobs, dirs) for x in ('--run', f"{j.run}:{j.seed}:{d}")], '--set', *common, *sets]
 
+# %% ../nbs/18_kit.ipynb #c3a71e02
+def jd_unavailable(aggregator:str # a registry name: 'jd_upgrad', 'hica+jd_cagrad', 'mgda', ...
+                  ) -> list:
+    "What aggregator `aggregator` needs that cannot be imported here ([] when it can run, and for ltmoo's own)."
+    from ltmoo import jd
+    base = jd.jd_base(aggregator)
+    if base is None: return []
+    miss = jd.jd_missing(aggregator)                    # not found, or torchjd at another version
+    if miss: return list(miss)
+    bad = []
+    for m in ('torchjd.aggregation', *jd.JD_AGGREGATORS[base].needs):   # found: does each import?
+        try: importlib.import_module(m)
+        except Exception as e: bad.append(f"{m} ({type(e).__name__}: {e})".splitlines()[0][:160])
+    return bad
+
+def _needs_jd(run:str, methods:dict, over:dict, cache:dict) -> str|None:
+    "Why `run` cannot train here for want of the jd extra (None: it can, or it does not use torchjd)."
+    agg = {**(methods.get(run) or {}), **((over.get('methods') or {}).get(run) or {})}.get('aggregator')
+    if not isinstance(agg, str): return None
+    if agg not in cache:
+        from ltmoo.jd import JD_VERSION, JD_EXTRA
+        miss = jd_unavailable(agg)
+        cache[agg] = (f"needs the jd extra (aggregator {agg}: torchjd {JD_VERSION} and its solvers): "
+                      f"{', '.join(miss)} not importable here; carry its wheels (python -m ltmoo.kit prepare-carry) "
+                      f"or {JD_EXTRA}" if miss else None)
+    return cache[agg]
+
 # %% ../nbs/18_kit.ipynb #6a7e1b01
 def resumable_here(pend:Path, # the run's folder in results/pending
                    job:Job, # the run
@@ -428,17 +456,21 @@ def kit_jobs(root:Path, # the project root
              redo:bool=False, # also queue runs already finished in results/runs/<profile>
              campaign_order:bool=True # the campaign's queue order first (campaign.yaml), then the grid's
             ) -> tuple:
-    "The window's runs and what it skips: the campaign's queue order; finished runs; pending runs pinned to other code."
+    "The window's runs in the campaign's order, and what it skips: finished, lacking the jd extra, pinned elsewhere."
     order = grid_queue(grid)
     if campaign_order and (root/CAMPAIGN_FILE).exists():   # one queue: the campaign's order, then the grid's rest
         first = campaign_queue(read_campaign(root/CAMPAIGN_FILE), root=root)
         order = list({j.key: j for j in first + order}.values())
+    methods, over = load_params(profile, root/'params.yaml')['methods'], parse_overrides(sets) if sets else {}
+    jd_why = {}                                            # aggregator → why it cannot run here (None: it can)
     jobs, skipped = [], []
     for j in order:
         if j.dataset not in DATASETS_HERE: skipped.append((j.key, 'no images for this dataset here')); continue
         have, pend = runs_dir(root, profile)/j.key, root/PENDING_DIR/j.key
         if not redo and is_finished(have) and read_run(have).get('profile') == profile:
             skipped.append((j.key, f'already finished in {runs_dir(root, profile).relative_to(root)}')); continue
+        why = _needs_jd(j.run, methods, over, jd_why)      # before its checkpoint, which it could not even read
+        if why: skipped.append((j.key, why)); continue
         if not resumable_here(pend, j, profile, sets):
             skipped.append((j.key, 'its checkpoint in results/pending is pinned to other training code (the campaign '
                                    'finishes it on its commit)')); continue
@@ -499,16 +531,27 @@ def grid_runs(self:Window, methods:list|None=None # run keys to keep (None: the 
     if methods: g['methods'] = list(methods)
     return g
 
+# %% ../nbs/18_kit.ipynb #c3a71e04
+def smoke_list(grid:dict, # the window's grid (`Window.grid_runs`)
+               jobs:list=(), # the queue (`kit_jobs`): every run it may train, in its order
+               smoke_methods:list|None=None, # exactly these instead (`--smoke-methods`: no stacked pair added)
+               batch_max:int=8 # stacking on (> 1): `batched:ce+kps` too, when both are smoked
+              ) -> list:
+    "The methods the window smokes: the queue's runs in its order, then the grid's others; or `smoke_methods`."
+    sm = list(smoke_methods or dict.fromkeys([*(j.run for j in jobs), *grid['methods']]))
+    if batch_max > 1 and smoke_methods is None and {'ce', 'kps'} <= set(sm): sm.append('batched:ce+kps')
+    return sm
+
 # %% ../nbs/18_kit.ipynb #b18c0007
 @patch
 def run_smoke(self:Window, g:dict, # the window's grid (`grid_runs`)
               smoke_s:float|None=None, # seconds for it (default: 20% of the budget, at most 120)
               smoke_sets:list|None=None, # `--set` items of the smoke runs (default: `SMOKE_SETS`)
-              smoke_methods:list|None=None): # smoke only these (default: the grid's, and `batched:ce+kps`)
-    "Smoke the grid's methods in parallel groups within `smoke_s` seconds; a row per method in the manifest."
+              smoke_methods:list|None=None, # smoke only these (default: `smoke_list`, the queue's runs and the grid's)
+              jobs:list|None=None): # the queue (`kit_jobs`): every run it may train is smoked
+    "Smoke every method the window may train, in parallel groups within `smoke_s` seconds; a row per method."
     ts = time.time(); smoke_s = min(120., 0.2 * self.budget) if smoke_s is None else smoke_s
-    sm = list(smoke_methods or g['methods'])
-    if self.batch_max > 1 and smoke_methods is None and {'ce', 'kps'} <= set(sm): sm.append('batched:ce+kps')
+    sm = smoke_list(g, jobs or [], smoke_methods, self.batch_max)
     groups = _groups(sm, min(8, self.cpus)) if smoke_s > 0 else []
     sets = smoke_sets if smoke_sets is not None else SMOKE_SETS
     env, sdir = self.env(max(1, self.cpus // max(1, len(groups)))), self.work/'smoke'
@@ -657,7 +700,7 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
            redo:bool=False, # also re-run cells that results/runs already holds finished
            work:str|Path|None=None, # the kit's scratch folder (default: a temporary one)
            min_left:float=20, # start no queued run with less time than this before the deadline
-           smoke_methods:list|None=None, # smoke only these (default: every method of the queue's grid)
+           smoke_methods:list|None=None, # smoke only these (default: every method the window may train, `smoke_list`)
            batch_max:int=8 # runs of one recipe stacked in one process (`plan_queue`; 1: a process per run)
           ) -> dict:
     "The GPU window: prepare data, smoke every method, bench, then paper-scale runs from the queue; archives in `out`."
@@ -666,10 +709,12 @@ def window(budget:float=540, # seconds for the whole window, from start to the l
     w.save()
     if not w.data(): return w.man
     g = w.grid_runs(methods)
-    w.run_smoke(g, smoke_s, smoke_sets, smoke_methods)
+    jobs, skipped = kit_jobs(w.root, g, profile, w.sets, redo, campaign_order=grid == 'paper' and not methods)
+    jd_skip = [why for _, why in skipped if why.startswith('needs the jd extra')]
+    if jd_skip: w.log(f"queue: {len(jd_skip)} run(s) of torchjd's aggregators skipped, e.g. {jd_skip[0]}")
+    w.run_smoke(g, smoke_s, smoke_sets, smoke_methods, jobs)       # every method the queue may train
     w.run_bench(bench_s)
     t_queue = time.time()
-    jobs, skipped = kit_jobs(w.root, g, profile, w.sets, redo, campaign_order=grid == 'paper' and not methods)
     w.finish(jobs, w.run_queue(jobs, skipped), skipped, t_queue)
     return w.pack()
 
@@ -678,15 +723,22 @@ CARRY_DIR = 'external/shared'
 CARRY_FILES = ('cifar10-lt-jpeg.npz', 'cifar10-lt-index.npz')
 # what ltmoo imports that the GPU machine's image lacks (ltmoo.config validates with pydantic): carried as wheels
 DEVICE_WHEELS = ('pydantic', 'pydantic_core', 'annotated_types', 'typing_inspection', 'typing_extensions')
+# the jd extra for the aggregator study's runs (`ltmoo.jd`): torchjd, the solvers its aggregators call (quadprog through
+# qpsolvers; Clarabel, ECOS through cvxpy) and qdldl, which cvxpy imports; numpy, scipy and torch are the image's.
+# cvxpy's other solvers (scs 43 MB, sparsediffpy 12 MB, highspy, osqp) are never called: they stay here
+JD_WHEELS = ('torchjd', 'qpsolvers', 'quadprog', 'cvxpy', 'ecos', 'clarabel', 'qdldl')
 WHEEL_PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_27_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64',
                    'manylinux1_x86_64')
 
 def download_wheels(dest:Path, names=DEVICE_WHEELS, python:str='3.12', log=print) -> list:
-    "Wheels of this venv's versions of `names` for the GPU machine's Python (x86-64), into `dest`."
+    "Wheels of this venv's versions of `names` for the GPU machine's Python (x86-64), into `dest` (no others)."
     import importlib.metadata as md
     dest.mkdir(parents=True, exist_ok=True)
     want = [f"{n.replace('_', '-')}=={md.version(n)}" for n in names]
-    have = {p.name.split('-')[0].lower() + '==' + p.name.split('-')[1] for p in dest.glob('*.whl')}
+    key = lambda p: p.name.split('-')[0].lower() + '==' + p.name.split('-')[1]
+    for p in dest.glob('*.whl'):          # another version, or a package no longer carried: one wheel of each goes
+        if key(p) not in {w.replace('-', '_').lower() for w in want}: p.unlink()
+    have = {key(p) for p in dest.glob('*.whl')}
     todo = [w for w in want if w.replace('-', '_').lower() not in have]
     if todo:
         plat = [x for p in WHEEL_PLATFORMS for x in ('--platform', p)]
@@ -695,9 +747,14 @@ def download_wheels(dest:Path, names=DEVICE_WHEELS, python:str='3.12', log=print
                            capture_output=True, text=True)
         if r.returncode:
             raise UserError(f"pip download of {' '.join(todo)} failed: {r.stderr.strip().splitlines()[-1:]}")
-    log(f"wheels for the GPU machine: {', '.join(want)}")
+    log(f"wheels for the GPU machine: {', '.join(want)} ({tree_bytes_under(dest) / MiB:.1f} MiB)")
     return sorted(p.name for p in dest.glob('*.whl'))
 
+def tree_bytes_under(d:Path) -> int:
+    "Bytes of the files under `d` (0 if it does not exist)."
+    return sum(f.stat().st_size for f in Path(d).rglob('*') if f.is_file()) if Path(d).exists() else 0
+
+# %% ../nbs/18_kit.ipynb #c3a71e09
 def tree_bytes(root:Path, # the repository's root
                carry=(CARRY_DIR,) # folders sent besides the tree (relative to `root`)
               ) -> int:
@@ -710,29 +767,34 @@ def tree_bytes(root:Path, # the repository's root
 def prepare_carry(shared:str|Path|None=None, # the shared data folder (default: params.yaml's data.shared_dir)
                   budget:int=540, # the window's seconds, in the device call printed
                   timeout:int=600, # that call's `timeout_s`
+                  limit:int=62*MiB, # bytes the tree that travels may take (the device tool's 64 MiB, less a margin)
                   log=print) -> dict:
-    "Here, before a window: copy the CIFAR-10-LT JPEG file into external/shared, stamp the commit, check the 64 MiB."
+    "Here, before a window: the CIFAR-10-LT JPEG file and the wheels into external/shared, the commit, the size."
     root = resolve('.'); src = resolve(shared or load_params('smoke')['data']['shared_dir']); dst = root/CARRY_DIR
     dst.mkdir(parents=True, exist_ok=True)
     for n in CARRY_FILES:
         if not (src/n).exists(): raise UserError(f"{src/n} is missing: the window needs {', '.join(CARRY_FILES)}")
         if not (dst/n).exists() or (dst/n).stat().st_size != (src/n).stat().st_size: shutil.copyfile(src/n, dst/n)
-    download_wheels(dst/'wheels', log=log)
+    no_jd = [n for n in JD_WHEELS if importlib.util.find_spec(n) is None]
+    if no_jd: log(f"the jd extra is not installed here ({', '.join(no_jd)} missing): no wheels for it, so the window "
+                  "skips the aggregator study's runs (pip install 'ltmoo[jd]', then prepare-carry again)")
+    download_wheels(dst/'wheels', DEVICE_WHEELS + (() if no_jd else JD_WHEELS), log=log)
     commit = git_commit(root); (dst/'commit.txt').write_text(commit + '\n')
-    size, pend = tree_bytes(root), tree_bytes_under(root/'results'/'pending')
+    size = tree_bytes(root)
+    if size > limit and not no_jd:           # the papers' rows come first: the study's wheels give way to checkpoints
+        log(f"the tree that travels is {size / MiB:.1f} MiB with the jd wheels, over {limit / MiB:g}: they stay here, "
+            "so the window skips the aggregator study's runs")
+        download_wheels(dst/'wheels', DEVICE_WHEELS, log=log); size = tree_bytes(root)
+    pend, wheels = tree_bytes_under(root/'results'/'pending'), tree_bytes_under(dst/'wheels')
     call = dict(command=f"PYTHONUNBUFFERED=1 bash tools/gpu_window.sh --budget {budget} --out $OUT", carry=[CARRY_DIR],
                 timeout_s=timeout)
     log(f"carry ready: {dst} ({', '.join(CARRY_FILES)}), commit {commit}; the tree that travels: "
-        f"{size / MiB:.1f} MiB of 64 (results/pending {pend / MiB:.1f} MiB)")
-    if size > 62 * MiB:
-        raise UserError(f"the tree that travels is {size / MiB:.1f} MiB, over the device tool's 64 MiB; "
-                        "finish or drop entries of results/pending")
+        f"{size / MiB:.1f} MiB of 64 (results/pending {pend / MiB:.1f} MiB, wheels {wheels / MiB:.1f} MiB)")
+    if size > limit:
+        raise UserError(f"the tree that travels is {size / MiB:.1f} MiB, over {limit / MiB:g} (the device tool takes "
+                        "64 MiB); finish or drop entries of results/pending")
     log("device call: " + json.dumps(call))
-    return dict(call, tree_mib=round(size / MiB, 1), commit=commit)
-
-def tree_bytes_under(d:Path) -> int:
-    "Bytes of the files under `d` (0 if it does not exist)."
-    return sum(f.stat().st_size for f in Path(d).rglob('*') if f.is_file()) if Path(d).exists() else 0
+    return dict(call, tree_mib=round(size / MiB, 1), wheels_mib=round(wheels / MiB, 1), commit=commit)
 
 # %% ../nbs/18_kit.ipynb #50e49e9b
 def _parser():
