@@ -19,15 +19,34 @@ are equal, so the ratio is the same). We also report `vs_first` = fused step / s
 (MOOSF(CE+BS) vs CE) and `vs_max` = fused step / slowest single strategy of the pair.
 
 Example: `python tools/bench_moosf.py --device cpu --steps 5 --out bench_cpu.json`
+
+`--aggregators NAME[,NAME...]` (names of `ltmoo.moo.AGGREGATORS`, passed to MOOSF as given: 'hica+jd_upgrad' puts
+HICA's weights first as the study's MOOSF runs do, 'jd_upgrad' runs torchjd's UPGrad alone; `jd_*` need
+`pip install 'ltmoo[jd]'`) adds, for the first pair of `--pairs` in mode 'params', MOOSF with each aggregator, timed in
+the same round-robin as everything else. These rows go in the JSON's top-level list `aggregators` (not in `results`,
+so MOOSF Table 9 is unchanged), named `MOOSF[params](CE+BS)@NAME`, each with `aggregator`, `family: 'moosf'`,
+`times_s`, `ratio_to_mgda` (its median step / that of the row `MOOSF[params](CE+BS)@mgda`, always run then) and
+`ratio_to_paper` (/ MOOSF's own 'hica+pcgrad': the `results` row `MOOSF[params](CE+BS)`, or a row `...@hica+pcgrad`
+when `--aggregator`/`--modes` leave that out); `mgda_ref` and `paper_ref` name the two reference rows. On a shared
+CPU, `OMP_NUM_THREADS=1` keeps the step times steady (2 threads on 2 busy cores: 5x swings).
+
+    OMP_NUM_THREADS=1 python tools/bench_moosf.py --device cpu --batch-size 64 --steps 8 --warmup 2 --pairs ce,bs \
+        --modes params --no-mtl --aggregators hica+jd_upgrad,hica+jd_cagrad --out /tmp/bench_aggregators_moosf_cpu.json
 """
 from __future__ import annotations
-import argparse, json, platform, statistics, time, datetime
+import argparse, json, platform, statistics, sys, time, datetime
+from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from ltmoo.runs import hardware
+from ltmoo.core import UserError, user_errors
+from ltmoo.moo import AGGREGATORS
+import ltmoo.jd  # noqa: F401  (registers torchjd's aggregators, jd_* and hica+jd_*, by name)
 from ltmoo.models import make_backbone, n_params
 from ltmoo.methods import Single, MOOSF, MTL
 from ltmoo.step import Stepper
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_gbg import aggregator_names  # noqa: E402  (the same check of --aggregators)
 
 
 def lt_counts(num_classes:int=100, n_max:int=500, imb:float=100.) -> list:
@@ -35,14 +54,19 @@ def lt_counts(num_classes:int=100, n_max:int=500, imb:float=100.) -> list:
     return [int(n_max * (1. / imb) ** (c / (num_classes - 1.))) for c in range(num_classes)]
 
 
-def build(kind:str, strategies:tuple, args, counts:list):
+MGDA, PAPER = 'mgda', 'hica+pcgrad'    # the references of `--aggregators` rows: MGDA, and MOOSF's own aggregator
+
+
+
+
+def build(kind:str, strategies:tuple, args, counts:list, aggregator:str|None=None):
     "A single-strategy model ('single'), a fused MOOSF model ('moosf'), or the MTL sum ('mtl'), on the device."
     torch.manual_seed(args.seed)
     bb = make_backbone(args.model)
     C, E = len(counts), args.epochs
     if kind == 'single': m = Single(bb, C, counts, E, strategy=strategies[0], preset=args.preset)
     elif kind == 'mtl': m = MTL(bb, C, counts, E, strategies=strategies, preset=args.preset)
-    else: m = MOOSF(bb, C, counts, E, strategies=strategies, preset=args.preset, aggregator=args.aggregator,
+    else: m = MOOSF(bb, C, counts, E, strategies=strategies, preset=args.preset, aggregator=aggregator or args.aggregator,
                     mode=kind.split(':')[1], eoss_source='train')   # EOSS has no cost inside the training step
     return m.to(args.device)
 
@@ -99,6 +123,9 @@ def main(argv=None):
     ap.add_argument('--modes', nargs='*', default=['params', 'batched'], help="moo_backward modes for MOOSF")
     ap.add_argument('--no-mtl', action='store_true', help='skip the MTL (sum) models')
     ap.add_argument('--aggregator', default='hica+pcgrad')
+    ap.add_argument('--aggregators', default=None, metavar='NAME[,NAME...]',
+                    help="also MOOSF[params] of the first pair with each of these aggregators (e.g. hica+jd_upgrad), "
+                         "against MOOSF with 'mgda' and with 'hica+pcgrad' (top-level list `aggregators`)")
     ap.add_argument('--preset', default='moosf')
     ap.add_argument('--model', default='resnet32')
     ap.add_argument('--num-classes', type=int, default=100)
@@ -108,24 +135,36 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--out', default=None, help='write the results as JSON here')
     a = ap.parse_args(argv)
+    with user_errors():                                           # a mistake: one line and exit 2
+        aggs = aggregator_names(a.aggregators, heads=True)
+        if aggs and not a.pairs: raise UserError("--aggregators needs a pair (--pairs ce,bs)")
     dev = torch.device(a.device)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     counts = lt_counts(a.num_classes, 500, a.imb)
     pairs = [tuple(p.split(',')) for p in a.pairs]
     singles = list(dict.fromkeys(s for p in pairs for s in p))
     rows, models = [], []
-    for s in singles: models.append((s.upper(), 'single', (s,)))
+    for s in singles: models.append((s.upper(), 'single', (s,), None))
     kinds = ([] if a.no_mtl else ['mtl']) + [f'moosf:{md}' for md in a.modes]
     for p in pairs:
         for k in kinds:
             tag = 'MTL' if k == 'mtl' else f"MOOSF[{k.split(':')[1]}]"
-            models.append((f"{tag}({'+'.join(s.upper() for s in p)})", k, p))
-    built = []
-    for name, kind, strategies in models:
-        m = build(kind, strategies, a, counts)
+            models.append((f"{tag}({'+'.join(s.upper() for s in p)})", k, p, None))
+    paper_ref = mgda_ref = None
+    if aggs:             # MOOSF[params] of the first pair with each aggregator, MGDA's and the paper's as references
+        stem = f"MOOSF[params]({'+'.join(s.upper() for s in pairs[0])})"
+        own = stem if a.aggregator == PAPER and 'params' in a.modes else None   # the paper's row, in `results`
+        paper_ref, mgda_ref = own or f"{stem}@{PAPER}", f"{stem}@{MGDA}"
+        for n in dict.fromkeys([MGDA] + ([] if own else [PAPER]) + aggs):
+            models.append((f"{stem}@{n}", 'moosf:params', pairs[0], n))
+    built, made, agg_rows = [], [], []
+    for name, kind, strategies, agg in models:
+        m = build(kind, strategies, a, counts, agg)
         r = dict(model=name, kind=kind.split(':')[0], mode=kind.split(':')[1] if ':' in kind else None,
-                 strategies=list(strategies), views=len(m.views), params=n_params(m), **count_macs(m, len(m.views), dev))
-        rows.append(r); built.append(Timed(m, a, counts))
+                 strategies=list(strategies))
+        if agg is not None: r.update(aggregator=agg, family='moosf', aggregator_kw=dict(m.aggregator_kw))
+        r.update(views=len(m.views), params=n_params(m), **count_macs(m, len(m.views), dev))
+        (rows if agg is None else agg_rows).append(r); made.append(r); built.append(Timed(m, a, counts))
         print(f"built {name}: {r['params']/1e6:.4f}M params, {r['macs_train']/1e6:.2f}M MACs/img (train)", flush=True)
     # Interleaved timing: every round runs one step of every model, so drifts in machine load hit all models alike.
     for _ in range(a.warmup):
@@ -134,10 +173,11 @@ def main(argv=None):
         for st in built: st()
         print(f'round {i + 1}/{a.steps} done', flush=True)
     single = {}
-    for r, st in zip(rows, built):
+    for r, st in zip(made, built):
         r.update(st.summary())
         if r['kind'] == 'single': single[r['strategies'][0]] = r
-    for r in rows:
+        if r.get('family'): r['times_s'] = list(st.ts)
+    for r in made:
         if r['kind'] == 'single': continue
         p = r['strategies']
         sp, ss = sum(single[s]['params'] for s in p), sum(single[s]['step_s'] for s in p)
@@ -149,6 +189,12 @@ def main(argv=None):
                 torch_threads=torch.get_num_threads(), python=platform.python_version(),
                 cuda=torch.version.cuda, date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 args=vars(a), class_counts=f"CIFAR-LT {a.num_classes} classes, IF {a.imb:g}")
+    if aggs:
+        step = {r['model']: r['step_s'] for r in made}
+        for r in agg_rows:
+            r.update(ratio_to_mgda=r['step_s'] / step[mgda_ref], ratio_to_paper=r['step_s'] / step[paper_ref],
+                     mgda_ref=mgda_ref, paper_ref=paper_ref)
+        info.update(aggregators=aggs, mgda_ref=mgda_ref, paper_ref=paper_ref)
     print('\n| model | params (M) | MACs/img train (M) | MACs/img infer (M) | step (ms) | γ1 | γ2 | γ1/γ2 | vs first | vs max |')
     print('|---|---|---|---|---|---|---|---|---|---|')
     f = lambda v, k='.3f': '–' if v is None else format(v, k)
@@ -157,7 +203,12 @@ def main(argv=None):
         print(f"| {r['model']} | {r['params']/1e6:.4f} | {r['macs_train']/1e6:.2f} | {f(mi, '.2f')} | {1e3*r['step_s']:.1f} | "
               f"{f(r.get('gamma1'))} | {f(r.get('gamma2'))} | {f(r.get('gamma1_over_gamma2'))} | {f(r.get('vs_first'), '.2f')} | "
               f"{f(r.get('vs_max'), '.2f')} |")
-    res = dict(info=info, results=rows)
+    if aggs:
+        print('\n| MOOSF[params] aggregator | step (ms) | x MGDA | x hica+pcgrad |')
+        print('|---|---|---|---|')
+        for r in agg_rows:
+            print(f"| {r['aggregator']} | {1e3*r['step_s']:.1f} | {r['ratio_to_mgda']:.2f} | {r['ratio_to_paper']:.2f} |")
+    res = dict(info=info, results=rows, **(dict(aggregators=agg_rows) if aggs else {}))
     if a.out:
         with open(a.out, 'w') as fh: json.dump(res, fh, indent=2, default=str)
         print(f"\nwrote {a.out}")
