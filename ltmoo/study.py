@@ -14,8 +14,8 @@ from .report import set_style, stamp_figure
 from .paper import Col, compare_table, paper_value, setting_label, load_catalogue, _gap_to
 
 # %% auto #0
-__all__ = ['STUDY_AGGREGATORS', 'STUDY_REFS', 'STUDY_FAMILIES', 'study_key', 'study_runs', 'aggregator_costs', 'study_table',
-           'plot_study']
+__all__ = ['STUDY_AGGREGATORS', 'STUDY_REFS', 'STUDY_FAMILIES', 'BENCH_FILES', 'EVIDENCE_FILES', 'study_key', 'study_runs',
+           'aggregator_costs', 'study_table', 'plot_study']
 
 # %% ../nbs/14a_study.ipynb #62fc6c77
 STUDY_AGGREGATORS = {      # torchjd's aggregators in the study (ltmoo registry names) → their label
@@ -60,14 +60,20 @@ def _bench_rows(d:dict) -> tuple:
     rows += list(d.get('aggregators') or [])
     return [r for r in rows if isinstance(r, dict)]
 
-def aggregator_costs(bench_dir:str|Path='results/bench' # the bench stage's output (gbg.json, moosf.json)
+BENCH_FILES = {'gbg': 'gbg.json', 'moosf': 'moosf.json'}      # the bench stage's (`ltmoo bench`)
+EVIDENCE_FILES = {'gbg': 'bench_aggregators_gbg_cpu.json',     # the CPU record with repeats (results/evidence)
+                  'moosf': 'bench_aggregators_moosf_cpu.json'}
+
+def aggregator_costs(bench_dir:str|Path='results/bench', # the bench stage's output (gbg.json, moosf.json)
+                     files:dict=BENCH_FILES # family → file name in `bench_dir`
                     ) -> pd.DataFrame:
     "Per-step cost of each aggregator in GBG and MOOSF against the family's MGDA, from the bench's JSON (empty: none)."
     rows = []
     for fam in ('gbg', 'moosf'):
-        f = resolve(bench_dir)/f'{fam}.json'
+        f = resolve(bench_dir)/files[fam]
         if not f.exists(): continue
-        d = json.loads(f.read_text()); info = dict(profile=d.get('profile'), hardware=(d.get('info') or {}).get('hardware'))
+        d = json.loads(f.read_text()); i = d.get('info') or {}
+        info = dict(profile=d.get('profile'), hardware=i.get('hardware'), threads=i.get('threads'))
         for r in _bench_rows(d):
             key = _cost_key(fam, r['aggregator']) if r.get('family') == fam and 'aggregator' in r else None
             if key is None: continue
@@ -81,7 +87,7 @@ def aggregator_costs(bench_dir:str|Path='results/bench' # the bench stage's outp
             r = d['results']['gbg_bcl_params']
             rows.append(dict(family=fam, key='gbg', aggregator='mgda', ratio_to_mgda=1.0, steps=r.get('steps'),
                              step_s=r.get('median_s'), **info))
-    cols = ['family', 'key', 'aggregator', 'ratio_to_mgda', 'step_s', 'steps', 'profile', 'hardware']
+    cols = ['family', 'key', 'aggregator', 'ratio_to_mgda', 'step_s', 'steps', 'profile', 'hardware', 'threads']
     return pd.DataFrame(rows, columns=cols).drop_duplicates(['family', 'key'], keep='last').reset_index(drop=True)
 
 # %% ../nbs/14a_study.ipynb #a8e048d1
