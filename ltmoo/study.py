@@ -152,13 +152,14 @@ def _study_panel(ax, summary:pd.DataFrame, family:str, setting:str):
     ax.legend(fontsize=6, ncols=3, loc='lower right')
 
 def _cost_panel(ax, costs:pd.DataFrame, family:str):
-    "Horizontal bars: each run's step time against the family's MGDA (log scale)."
+    "Horizontal bars: each run's step time against the family's MGDA step (1: as fast as MGDA)."
     keys = list(study_runs(family))
     c = costs[costs.family == family].set_index('key').reindex(keys) if len(costs) else pd.DataFrame(index=keys)
     v = c['ratio_to_mgda'].to_numpy(float) if 'ratio_to_mgda' in c else np.full(len(keys), np.nan)
-    ax.barh(np.arange(len(keys)), np.nan_to_num(v, nan=1.0), color=np.where(np.isnan(v), '#dddddd', '#4a4a4a'))
-    ax.set_yticks(np.arange(len(keys)), keys, fontsize=6); ax.invert_yaxis(); ax.set_xscale('log')
-    ax.axvline(1, c='#a00000', lw=1); ax.set_xlabel('step time / MGDA step (log)', fontsize=7)
+    ax.barh(np.arange(len(keys)), np.nan_to_num(v, nan=0.0), color='#4a4a4a')             # no measurement: no bar
+    ax.set_yticks(np.arange(len(keys)), keys, fontsize=6); ax.invert_yaxis()
+    ax.set_xlim(0, max(2.0, 1.1 * np.nanmax(v)) if np.isfinite(v).any() else 2.0)
+    ax.axvline(1, c='#a00000', lw=1); ax.set_xlabel('step time / MGDA step', fontsize=7)
     ax.set_title('cost', fontsize=9, loc='left')
 
 def plot_study(summary:pd.DataFrame, # `summarize_runs` of the study's runs
